@@ -1,0 +1,138 @@
+"""Shared fixtures: real PostgreSQL with Mattermost's schema, file stores, S3 and SMTP on loopback, Airflow.
+
+Databases are cloned from session templates (``CREATE DATABASE ... TEMPLATE``), so every test gets a
+fresh one in a fraction of a second, and all of them are dropped at the end.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from mmgov.devenv import AirflowEnv
+from mmgov.mattermost_schema import create_mattermost_schema
+from mmgov.state import ensure_mmgov_schema
+from tests.support.postgres import DatabaseFactory, database_name, postgres_server
+from tests.support.s3 import S3Endpoint, start_s3
+from tests.support.smtp import SmtpServer
+
+DEMO_END_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z: fixed so the demo workspace is deterministic
+DEMO_POSTS = 3000
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URI of a real PostgreSQL server (embedded unless MMGOV_DATABASE_URL is set)."""
+    with postgres_server(tmp_path_factory.mktemp("pg")) as uri:
+        yield uri
+
+
+@pytest.fixture(scope="session")
+def db_factory(pg_server: str) -> Iterator[DatabaseFactory]:
+    factory = DatabaseFactory(pg_server)
+    yield factory
+    factory.drop_all()
+
+
+@pytest.fixture(scope="session")
+def mm_template(db_factory: DatabaseFactory) -> str:
+    """Name of a template database holding Mattermost's empty schema and mmgov's own schema."""
+    dsn = db_factory.create("mmtpl")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        create_mattermost_schema(conn)
+        ensure_mmgov_schema(conn)
+    return database_name(dsn)
+
+
+@pytest.fixture
+def mm_dsn(db_factory: DatabaseFactory, mm_template: str) -> str:
+    """A fresh, empty Mattermost database (schema only) for this test."""
+    return db_factory.create("mm", template=mm_template)
+
+
+@pytest.fixture
+def mm_conn(mm_dsn: str) -> Iterator[psycopg.Connection]:
+    """An autocommit connection to :func:`mm_dsn`."""
+    with psycopg.connect(mm_dsn, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def file_store(tmp_path: Path) -> Path:
+    """An empty local Mattermost file store folder."""
+    path = tmp_path / "filestore"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_template(db_factory: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory):
+    """A template database with a small deterministic synthetic workspace, and its file store."""
+    from mmgov.synth import SynthConfig, generate
+
+    files = tmp_path_factory.mktemp("demo-filestore")
+    dsn = db_factory.create("demotpl")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        summary = generate(
+            conn, SynthConfig(posts=DEMO_POSTS, seed=7, days=60, end_ms=DEMO_END_MS, file_root=files)
+        )
+        ensure_mmgov_schema(conn)
+    return database_name(dsn), files, summary
+
+
+@pytest.fixture
+def demo_db(db_factory: DatabaseFactory, demo_template, tmp_path: Path):
+    """A fresh copy of the demo workspace: ``(dsn, file_store, summary)``; the file store is a copy too."""
+    name, files, summary = demo_template
+    store = tmp_path / "demo-filestore"
+    shutil.copytree(files, store)
+    return db_factory.create("demo", template=name), store, summary
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[S3Endpoint]:
+    """A real S3 API (moto server mode) on 127.0.0.1."""
+    server, endpoint = start_s3()
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: S3Endpoint) -> str:
+    """A fresh, empty bucket on the loopback S3."""
+    return s3_endpoint.new_bucket()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server on 127.0.0.1 with STARTTLS and AUTH (see tests.support.smtp)."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def airflow_metadata_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite Airflow metadata DB, copied into each test's AIRFLOW_HOME."""
+    home = tmp_path_factory.mktemp("airflow-template")
+    env = AirflowEnv(home=home, mattermost_dsn="postgresql://unused@127.0.0.1/unused")
+    env.migrate()
+    return home / "airflow.db"
+
+
+@pytest.fixture
+def airflow_env(tmp_path: Path, airflow_metadata_template: Path):
+    """Factory: ``airflow_env(mattermost_dsn, settings, connections=...)`` -> a ready :class:`AirflowEnv`."""
+
+    def make(mattermost_dsn: str, settings: dict | None = None, **kwargs) -> AirflowEnv:
+        env = AirflowEnv(
+            home=tmp_path / "airflow", mattermost_dsn=mattermost_dsn, settings=settings or {}, **kwargs
+        )
+        env.migrate(template=airflow_metadata_template)
+        return env
+
+    return make

@@ -1,0 +1,10 @@
+# Synthetic workspace: `make seed POSTS=100000`, `make bench-synth POSTS=1000000`.
+POSTS ?= 100000
+
+.PHONY: seed bench-synth
+seed: install  ## Seed database `mattermost` with a synthetic workspace (POSTS=N), files under .mmgov/filestore
+	$(BIN)/python -m mmgov.synth --posts $(POSTS) --file-root .mmgov/filestore
+
+bench-synth: install  ## Time generating + COPY-loading POSTS posts (target: 1,000,000 in < 60 s)
+	/usr/bin/time -v $(BIN)/python -m mmgov.synth --posts $(POSTS) --database mmgov_bench_synth 2>&1 \
+	  | grep -E 'posts|seconds|Elapsed|Maximum resident' || true

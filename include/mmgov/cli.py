@@ -1,0 +1,45 @@
+"""The ``mmgov`` command: one entry point for the areas' command lines.
+
+``mmgov retention ...`` (policies, legal holds, preview, restore), ``mmgov gdpr ...`` (validate a
+bulk export), ``mmgov synth ...`` (seed a synthetic workspace), ``mmgov airflow-settings ...``
+(load airflow_settings.yaml into an Airflow).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+COMMANDS = {
+    "retention": ("mmgov.retention.cli", "policies, legal holds, purge preview, restore"),
+    "gdpr": ("mmgov.bulk_export.__main__", "validate a bulk export (import.jsonl or zip)"),
+    "synth": ("mmgov.synth.__main__", "seed a synthetic Mattermost workspace"),
+    "airflow-settings": ("mmgov.airflow_settings", "load airflow_settings.yaml into Airflow"),
+}
+
+
+def usage() -> str:
+    lines = ["usage: mmgov <command> [args...]", "", "commands:"]
+    lines += [f"  {name:<17} {help_}" for name, (_, help_) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Dispatch ``mmgov <command> ...`` to the command's own ``main(argv)``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if args else 2
+    name, rest = args[0], args[1:]
+    if name not in COMMANDS:
+        print(
+            f"mmgov: unknown command {name!r}; allowed: {', '.join(COMMANDS)}\n\n{usage()}", file=sys.stderr
+        )
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -284,10 +284,15 @@ class MmgovSettings:
     RetentionApproval: str = "on_change"
     RetentionAnomalyFactor: float = 3.0
     PurgeGraceDays: int = 30
+    RetentionApprovalTimeoutHours: int = 24
     ExportDestination: str = ""
     GlobalRelayIncludeMessageDeletions: bool = False
     GlobalRelayMaxEmailBytes: int = 250 * 1024 * 1024
+    # CSV compliance export: membership rows once per window ("window") or in every batch ("batch",
+    # Mattermost's own repetition of every member of every active channel in each batch).
+    CsvMembershipRows: str = "window"
     Timezone: str = "UTC"
+    GdprExportAdmins: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, raw: Any, section: str = "Mmgov") -> MmgovSettings:
@@ -300,6 +305,8 @@ class MmgovSettings:
                 raise SettingsError(f"{section}.RetentionAnomalyFactor must be a number > 1, got {v!r}")
         if "PurgeGraceDays" in vals:
             _check_int(f"{section}.PurgeGraceDays", vals["PurgeGraceDays"], minimum=0)
+        if "RetentionApprovalTimeoutHours" in vals:
+            _check_int(f"{section}.RetentionApprovalTimeoutHours", vals["RetentionApprovalTimeoutHours"], minimum=1)
         if "ExportDestination" in vals:
             dest = _check_str(f"{section}.ExportDestination", vals["ExportDestination"])
             if dest and not (dest.startswith("s3://") or dest.startswith("/")):
@@ -313,8 +320,17 @@ class MmgovSettings:
             )
         if "GlobalRelayMaxEmailBytes" in vals:
             _check_int(f"{section}.GlobalRelayMaxEmailBytes", vals["GlobalRelayMaxEmailBytes"], minimum=1)
+        if "CsvMembershipRows" in vals:
+            _check_choice(f"{section}.CsvMembershipRows", vals["CsvMembershipRows"], ("window", "batch"))
         if "Timezone" in vals:
             _check_timezone(f"{section}.Timezone", vals["Timezone"])
+        if "GdprExportAdmins" in vals:
+            admins = vals["GdprExportAdmins"]
+            if not isinstance(admins, list | tuple) or not all(isinstance(a, str) and a for a in admins):
+                raise SettingsError(
+                    f"{section}.GdprExportAdmins must be a list of Airflow usernames, got {admins!r}"
+                )
+            vals["GdprExportAdmins"] = tuple(admins)
         return cls(**vals)
 
 

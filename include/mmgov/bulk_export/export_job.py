@@ -1,0 +1,482 @@
+"""The GDPR export job: start (checks, job row, ``export.started``), write, finish (terminal event).
+
+Safety rule: the Mattermost database is only read, inside ONE ``REPEATABLE READ READ ONLY``
+transaction, so every line of an export comes from the same snapshot (no post without its channel,
+no count that moved while exporting). The output appears under its final name only when complete
+(:mod:`mmgov.bulk_export.archive`); on any failure the partial output is removed, the job row is set
+``failed`` and ``export.failed`` is recorded. Nothing to undo: an export never changes Mattermost.
+
+The three steps are the three tasks of the ``gdpr_export`` DAG:
+
+* :func:`start_export` - parse the trigger form, check the caller may export
+  (EXPORT_PERMISSION_DENIED, 403) and that ``output_path`` is writable
+  (EXPORT_OUTPUT_PATH_UNAVAILABLE, 503) before any work, create the job row (``pending``),
+  record ``export.started``;
+* :func:`run_export` - ``running``; stream every entity type in the seed's order, copying files,
+  updating per-entity progress (job row, log line, ``export.progress``); rename the output;
+* :func:`finish_export` - ``completed``; ``export.completed`` or ``export.completed_with_warnings``;
+  return the run's summary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from mmgov import audit
+from mmgov.bulk_export import job_state
+from mmgov.bulk_export.archive import JSONL_BUFFER, check_output_path, open_sink
+from mmgov.bulk_export.channels import export_channels
+from mmgov.bulk_export.context import BATCH_SIZE, PROGRESS_KEYS, ExportContext
+from mmgov.bulk_export.direct import export_direct_channels
+from mmgov.bulk_export.emoji import export_emoji
+from mmgov.bulk_export.errors import ExportFailed, ExportPermissionDenied
+from mmgov.bulk_export.export_options import ExportOptions
+from mmgov.bulk_export.file_copy import FileCopier, FileStore
+from mmgov.bulk_export.jsonl_writer import JsonlWriter
+from mmgov.bulk_export.person_scope import build_person_scope, resolve_people
+from mmgov.bulk_export.posts import PostCounts, PostStream
+from mmgov.bulk_export.roles import export_roles_and_schemes
+from mmgov.bulk_export.teams import export_teams
+from mmgov.bulk_export.users import export_bots, export_users
+from mmgov.errors import MmgovError
+from mmgov.settings import Settings
+
+log = logging.getLogger(__name__)
+# Progress counters whose completion is an ``export.progress`` event, with the seed's entity names.
+ENTITY_OF_COUNTER = {
+    "team_schemes_exported": "team_schemes",
+    "channel_schemes_exported": "channel_schemes",
+    "roles_exported": "roles",
+    "teams_exported": "teams",
+    "channels_exported": "channels",
+    "users_exported": "users",
+    "bots_exported": "bots",
+    "posts_exported": "posts",
+    "emojis_exported": "emoji",
+    "direct_channels_exported": "direct_channels",
+    "direct_posts_exported": "direct_posts",
+}
+PROGRESS_ROW_EVERY_S = 5.0
+EXPORT_WORK_MEM = "128MB"
+
+
+@dataclass
+class ExportResult:
+    """What :func:`run_export` produced (JSON-ready through :meth:`to_dict`)."""
+
+    job_id: str
+    output_path: str
+    file_size_bytes: int
+    num_warnings: int
+    progress: dict[str, int]
+    scope: str
+    users: list[str] = field(default_factory=list)
+    reconciliation: dict[str, int] = field(default_factory=dict)
+    duration_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def export_name(job_id: str, started: datetime) -> str:
+    """``gdpr-export-<UTC time>-<8 hex of the job id>``: unique per run, sorts by time."""
+    digest = hashlib.sha1(job_id.encode(), usedforsecurity=False).hexdigest()[:8]
+    return f"gdpr-export-{started.strftime('%Y%m%dT%H%M%SZ')}-{digest}"
+
+
+def check_permission(actor: str | None, settings: Settings) -> None:
+    """``Mmgov.GdprExportAdmins``, when set, lists who may export; a run without a user (CLI) is allowed."""
+    admins = settings.Mmgov.GdprExportAdmins
+    if admins and actor is not None and actor not in admins:
+        raise ExportPermissionDenied(
+            f"Only system administrators can run data exports: Airflow user {actor!r} is not in "
+            f"Mmgov.GdprExportAdmins ({', '.join(admins)})"
+        )
+
+
+# -- step 1 -------------------------------------------------------------------------------------
+def start_export(
+    conn: psycopg.Connection,  # autocommit: the job row and the event commit at once
+    job_id: str,
+    params: dict[str, Any],
+    *,
+    actor: str | None,
+    settings: Settings,
+) -> dict[str, Any]:
+    """Validate the run and record it (``pending``, ``export.started``); returns the options as JSON."""
+    check_permission(actor, settings)
+    options = ExportOptions.from_params(params)
+    check_output_path(options.output_path)
+    if options.users:
+        resolve_people(conn, options.users)  # unknown names fail now, before any work
+    actor_id = actor or audit.SYSTEM_ACTOR
+    job_state.create_job(conn, job_id, actor_id, options.to_params())
+    audit.record(
+        conn,
+        "export.started",
+        {
+            "job_id": job_id,
+            "actor_id": actor_id,
+            "include_attachments": options.include_attachments,
+            "include_archived": options.include_archived_channels,
+            "include_profile_pictures": options.include_profile_pictures,
+            "include_roles_and_schemes": options.include_roles_and_schemes,
+            "create_archive": options.create_archive,
+            "output_path": str(options.output_path),
+            "scope": "users" if options.users else "workspace",
+            "users": list(options.users),
+        },
+        actor_id,
+    )
+    log.info("GDPR export %s started by %s: %s", job_id, actor_id, options.to_params())
+    return {"job_id": job_id, "actor": actor_id, "options": options.to_params()}
+
+
+# -- step 2 -------------------------------------------------------------------------------------
+@contextmanager
+def snapshot(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
+    """One read-only, repeatable-read transaction: every query sees the same database state.
+
+    For this transaction only: JIT off (it costs more than it saves on streaming queries) and a
+    larger ``work_mem`` for the thread sort and the side aggregates (:data:`EXPORT_WORK_MEM`), and
+    no parallel workers (each would rebuild every side aggregate).
+    """
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.rollback()
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        conn.execute(
+            "SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true),"
+            " set_config('max_parallel_workers_per_gather', '0', true)",
+            (EXPORT_WORK_MEM,),
+        )
+        yield conn
+
+
+class _Reporter:
+    """Pushes progress to the job row (throttled), the log and ``export.progress`` events."""
+
+    def __init__(self, state_conn: psycopg.Connection, job_id: str, ctx_progress: dict[str, int]):
+        self.state_conn = state_conn
+        self.job_id = job_id
+        self.progress = ctx_progress
+        self.last_write = 0.0
+
+    def __call__(self, key: str, value: int) -> None:
+        now = time.monotonic()
+        entity = ENTITY_OF_COUNTER.get(key)
+        if entity is None and now - self.last_write < PROGRESS_ROW_EVERY_S:
+            return
+        self.last_write = now
+        job_state.update_progress(self.state_conn, self.job_id, self.progress)
+        if entity is not None:
+            log.info(
+                "GDPR export %s: %s done, %d written (%s)",
+                self.job_id,
+                entity,
+                value,
+                ", ".join(f"{k}={v}" for k, v in self.progress.items() if v),
+            )
+            audit.record(
+                self.state_conn,
+                "export.progress",
+                {"job_id": self.job_id, "entity_type": entity, "records_written": value},
+            )
+
+
+def run_export(
+    conn: psycopg.Connection,
+    state_conn: psycopg.Connection,
+    job_id: str,
+    options: ExportOptions,
+    store: FileStore,
+    *,
+    batch_size: int = BATCH_SIZE,
+    started: datetime | None = None,
+) -> ExportResult:
+    """Write the whole export (see the module docstring). ``conn`` reads Mattermost (an idle
+    connection); ``state_conn`` (autocommit) writes progress and events while the read goes on."""
+    t0 = time.monotonic()
+    started = started or datetime.now(UTC)
+    output_dir = check_output_path(options.output_path)
+    job_state.mark_running(state_conn, job_id)
+    name = export_name(job_id, started)
+    sink = None
+    copier = None
+    spool = output_dir / f".{name}.direct_posts.partial"
+    try:
+        sink = open_sink(output_dir, name, create_archive=options.create_archive)
+        copier = FileCopier(store, sink, output_dir / f".{name}.warnings.partial")
+        writer = JsonlWriter(sink.jsonl())
+        with snapshot(conn):
+            person = None
+            if options.users:
+                people = resolve_people(conn, options.users)
+                person = build_person_scope(conn, people, include_archived=options.include_archived_channels)
+            ctx = ExportContext(
+                conn=conn, writer=writer, copier=copier, options=options, person=person, batch_size=batch_size
+            )
+            ctx.report = _Reporter(state_conn, job_id, ctx.progress)
+            _write_all(ctx, job_id, started, spool)
+            reconciliation = _reconcile(ctx)
+        ctx.progress["attachments_exported"] = copier.copied["attachments"] + copier.copied["emoji"]
+        ctx.progress["profile_pictures_exported"] = copier.copied["profile_pictures"]
+        ctx.progress["num_warnings"] = copier.warnings
+        final = sink.commit(copier.close())
+    except BaseException as exc:
+        spool.unlink(missing_ok=True)
+        if copier is not None:
+            copier.discard()
+        if sink is not None:
+            sink.abort()
+        reason = f"{type(exc).__name__}: {exc}".strip()
+        _record_failure(state_conn, job_id, reason)
+        if isinstance(exc, MmgovError) or not isinstance(exc, Exception):
+            raise
+        raise ExportFailed(f"The data export encountered an error: {reason}") from exc
+    result = ExportResult(
+        job_id=job_id,
+        output_path=str(final),
+        file_size_bytes=_size(final),
+        num_warnings=copier.warnings,
+        progress=dict(ctx.progress),
+        scope="users" if options.users else "workspace",
+        users=list(options.users),
+        reconciliation=reconciliation,
+        duration_s=round(time.monotonic() - t0, 3),
+    )
+    job_state.update_progress(state_conn, job_id, result.progress)
+    log.info(
+        "GDPR export %s written to %s (%d bytes, %d warnings) in %.1fs",
+        job_id,
+        final,
+        result.file_size_bytes,
+        result.num_warnings,
+        result.duration_s,
+    )
+    return result
+
+
+def _write_all(ctx: ExportContext, job_id: str, started: datetime, spool_path: Path) -> None:
+    """Every entity type, in the seed's order (rule_02)."""
+    opts = ctx.options
+    ctx.writer.version(
+        {
+            "job_id": job_id,
+            "scope": "users" if ctx.person is not None else "workspace",
+            "users": [p.username for p in ctx.person.people] if ctx.person is not None else [],
+            "options": {k: v for k, v in opts.to_params().items() if k not in ("output_path", "users")},
+        },
+        created=started,
+    )
+    if opts.include_roles_and_schemes:
+        export_roles_and_schemes(ctx)
+    export_teams(ctx)
+    export_channels(ctx)
+    export_users(ctx)
+    export_bots(ctx)
+    # One pass over the posts: direct posts wait in a spool until emoji and direct channels are written.
+    with open(spool_path, "w+", encoding="utf-8", newline="\n", buffering=JSONL_BUFFER) as spool:
+        direct_writer = JsonlWriter(spool)
+        stream = PostStream(
+            ctx,
+            direct_writer,
+            on_progress=lambda posts, direct: (
+                ctx.set_progress("posts_exported", posts),
+                ctx.set_progress("direct_posts_exported", direct),
+            ),
+        )
+        posts, direct = stream.run()
+        _section_done(ctx, "posts_exported", posts)
+        export_emoji(ctx)
+        export_direct_channels(ctx)
+        spool.flush()
+        spool.seek(0)
+        shutil.copyfileobj(spool, ctx.writer.stream, JSONL_BUFFER)
+        ctx.writer.counts.update(direct_writer.counts)
+        _section_done(ctx, "direct_posts_exported", direct)
+    spool_path.unlink()
+
+
+def _section_done(ctx: ExportContext, key: str, counts: PostCounts) -> None:
+    ctx.progress["attachments_exported"] = ctx.copier.copied["attachments"]
+    ctx.post_totals[key] = counts.posts
+    ctx.post_totals[key.replace("_exported", "_skipped")] = counts.skipped_posts
+    ctx.set_progress(key, counts.posts, entity_done=True)
+
+
+def _reconcile(ctx: ExportContext) -> dict[str, int]:
+    """Whole workspace: posts of the exported channels in the database == exported + named skips.
+
+    Skips (an author that no longer exists, a DM that cannot be imported) are already lines of
+    ``warnings.txt``; any other difference is a warning too, never silence.
+    """
+    if ctx.person is not None:
+        return {}
+    row = ctx.conn.execute(
+        "SELECT count(*) FILTER (WHERE c.type IN ('O', 'P')), count(*) FILTER (WHERE c.type IN ('D', 'G'))"
+        " FROM posts p JOIN channels c ON c.id = p.channelid LEFT JOIN teams t ON t.id = c.teamid"
+        " WHERE c.type IN ('D', 'G') OR (t.id IS NOT NULL AND c.type IN ('O', 'P') AND (%(archived)s"
+        " OR (COALESCE(c.deleteat, 0) = 0 AND COALESCE(t.deleteat, 0) = 0)))",
+        {"archived": ctx.options.include_archived_channels},
+    ).fetchone()
+    totals = ctx.post_totals
+    out = {
+        "posts_in_database": int(row[0]),
+        "posts_exported": totals.get("posts_exported", 0),
+        "posts_skipped": totals.get("posts_skipped", 0),
+        "direct_posts_in_database": int(row[1]),
+        "direct_posts_exported": totals.get("direct_posts_exported", 0),
+        "direct_posts_skipped": totals.get("direct_posts_skipped", 0),
+    }
+    for kind in ("posts", "direct_posts"):
+        missing = out[f"{kind}_in_database"] - out[f"{kind}_exported"] - out[f"{kind}_skipped"]
+        if missing:
+            ctx.copier.warn(
+                "reconciliation",
+                kind,
+                "database",
+                f"{missing} {kind.replace('_', ' ')} of the exported channels are neither exported nor "
+                "named above",
+            )
+    return out
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            total += os.path.getsize(os.path.join(root, name))
+    return total
+
+
+def _record_failure(state_conn: psycopg.Connection, job_id: str, reason: str) -> None:
+    """Job row ``failed`` and ``export.failed`` (once per job); never raises over the real error."""
+    try:
+        if state_conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            state_conn.rollback()
+        record_failed(state_conn, job_id, reason)
+    except Exception:
+        log.exception("GDPR export %s: could not record the failure", job_id)
+
+
+def record_failed(conn: psycopg.Connection, job_id: str, reason: str) -> bool:
+    """Set the job ``failed`` and record ``export.failed`` unless already done; True if recorded now."""
+    job = job_state.get_job(conn, job_id)
+    if job is not None and job["status"] == "failed":
+        return False
+    if job is None:
+        job_state.mark_running(conn, job_id)
+    job_state.finish_job(conn, job_id, "failed", error=reason[:2000])
+    audit.record(conn, "export.failed", {"job_id": job_id, "error_reason": reason[:2000]})
+    log.error("GDPR export %s failed: %s", job_id, reason)
+    return True
+
+
+# -- step 3 -------------------------------------------------------------------------------------
+def finish_export(conn: psycopg.Connection, result: dict[str, Any]) -> dict[str, Any]:
+    """``completed``; ``export.completed`` or ``export.completed_with_warnings``; the run's summary."""
+    job_id = result["job_id"]
+    warnings = int(result["num_warnings"])
+    job_state.finish_job(
+        conn, job_id, "completed", output_path=result["output_path"], progress=result["progress"]
+    )
+    event = "export.completed_with_warnings" if warnings else "export.completed"
+    audit.record(
+        conn,
+        event,
+        {
+            "job_id": job_id,
+            "output_path": result["output_path"],
+            "file_size_bytes": result["file_size_bytes"],
+            "warning_count": warnings,
+        },
+    )
+    summary = {"status": "completed_with_warnings" if warnings else "completed", **result}
+    counters = " ".join(f"{k}={result['progress'].get(k, 0)}" for k in PROGRESS_KEYS)
+    log.info(
+        "GDPR export %s %s: %s -> %s (%d bytes)",
+        job_id,
+        summary["status"],
+        counters,
+        result["output_path"],
+        result["file_size_bytes"],
+    )
+    return summary
+
+
+def on_export_failure(context: dict[str, Any]) -> None:
+    """Task failure callback: ``export.failed`` for the run (unless the task recorded it already).
+
+    Covers failures the task body could not catch (killed worker, timeout, a failing start task).
+    """
+    try:
+        from mmgov.db import hook_connection
+
+        run_id = context.get("run_id") or getattr(context.get("dag_run"), "run_id", None)
+        if not run_id:
+            return
+        exc = context.get("exception")
+        reason = f"{type(exc).__name__}: {exc}" if exc is not None else "task failed (no exception: killed?)"
+        ti = context.get("ti") or context.get("task_instance")
+        reason = f"{getattr(ti, 'task_id', '?')}: {reason}"
+        with hook_connection() as conn:
+            conn.autocommit = True
+            from mmgov.state import ensure_mmgov_schema
+
+            ensure_mmgov_schema(conn)
+            record_failed(conn, run_id, reason)
+    except Exception:
+        log.exception("GDPR export: could not record export.failed")
+
+
+# -- Airflow task bodies (connections from the mattermost_db hook, settings from the variable) ----
+def start_run(params: dict[str, Any], run_id: str, actor: str | None) -> dict[str, Any]:
+    """Task ``start``: :func:`start_export` on the ``mattermost_db`` connection."""
+    from mmgov.db import hook_connection
+    from mmgov.settings import load_settings
+    from mmgov.state import ensure_mmgov_schema
+
+    settings = load_settings()
+    with hook_connection() as conn:
+        conn.autocommit = True
+        ensure_mmgov_schema(conn)
+        return start_export(conn, run_id, params, actor=actor, settings=settings)
+
+
+def write_run(job: dict[str, Any]) -> dict[str, Any]:
+    """Task ``write``: :func:`run_export` with the file store of ``FileSettings``."""
+    from mmgov.bulk_export.file_copy import open_file_store
+    from mmgov.db import hook_connection
+    from mmgov.settings import load_settings
+
+    settings = load_settings()
+    options = ExportOptions.from_params(job["options"])
+    store = open_file_store(settings.FileSettings)
+    with hook_connection() as conn, hook_connection() as state_conn:
+        conn.autocommit = True
+        state_conn.autocommit = True
+        return run_export(conn, state_conn, job["job_id"], options, store).to_dict()
+
+
+def finish_run(result: dict[str, Any]) -> dict[str, Any]:
+    """Task ``finish``: :func:`finish_export`; its return value is the run's summary (XCom)."""
+    from mmgov.db import hook_connection
+
+    with hook_connection() as conn:
+        conn.autocommit = True
+        return finish_export(conn, result)

@@ -1,0 +1,802 @@
+"""Check an export line by line against the rules of Mattermost's bulk import (and mmgov's own).
+
+Rules come from Mattermost's ``imports/import_validators.go`` as summarised in
+``shared/spec/bulk-export.md``: line types and their order, required keys, lengths (in runes where
+Mattermost counts runes, in bytes where it uses ``len``), channel and team types, member counts of
+direct channels and posts (2, or 3-8), reactions not older than their post, ``flagged_by`` members,
+scheme roles per scope. mmgov adds: no secret key (``password``, MFA secrets) anywhere, safe file
+paths, and (``strict`` mode, whole-workspace exports) that every team, channel, user and scheme a
+line names was defined by an earlier line.
+
+An *error* is what Mattermost's importer rejects (or what mmgov never writes); a *warning* is what it
+accepts but is suspicious (a reply older than its root, a flag by someone no longer in the channel,
+an attachment missing from the archive). Memory grows with teams, channels, users and direct
+channels, never with posts: files of any size are checked as a stream.
+
+``python -m mmgov.bulk_export validate <import.jsonl | export folder | export.zip>``
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+from mmgov.bulk_export.jsonl_writer import LINE_ORDER
+
+MAX_POST_RUNES = 16383
+MAX_PROPS_RUNES = 800_000
+MAX_FINDINGS = 1000
+_RANK = {t: i for i, t in enumerate(LINE_ORDER)}
+_TEAM_NAME = re.compile(r"^[a-z0-9]+([a-z0-9-]*[a-z0-9]+)?$")
+_CHANNEL_NAME = re.compile(r"^[a-z0-9]+([a-z0-9_-]*[a-z0-9]+)?$")
+_USERNAME = re.compile(r"^[a-z][a-z0-9.\-_]*$")
+_ROLE_OR_SCHEME_NAME = re.compile(r"^[a-z0-9_]+$")
+_EMOJI_NAME = re.compile(r"^[a-zA-Z0-9\-+_]+$")
+RESERVED_TEAM_NAMES = {
+    "admin",
+    "api",
+    "channel",
+    "claim",
+    "error",
+    "files",
+    "help",
+    "landing",
+    "login",
+    "mfa",
+    "oauth",
+    "plug",
+    "plugins",
+    "post",
+    "signup",
+    "boards",
+    "playbooks",
+}
+RESERVED_USERNAMES = {"all", "channel", "here", "matterbot", "system"}
+AUTH_SERVICES = {"", "email", "gitlab", "saml", "ldap", "google", "office365", "openid"}
+SECRET_KEYS = {"password", "mfa_secret", "mfasecret", "mfa_active"}
+NOTIFY_LEVELS = {"all", "mention", "none"}
+CHANNEL_NOTIFY_LEVELS = {"default", "all", "mention", "none"}
+TRUE_FALSE = {"true", "false"}
+USER_NOTIFY_CHOICES = {
+    "desktop": NOTIFY_LEVELS,
+    "desktop_sound": TRUE_FALSE,
+    "email": TRUE_FALSE,
+    "mobile": NOTIFY_LEVELS,
+    "mobile_push_status": {"online", "away", "offline"},
+    "channel": TRUE_FALSE,
+    "comments": {"any", "root", "never"},
+}
+USER_TRUE_FALSE_PREFS = ("feature_enabled_markdown_preview", "formatting", "show_unread_section")
+EMAIL_INTERVALS = {"immediately", "fifteen", "hour"}
+TEAM_SCHEME_ROLES = (
+    "default_team_admin_role",
+    "default_team_user_role",
+    "default_channel_admin_role",
+    "default_channel_user_role",
+    "default_team_guest_role",
+    "default_channel_guest_role",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: line number (1-based), ``error`` or ``warning``, a stable code, a message."""
+
+    line: int
+    severity: str
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.severity} {self.code}: {self.message}"
+
+
+@dataclass
+class ValidationReport:
+    """The result of a validation: counts per line type and the findings (capped per severity)."""
+
+    lines: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    errors: list[Finding] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+    error_count: int = 0
+    warning_count: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings allowed)."""
+        return self.error_count == 0
+
+    def codes(self, severity: str | None = None) -> Counter[str]:
+        """How often each finding code occurred (among the findings kept)."""
+        found = self.errors + self.warnings
+        return Counter(f.code for f in found if severity is None or f.severity == severity)
+
+    def summary(self) -> str:
+        kinds = ", ".join(
+            f"{t}={n}" for t, n in sorted(self.counts.items(), key=lambda kv: _RANK.get(kv[0], 99))
+        )
+        verdict = "valid" if self.ok else "INVALID"
+        return f"{verdict}: {self.lines} lines ({kinds}); {self.error_count} errors, {self.warning_count} warnings"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "lines": self.lines,
+            "counts": dict(self.counts),
+            "error_count": self.error_count,
+            "warning_count": self.warning_count,
+            "errors": [f.__dict__ for f in self.errors],
+            "warnings": [f.__dict__ for f in self.warnings],
+        }
+
+
+def _runes(value: str) -> int:
+    return len(value)
+
+
+def _bytes(value: str) -> int:
+    return len(value.encode("utf-8"))
+
+
+def _safe_relative(path: str) -> bool:
+    pure = PurePosixPath(path)
+    return (
+        bool(path)
+        and not pure.is_absolute()
+        and ".." not in pure.parts
+        and "\\" not in path
+        and "\x00" not in path
+    )
+
+
+class ImportValidator:
+    """Feed lines with :meth:`feed` (or use :func:`validate_lines`); read :attr:`report`."""
+
+    def __init__(self, *, strict: bool = True, max_findings: int = MAX_FINDINGS):
+        self.strict = strict
+        self.max_findings = max_findings
+        self.report = ValidationReport()
+        self._line = 0
+        self._rank = -1
+        self._scheme_scope_rank = 0
+        self.teams: set[str] = set()
+        self.channels: set[tuple[str, str]] = set()
+        self.users: set[str] = set()
+        self.bots: set[str] = set()
+        self.schemes: set[str] = set()
+        self.members: set[tuple[str, str, str]] = set()  # (team, channel, username)
+        self.direct_channels: set[frozenset[str]] = set()
+        self.files: list[tuple[int, str, str]] = []  # (line, kind, path) for file checks
+
+    # -- findings ----------------------------------------------------------------------------
+    def error(self, code: str, message: str) -> None:
+        self.report.error_count += 1
+        if len(self.report.errors) < self.max_findings:
+            self.report.errors.append(Finding(self._line, "error", code, message))
+
+    def warning(self, code: str, message: str) -> None:
+        self.report.warning_count += 1
+        if len(self.report.warnings) < self.max_findings:
+            self.report.warnings.append(Finding(self._line, "warning", code, message))
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _str(
+        self,
+        obj: dict,
+        key: str,
+        where: str,
+        *,
+        required: bool = False,
+        max_runes: int | None = None,
+        max_bytes: int | None = None,
+        min_runes: int = 0,
+    ) -> str | None:
+        value = obj.get(key)
+        if value is None:
+            if required:
+                self.error(f"{where}.{key}.missing", f"{where}: '{key}' is required")
+            return None
+        if not isinstance(value, str):
+            self.error(
+                f"{where}.{key}.type", f"{where}: '{key}' must be a string, got {type(value).__name__}"
+            )
+            return None
+        if max_runes is not None and _runes(value) > max_runes:
+            self.error(
+                f"{where}.{key}.length",
+                f"{where}: '{key}' has {_runes(value)} runes, at most {max_runes} allowed",
+            )
+        if max_bytes is not None and _bytes(value) > max_bytes:
+            self.error(
+                f"{where}.{key}.length",
+                f"{where}: '{key}' has {_bytes(value)} bytes, at most {max_bytes} allowed",
+            )
+        if _runes(value) < min_runes:
+            self.error(f"{where}.{key}.length", f"{where}: '{key}' must have at least {min_runes} rune(s)")
+        return value
+
+    def _int(
+        self, obj: dict, key: str, where: str, *, required: bool = False, nonzero: bool = False
+    ) -> int | None:
+        value = obj.get(key)
+        if value is None:
+            if required:
+                self.error(f"{where}.{key}.missing", f"{where}: '{key}' is required")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.error(f"{where}.{key}.type", f"{where}: '{key}' must be an integer, got {value!r}")
+            return None
+        if nonzero and value == 0:
+            self.error(f"{where}.{key}.zero", f"{where}: '{key}' must not be 0")
+        if value < 0:
+            self.error(f"{where}.{key}.negative", f"{where}: '{key}' must not be negative, got {value}")
+        return value
+
+    def _choice(self, obj: dict, key: str, where: str, allowed: set[str], *, required: bool = False) -> None:
+        value = obj.get(key)
+        if value is None:
+            if required:
+                self.error(f"{where}.{key}.missing", f"{where}: '{key}' is required")
+            return
+        if value not in allowed:
+            self.error(
+                f"{where}.{key}.invalid",
+                f"{where}: '{key}' is {value!r}; allowed: {', '.join(sorted(allowed))}",
+            )
+
+    def _list(self, obj: dict, key: str, where: str) -> list | None:
+        value = obj.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            self.error(f"{where}.{key}.type", f"{where}: '{key}' must be a list, got {type(value).__name__}")
+            return None
+        return value
+
+    def _no_secrets(self, obj: Any, where: str) -> None:
+        if isinstance(obj, dict):
+            for key, value in obj.items():
+                if key.lower() in SECRET_KEYS:
+                    self.error("secret.exported", f"{where}: secret key '{key}' must never be exported")
+                if isinstance(value, dict | list):
+                    self._no_secrets(value, where)
+        elif isinstance(obj, list):
+            for item in obj:
+                self._no_secrets(item, where)
+
+    def _roles_string(self, value: Any, where: str) -> None:
+        if value is None:
+            return
+        if not isinstance(value, str) or any(not _ROLE_OR_SCHEME_NAME.match(r) for r in value.split()):
+            self.error(
+                f"{where}.roles.invalid", f"{where}: roles must be space-separated role names, got {value!r}"
+            )
+
+    def _username_ref(self, username: Any, where: str) -> None:
+        if (
+            self.strict
+            and isinstance(username, str)
+            and username not in self.users
+            and username not in self.bots
+        ):
+            self.error(
+                f"{where}.user.unknown", f"{where}: user {username!r} is not defined by an earlier line"
+            )
+
+    # -- lines -------------------------------------------------------------------------------
+    def feed(self, raw: str | bytes) -> None:
+        """Validate one line."""
+        self._line += 1
+        self.report.lines += 1
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                self.error("line.encoding", "line is not valid UTF-8")
+                return
+        if not raw.strip():
+            self.error("line.empty", "empty line")
+            return
+        try:
+            line = json.loads(raw)
+        except ValueError as exc:
+            self.error("line.json", f"not valid JSON: {exc}")
+            return
+        if not isinstance(line, dict) or not isinstance(line.get("type"), str):
+            self.error("line.type.missing", "a line must be a JSON object with a string 'type'")
+            return
+        kind = line["type"]
+        self.report.counts[kind] += 1
+        if self._line == 1:
+            if kind != "version":
+                self.error("version.first", f"the first line must be the version line, got type {kind!r}")
+            elif line.get("version") != 1:
+                self.error("version.unsupported", f"version must be 1, got {line.get('version')!r}")
+            return
+        if kind == "version":
+            self.error("version.repeated", "only the first line may be a version line")
+            return
+        if kind not in _RANK:
+            self.error(
+                "line.type.unknown", f"unknown line type {kind!r}; allowed: {', '.join(LINE_ORDER[1:])}"
+            )
+            return
+        rank = _RANK[kind]
+        if rank < self._rank:
+            self.error(
+                "line.order",
+                f"{kind} line after {LINE_ORDER[self._rank]} lines; the order is {', '.join(LINE_ORDER)}",
+            )
+        self._rank = max(self._rank, rank)
+        body = line.get(kind)
+        if not isinstance(body, dict):
+            self.error(f"{kind}.missing", f"a {kind} line needs a '{kind}' object")
+            return
+        self._no_secrets(body, kind)
+        getattr(self, f"_{kind}")(body)
+
+    def _scheme(self, s: dict) -> None:
+        name = self._str(s, "name", "scheme", required=True, max_bytes=64)
+        if name is not None and not _ROLE_OR_SCHEME_NAME.match(name):
+            self.error("scheme.name.invalid", f"scheme: name {name!r} may hold a-z, 0-9 and _ only")
+        self._str(s, "display_name", "scheme", required=True, max_bytes=128, min_runes=1)
+        self._str(s, "description", "scheme", max_bytes=1024)
+        scope = s.get("scope")
+        if scope == "team":
+            needed, forbidden = TEAM_SCHEME_ROLES[:4], ()
+            if self._scheme_scope_rank > 0:
+                self.error("line.order", "team-scope schemes must come before channel-scope schemes")
+        elif scope == "channel":
+            needed, forbidden = TEAM_SCHEME_ROLES[2:4], TEAM_SCHEME_ROLES[:2]
+            self._scheme_scope_rank = 1
+        else:
+            self.error("scheme.scope.invalid", f"scheme: scope must be team or channel, got {scope!r}")
+            return
+        for key in needed:
+            if s.get(key) is None:
+                self.error("scheme.roles.missing", f"scheme {name!r}: a {scope} scheme needs '{key}'")
+        for key in forbidden:
+            if s.get(key) is not None:
+                self.error(
+                    "scheme.roles.wrong_scope", f"scheme {name!r}: a channel scheme must not have '{key}'"
+                )
+        for key in TEAM_SCHEME_ROLES:
+            if isinstance(s.get(key), dict):
+                self._role(s[key], where=f"scheme.{key}")
+        if name:
+            self.schemes.add(name)
+
+    def _role(self, r: dict, where: str = "role") -> None:
+        name = self._str(r, "name", where, required=True, max_bytes=64)
+        if name is not None and not _ROLE_OR_SCHEME_NAME.match(name):
+            self.error(f"{where}.name.invalid", f"{where}: name {name!r} may hold a-z, 0-9 and _ only")
+        self._str(r, "display_name", where, required=True, max_bytes=128, min_runes=1)
+        self._str(r, "description", where, max_bytes=1024)
+        perms = self._list(r, "permissions", where)
+        if perms is not None and not all(isinstance(p, str) and p for p in perms):
+            self.error(f"{where}.permissions.invalid", f"{where}: permissions must be non-empty strings")
+
+    def _scheme_ref(self, obj: dict, where: str) -> None:
+        scheme = obj.get("scheme")
+        if scheme is None:
+            return
+        if not isinstance(scheme, str) or not _ROLE_OR_SCHEME_NAME.match(scheme):
+            self.error(f"{where}.scheme.invalid", f"{where}: scheme {scheme!r} is not a valid scheme name")
+        elif self.strict and scheme not in self.schemes:
+            self.error(
+                f"{where}.scheme.unknown", f"{where}: scheme {scheme!r} is not defined by an earlier line"
+            )
+
+    def _team(self, t: dict) -> None:
+        name = self._str(t, "name", "team", required=True, max_bytes=64)
+        if name is not None:
+            if name in RESERVED_TEAM_NAMES:
+                self.error("team.name.reserved", f"team: name {name!r} is reserved")
+            elif len(name) < 2 or not _TEAM_NAME.match(name):
+                self.error(
+                    "team.name.invalid",
+                    f"team: name {name!r} must be 2-64 of a-z, 0-9 and - (not at either end)",
+                )
+            self.teams.add(name)
+        self._str(t, "display_name", "team", required=True, max_runes=64, min_runes=1)
+        self._choice(t, "type", "team", {"O", "I"}, required=True)
+        self._str(t, "description", "team", max_bytes=255)
+        self._scheme_ref(t, "team")
+        self._int(t, "delete_at", "team")
+
+    def _channel(self, c: dict) -> None:
+        team = self._str(c, "team", "channel", required=True)
+        name = self._str(c, "name", "channel", required=True, max_bytes=64)
+        if name is not None and not _CHANNEL_NAME.match(name):
+            self.error("channel.name.invalid", f"channel: name {name!r} may hold a-z, 0-9, - and _ only")
+        if team is not None and self.strict and team not in self.teams:
+            self.error(
+                "channel.team.unknown", f"channel {name!r}: team {team!r} is not defined by an earlier line"
+            )
+        display_name = c.get("display_name")
+        if isinstance(display_name, str) and display_name:
+            self._str(c, "display_name", "channel", max_runes=64)
+        self._choice(c, "type", "channel", {"O", "P"}, required=True)
+        self._str(c, "header", "channel", max_runes=1024)
+        self._str(c, "purpose", "channel", max_runes=250)
+        self._scheme_ref(c, "channel")
+        self._int(c, "deleted_at", "channel")
+        if team and name:
+            self.channels.add((team, name))
+
+    def _username(self, obj: dict, where: str) -> str | None:
+        username = self._str(obj, "username", where, required=True, max_bytes=64)
+        if username is None:
+            return None
+        if username in RESERVED_USERNAMES or len(username) < 3 or not _USERNAME.match(username):
+            self.error(
+                f"{where}.username.invalid",
+                f"{where}: username {username!r} must be 3-64 of a-z, 0-9, '.', '-', '_', starting with a "
+                "letter, and not reserved",
+            )
+        return username
+
+    def _profile_image(self, obj: dict, where: str) -> None:
+        image = obj.get("profile_image")
+        if image is None:
+            return
+        if not isinstance(image, str) or not _safe_relative(image):
+            self.error(
+                f"{where}.profile_image.path",
+                f"{where}: profile_image {image!r} must be a relative path without '..'",
+            )
+        else:
+            self.files.append((self._line, "profile_image", image))
+
+    def _user(self, u: dict) -> None:
+        username = self._username(u, "user")
+        self._profile_image(u, "user")
+        email = self._str(u, "email", "user", required=True, max_bytes=128)
+        if email is not None and not email:
+            self.error("user.email.length", "user: email must not be empty")
+        service, data = u.get("auth_service") or "", u.get("auth_data") or ""
+        if bool(service) != bool(data):
+            self.error("user.auth.dependency", f"user {username!r}: auth_service and auth_data go together")
+        if service not in AUTH_SERVICES:
+            self.error("user.auth_service.invalid", f"user {username!r}: unknown auth_service {service!r}")
+        self._str(u, "auth_data", "user", max_bytes=128)
+        for key in ("nickname", "first_name", "last_name"):
+            self._str(u, key, "user", max_runes=64)
+        self._str(u, "position", "user", max_runes=128)
+        self._roles_string(u.get("roles"), "user")
+        self._int(u, "delete_at", "user")
+        notify = u.get("notify_props")
+        if isinstance(notify, dict):
+            for key, allowed in USER_NOTIFY_CHOICES.items():
+                self._choice(notify, key, "user.notify_props", allowed)
+        for key in USER_TRUE_FALSE_PREFS:
+            self._choice(u, key, "user", TRUE_FALSE)
+        self._choice(u, "email_interval", "user", EMAIL_INTERVALS)
+        for team in self._list(u, "teams", "user") or []:
+            self._user_team(team, username)
+        if username:
+            self.users.add(username)
+
+    def _user_team(self, team: Any, username: str | None) -> None:
+        if not isinstance(team, dict):
+            self.error("user.teams.type", "user: each team membership must be an object")
+            return
+        name = self._str(team, "name", "user.teams", required=True)
+        if name is not None and self.strict and name not in self.teams:
+            self.error(
+                "user.teams.unknown", f"user {username!r}: team {name!r} is not defined by an earlier line"
+            )
+        self._roles_string(team.get("roles"), "user.teams")
+        theme = team.get("theme")
+        if isinstance(theme, str) and theme.strip():
+            try:
+                if not isinstance(json.loads(theme), dict):
+                    raise ValueError
+            except ValueError:
+                self.error("user.teams.theme.invalid", f"user {username!r}: team theme must be a JSON object")
+        for channel in self._list(team, "channels", "user.teams") or []:
+            if not isinstance(channel, dict):
+                self.error("user.channels.type", "user: each channel membership must be an object")
+                continue
+            cname = self._str(channel, "name", "user.channels", required=True)
+            if cname is not None and name is not None:
+                if self.strict and (name, cname) not in self.channels:
+                    self.error(
+                        "user.channels.unknown",
+                        f"user {username!r}: channel {name}/{cname} is not defined by an earlier line",
+                    )
+                if username:
+                    self.members.add((name, cname, username))
+            self._roles_string(channel.get("roles"), "user.channels")
+            notify = channel.get("notify_props")
+            if isinstance(notify, dict):
+                self._choice(notify, "desktop", "user.channels.notify_props", CHANNEL_NOTIFY_LEVELS)
+                self._choice(notify, "mobile", "user.channels.notify_props", CHANNEL_NOTIFY_LEVELS)
+                self._choice(notify, "mark_unread", "user.channels.notify_props", {"all", "mention"})
+
+    def _bot(self, b: dict) -> None:
+        username = self._username(b, "bot")
+        self._profile_image(b, "bot")
+        owner = self._str(b, "owner", "bot", required=True)
+        if (
+            owner is not None
+            and self.strict
+            and owner not in self.users
+            and owner not in self.bots
+            and "." not in owner
+        ):
+            self.warning(
+                "bot.owner.unknown",
+                f"bot {username!r}: owner {owner!r} is neither an exported user nor a plugin id",
+            )
+        self._str(b, "display_name", "bot", max_runes=64)
+        self._str(b, "description", "bot", max_runes=1024)
+        self._int(b, "delete_at", "bot")
+        if username:
+            self.bots.add(username)
+
+    def _post_common(
+        self, p: dict, where: str, *, members: set[str] | None, team_channel: tuple | None
+    ) -> None:
+        """Keys shared by post, direct_post and reply objects."""
+        user = self._str(p, "user", where, required=True)
+        self._username_ref(user, where)
+        self._str(p, "type", where)
+        self._str(p, "message", where, required=where != "reply", max_runes=MAX_POST_RUNES)
+        create_at = self._int(p, "create_at", where, required=True, nonzero=True)
+        self._int(p, "edit_at", where)
+        self._int(p, "delete_at", where)
+        props = p.get("props")
+        if props is not None:
+            if not isinstance(props, dict):
+                self.error(f"{where}.props.type", f"{where}: props must be an object")
+            elif _runes(json.dumps(props, ensure_ascii=False, separators=(",", ":"))) > MAX_PROPS_RUNES:
+                self.error(f"{where}.props.length", f"{where}: props exceed {MAX_PROPS_RUNES} runes")
+        for flagger in self._list(p, "flagged_by", where) or []:
+            if members is not None:
+                if flagger not in members:
+                    self.error(
+                        f"{where}.flagged_by.not_member",
+                        f"{where}: {flagger!r} flagged the post but is not one of its channel members",
+                    )
+            elif (
+                team_channel is not None
+                and self.strict
+                and flagger not in self.bots
+                and (*team_channel, flagger) not in self.members
+            ):  # bots have no membership lines
+                self.warning(
+                    f"{where}.flagged_by.not_member",
+                    f"{where}: {flagger!r} flagged the post but is not a member of "
+                    f"{team_channel[0]}/{team_channel[1]}",
+                )
+        for reaction in self._list(p, "reactions", where) or []:
+            self._reaction(reaction, create_at, where)
+        for attachment in self._list(p, "attachments", where) or []:
+            path = attachment.get("path") if isinstance(attachment, dict) else None
+            if not isinstance(path, str) or not _safe_relative(path):
+                self.error(
+                    f"{where}.attachments.path",
+                    f"{where}: attachment path {path!r} must be a relative path without '..'",
+                )
+            else:
+                self.files.append((self._line, "attachment", path))
+
+    def _reaction(self, r: Any, post_create_at: int | None, where: str) -> None:
+        if not isinstance(r, dict):
+            self.error(f"{where}.reactions.type", f"{where}: each reaction must be an object")
+            return
+        user = self._str(r, "user", f"{where}.reaction", required=True)
+        self._username_ref(user, f"{where}.reaction")
+        self._str(r, "emoji_name", f"{where}.reaction", required=True, max_runes=64)
+        create_at = self._int(r, "create_at", f"{where}.reaction", required=True, nonzero=True)
+        if create_at and post_create_at and create_at < post_create_at:
+            self.error(
+                f"{where}.reaction.before_post",
+                f"{where}: reaction by {user!r} at {create_at} is older than its post ({post_create_at})",
+            )
+
+    def _thread(self, p: dict, where: str, *, members: set[str] | None, team_channel: tuple | None) -> None:
+        self._post_common(p, where, members=members, team_channel=team_channel)
+        root_create_at = p.get("create_at") if isinstance(p.get("create_at"), int) else None
+        for reply in self._list(p, "replies", where) or []:
+            if not isinstance(reply, dict):
+                self.error(f"{where}.replies.type", f"{where}: each reply must be an object")
+                continue
+            self._post_common(reply, "reply", members=members, team_channel=team_channel)
+            if "message" not in reply:
+                self.error("reply.message.missing", "reply: 'message' is required")
+            created = reply.get("create_at")
+            if isinstance(created, int) and root_create_at and created < root_create_at:
+                self.warning(
+                    "reply.before_root",
+                    f"{where}: reply at {created} is older than its root ({root_create_at})",
+                )
+        for follower in self._list(p, "thread_followers", where) or []:
+            if not isinstance(follower, dict) or not isinstance(follower.get("user"), str):
+                self.error(f"{where}.thread_followers.user", f"{where}: each thread follower needs a 'user'")
+
+    def _post(self, p: dict) -> None:
+        team = self._str(p, "team", "post", required=True)
+        channel = self._str(p, "channel", "post", required=True)
+        if team is not None and channel is not None and self.strict and (team, channel) not in self.channels:
+            self.error(
+                "post.channel.unknown", f"post: channel {team}/{channel} is not defined by an earlier line"
+            )
+        team_channel = (team, channel) if team is not None and channel is not None else None
+        self._thread(p, "post", members=None, team_channel=team_channel)
+
+    def _members_of(self, obj: dict, where: str) -> list[str] | None:
+        names = obj.get("channel_members") if where == "direct_post" else None
+        if where == "direct_channel":
+            participants = obj.get("participants")
+            if participants is not None:
+                if not isinstance(participants, list):
+                    self.error(
+                        "direct_channel.participants.type", "direct_channel: participants must be a list"
+                    )
+                    return None
+                names = [p.get("username") if isinstance(p, dict) else None for p in participants]
+            else:
+                names = obj.get("members")
+        key = "channel_members" if where == "direct_post" else "participants (or members)"
+        if names is None:
+            self.error(f"{where}.members.missing", f"{where}: '{key}' is required")
+            return None
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            self.error(f"{where}.members.type", f"{where}: '{key}' must be a list of usernames")
+            return None
+        if not (len(names) == 2 or 3 <= len(names) <= 8):
+            self.error(
+                f"{where}.members.count",
+                f"{where}: {len(names)} members; a direct channel has 2, a group channel 3 to 8",
+            )
+        for name in names:
+            self._username_ref(name, where)
+        return names
+
+    def _direct_channel(self, d: dict) -> None:
+        names = self._members_of(d, "direct_channel")
+        self._str(d, "header", "direct_channel", max_runes=1024)
+        if names is None:
+            return
+        members = set(names)
+        for key, severity in (("favorited_by", "error"), ("shown_by", "warning")):
+            for name in self._list(d, key, "direct_channel") or []:
+                if name not in members:
+                    (self.error if severity == "error" else self.warning)(
+                        f"direct_channel.{key}.not_member",
+                        f"direct_channel: {name!r} in {key} is not a member",
+                    )
+        self.direct_channels.add(frozenset(names))
+
+    def _direct_post(self, p: dict) -> None:
+        names = self._members_of(p, "direct_post")
+        members = set(names) if names is not None else None
+        if names is not None and self.strict and frozenset(names) not in self.direct_channels:
+            self.warning(
+                "direct_post.channel.unknown",
+                f"direct_post: no direct_channel line has the members {sorted(members or [])}",
+            )
+        if members is not None and isinstance(p.get("user"), str) and p["user"] not in members:
+            self.warning(
+                "direct_post.user.not_member", f"direct_post: author {p['user']!r} is not a channel member"
+            )
+        self._thread(p, "direct_post", members=members, team_channel=None)
+
+    def _emoji(self, e: dict) -> None:
+        name = self._str(e, "name", "emoji", required=True, max_runes=64)
+        if name is not None and (not name or not _EMOJI_NAME.match(name)):
+            self.error(
+                "emoji.name.invalid", f"emoji: name {name!r} may hold letters, digits, '-', '+' and '_'"
+            )
+        image = self._str(e, "image", "emoji", required=True)
+        if image is not None:
+            if not image or not _safe_relative(image):
+                self.error("emoji.image.path", f"emoji: image {image!r} must be a relative path without '..'")
+            else:
+                self.files.append((self._line, "emoji", image))
+
+
+def validate_lines(
+    lines: Iterable[str | bytes], *, strict: bool = True, max_findings: int = MAX_FINDINGS
+) -> ImportValidator:
+    """Validate an iterable of lines; returns the validator (``.report`` holds the result)."""
+    validator = ImportValidator(strict=strict, max_findings=max_findings)
+    for raw in lines:
+        validator.feed(raw.rstrip(b"\r\n") if isinstance(raw, bytes) else raw.rstrip("\r\n"))
+    if validator.report.lines == 0:
+        validator.error("file.empty", "the file has no lines (a version line is required)")
+    return validator
+
+
+def _export_files(root: Path | zipfile.ZipFile) -> tuple[Iterator[bytes], Any]:
+    if isinstance(root, zipfile.ZipFile):
+        names = set(root.namelist())
+        return iter(root.open("import.jsonl")), names.__contains__
+    return iter(open(root / "import.jsonl", "rb")), lambda name: (root / name).is_file()
+
+
+def validate_export(
+    path: str | Path,
+    *,
+    strict: bool | None = None,
+    check_files: bool = True,
+    max_findings: int = MAX_FINDINGS,
+) -> ValidationReport:
+    """Validate ``import.jsonl`` (a file), an export folder or an export ZIP.
+
+    ``strict`` defaults to what the version line says: strict for a whole-workspace export, lenient
+    references for a per-person one (other people are named but not exported). ``check_files``
+    warns about attachments, profile images and emoji images the export does not hold (they should
+    then be listed in ``warnings.txt``).
+    """
+    path = Path(path)
+    archive = zipfile.ZipFile(path) if zipfile.is_zipfile(path) else None
+    try:
+        if archive is not None:
+            lines, exists = _export_files(archive)
+        elif path.is_dir():
+            lines, exists = _export_files(path)
+        else:
+            lines, exists = iter(open(path, "rb")), None  # noqa: SIM115
+        first = next(lines, b"")
+        scope, options = _scope_of(first)
+        if strict is None:
+            strict = scope != "users"
+        validator = validate_lines(_chain(first, lines), strict=strict, max_findings=max_findings)
+        close = getattr(lines, "close", None)
+        if close:
+            close()
+        if check_files and exists is not None:
+            for line, kind, name in validator.files:
+                if kind == "attachment" and options.get("include_attachments") is False:
+                    continue  # exported without files on purpose
+                member = name if kind == "emoji" else f"data/{name}"
+                if not exists(member):
+                    validator._line = line
+                    validator.warning(
+                        f"{kind}.file.missing", f"{kind} {name!r} is not in the export ({member})"
+                    )
+        return validator.report
+    finally:
+        if archive is not None:
+            archive.close()
+
+
+def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest
+
+
+def _scope_of(first_line: bytes) -> tuple[str, dict[str, Any]]:
+    """The scope (``workspace`` or ``users``) and options mmgov recorded in the version line."""
+    try:
+        additional = (json.loads(first_line).get("info") or {}).get("additional") or {}
+        return str(additional.get("scope", "workspace")), dict(additional.get("options") or {})
+    except (ValueError, AttributeError, TypeError):
+        return "workspace", {}
+
+
+def validate_text(text: str, *, strict: bool = True) -> ValidationReport:
+    """Validate JSONL given as one string (tests, small files)."""
+    return validate_lines(io.StringIO(text), strict=strict).report
+
+
+def print_report(report: ValidationReport, out: IO[str], *, limit: int = 50) -> None:
+    """A human-readable report: the summary line, then the first findings."""
+    out.write(report.summary() + "\n")
+    for finding in (report.errors + report.warnings)[:limit]:
+        out.write(f"  {finding}\n")
+    hidden = report.error_count + report.warning_count - min(limit, len(report.errors) + len(report.warnings))
+    if hidden > 0:
+        out.write(f"  ... and {hidden} more\n")

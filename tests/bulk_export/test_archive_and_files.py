@@ -1,0 +1,209 @@
+"""ZIP and folder outputs, atomic completion, the output path check, and file copying safety."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from mmgov.bulk_export import archive
+from mmgov.bulk_export.archive import FolderSink, ZipSink, check_output_path, safe_member_name
+from mmgov.bulk_export.errors import ExportFailed, ExportOutputPathUnavailable
+from mmgov.bulk_export.export_job import run_export, start_export
+from mmgov.bulk_export.export_options import ExportOptions
+from mmgov.bulk_export.file_copy import FileCopier
+from mmgov.bulk_export.job_state import get_job
+from mmgov.compliance.file_store import LocalFileStore
+from mmgov.settings import Settings
+from tests.bulk_export.workspace import export_once
+
+
+def test_zip_and_folder_hold_the_same_export(edge_workspace, tmp_path):
+    zipped = export_once(
+        edge_workspace.dsn, tmp_path / "z", edge_workspace.store, job_id="z", create_archive=True
+    )
+    folder = export_once(
+        edge_workspace.dsn, tmp_path / "f", edge_workspace.store, job_id="f", create_archive=False
+    )
+    assert zipped.path.suffix == ".zip"
+    assert zipped.path.is_file()
+    assert folder.path.is_dir()
+    assert zipped.path.name.startswith("gdpr-export-")
+    assert folder.path.name.startswith("gdpr-export-")
+    assert sorted(zipped.members) == sorted(folder.members)
+    assert {"import.jsonl", "warnings.txt"} <= set(zipped.members)
+    assert zipped.jsonl.splitlines()[1:] == folder.jsonl.splitlines()[1:]
+    assert zipped.warnings == folder.warnings
+    assert zipped.summary["file_size_bytes"] == zipped.path.stat().st_size
+    with zipfile.ZipFile(zipped.path) as zf:
+        assert zf.testzip() is None
+        info = {i.filename: i for i in zf.infolist()}
+        assert info["import.jsonl"].compress_type == zipfile.ZIP_DEFLATED
+    # nothing but the finished export is left behind
+    assert [p.name for p in (tmp_path / "z").iterdir()] == [zipped.path.name]
+    assert [p.name for p in (tmp_path / "f").iterdir()] == [folder.path.name]
+
+
+def test_zip_entries_are_streamed_with_zip64_when_the_size_is_unknown(tmp_path):
+    sink = ZipSink(tmp_path, "x")
+    sink.jsonl().write('{"type":"version","version":1}\n')
+
+    class Unsized:
+        def __init__(self):
+            self.chunks = [b"a" * 10, b"b" * 10]
+
+        def read(self, _size=-1):
+            return self.chunks.pop(0) if self.chunks else b""
+
+    sink.add_file("data/unsized.bin", Unsized())
+    final = sink.commit(None)
+    with zipfile.ZipFile(final) as zf:
+        assert zf.read("data/unsized.bin") == b"a" * 10 + b"b" * 10
+        assert zf.getinfo("data/unsized.bin").extract_version >= 45  # written with a ZIP64 local header
+    assert not (tmp_path / ".x.zip.partial").exists()
+    assert not (tmp_path / ".x.jsonl.partial").exists()
+
+
+@pytest.mark.parametrize("create_archive", [True, False], ids=["zip", "folder"])
+def test_a_failure_leaves_no_complete_looking_output(edge_workspace, tmp_path, monkeypatch, create_archive):
+    import mmgov.bulk_export.export_job as job
+
+    def boom(ctx):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(job, "export_emoji", boom)
+    out = tmp_path / "out"
+    with (
+        psycopg.connect(edge_workspace.dsn, autocommit=True) as state,
+        psycopg.connect(edge_workspace.dsn, autocommit=True) as conn,
+    ):
+        started = start_export(
+            state,
+            "run-fail",
+            {"output_path": str(out), "create_archive": create_archive},
+            actor=None,
+            settings=Settings(),
+        )
+        with pytest.raises(ExportFailed, match="No space left on device") as info:
+            run_export(
+                conn,
+                state,
+                "run-fail",
+                ExportOptions.from_params(started["options"]),
+                LocalFileStore(edge_workspace.store),
+            )
+        assert info.value.code == "EXPORT_FAILED"
+        assert info.value.status == 500
+        assert list(out.iterdir()) == []
+        job_row = get_job(state, "run-fail")
+        assert job_row["status"] == "failed"
+        assert "No space left on device" in job_row["error"]
+        events = state.execute("SELECT event, payload FROM mmgov.audit_log ORDER BY id").fetchall()
+        assert [e for e, _ in events] == [
+            "export.started",
+            "export.progress",
+            "export.progress",
+            "export.progress",
+            "export.progress",
+            "export.progress",
+            "export.failed",
+        ]
+        failed = events[-1][1]
+        assert failed["job_id"] == "run-fail"
+        assert "No space left" in failed["error_reason"]
+        assert failed["timestamp"]
+
+
+@pytest.mark.parametrize("problem", ["file", "unwritable", "uncreatable"])
+def test_output_path_must_be_a_writable_folder(tmp_path, problem, monkeypatch):
+    if problem == "file":
+        target = tmp_path / "a-file"
+        target.write_text("x")
+    elif problem == "uncreatable":
+        (tmp_path / "blocker").write_text("x")
+        target = tmp_path / "blocker" / "sub"
+    else:
+        target = tmp_path / "ro"
+        target.mkdir()
+
+        def deny(*_a, **_k):
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(archive, "open", deny, raising=False)
+    with pytest.raises(ExportOutputPathUnavailable, match="output_path") as info:
+        check_output_path(target)
+    assert info.value.code == "EXPORT_OUTPUT_PATH_UNAVAILABLE"
+    assert info.value.status == 503
+
+
+def test_unwritable_output_path_fails_before_any_work(mm_dsn, tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    with psycopg.connect(mm_dsn, autocommit=True) as conn:
+        with pytest.raises(ExportOutputPathUnavailable):
+            start_export(
+                conn, "run-x", {"output_path": str(blocker / "exports")}, actor=None, settings=Settings()
+            )
+        assert get_job(conn, "run-x") is None
+        assert conn.execute("SELECT count(*) FROM mmgov.audit_log").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("name", ["/abs", "../up", "a/../../b", "a\\b", ""])
+def test_member_names_cannot_escape_the_export(name):
+    with pytest.raises(ValueError, match="unsafe name"):
+        safe_member_name(name)
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("../outside.txt", "'..' refused"),
+        ("/etc/hostname", "absolute file path refused"),
+        ("link/secret.txt", "outside the file store"),
+        ("missing.txt", "not found"),
+        ("a-folder", "cannot read: Is a directory"),
+    ],
+    ids=["dotdot", "absolute", "symlink-out", "missing", "directory"],
+)
+def test_a_file_that_cannot_be_copied_is_a_warning(tmp_path, path, reason):
+    store = tmp_path / "store"
+    (store / "a-folder").mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("never copied")
+    os.symlink(outside, store / "link")
+    (tmp_path / "outside.txt").write_text("never copied")
+    sink = FolderSink(tmp_path, "exp")
+    copier = FileCopier(LocalFileStore(store), sink, tmp_path / "w.txt")
+    assert copier.copy("attachment", path, f"data/{path.replace('..', 'x')}", "post p") is False
+    warnings = copier.close().read_text().splitlines()
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f'attachment "{path}" (post p): ')
+    assert reason in warnings[0]
+    sink.commit(None)
+    assert not any(p.is_file() and p.name != "import.jsonl" for p in (tmp_path / "exp").rglob("*"))
+
+
+def test_folder_sink_refuses_to_replace_an_existing_export(tmp_path):
+    (tmp_path / "same").mkdir()
+    sink = FolderSink(tmp_path, "same")
+    with pytest.raises(FileExistsError):
+        sink.commit(None)
+    sink.abort()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["same"]
+
+
+def test_file_names_with_odd_characters_survive(edge_workspace, tmp_path):
+    odd = "20260101/teams/alpha/channels/town/users/alice/f9/rapport été, v2 (final).txt"
+    edge_workspace.b.file("f9", "p4", "dave", odd, b"contenu")
+    export = export_once(edge_workspace.dsn, tmp_path / "out", edge_workspace.store)
+    assert export.members[f"data/{odd}"] == b"contenu"
+    p4 = next(p for p in export.of_type("post") if p["message"] == "Dave asks something")
+    assert p4["attachments"] == [{"path": odd}]
+
+
+def test_relative_member_path(tmp_path: Path):
+    assert safe_member_name("data/a/b.txt") == "data/a/b.txt"

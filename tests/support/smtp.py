@@ -1,7 +1,8 @@
 """A real SMTP server on loopback (aiosmtpd) with STARTTLS and AUTH, recording what it accepts.
 
 ``fail_plan`` injects faults: ``{3: (451, "4.3.0 try later")}`` answers the 3rd DATA with that
-reply (once); a 5xx is permanent. Accepted messages are kept in ``messages``.
+reply (once); a 5xx is permanent; code ``0`` drops the connection instead of replying. Accepted
+messages are kept in ``messages``; ``connections`` counts client connections (one per peer address).
 """
 
 from __future__ import annotations
@@ -76,9 +77,14 @@ class Recorder:
     data_attempts: int = 0
     connections: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    peers: set = field(default_factory=set)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
+        with self.lock:  # EHLO comes again after STARTTLS on the same connection: count peers
+            if session.peer not in self.peers:
+                self.peers.add(session.peer)
+                self.connections += 1
         return responses
 
     async def handle_DATA(self, server, session, envelope):
@@ -87,6 +93,9 @@ class Recorder:
             planned = self.fail_plan.pop(self.data_attempts, None)
             if planned is not None:
                 code, text = planned
+                if code == 0:  # a dropped connection: no reply at all
+                    server.transport.close()
+                    return "421 4.4.2 connection dropped"
                 return f"{code} {text}"
             self.messages.append(
                 Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)

@@ -1,0 +1,234 @@
+"""Benchmark of the compliance export: ``make bench-export POSTS=1000000 FORMAT=csv``.
+
+1. Generates a synthetic workspace of N posts with ``python -m mmgov.synth`` (attachments in a
+   local file store) in its own process, so its memory does not count; ``--reuse`` keeps an
+   existing one of the same size.
+2. Measures the raw baseline: ``COPY (SELECT <the export's own post query: same columns, joins,
+   window predicate and (updateat, id) order>) TO STDOUT`` for the same window, read by psycopg.
+3. Runs extract + format + package (``mmgov.compliance.run.stage_export``: keyset batches from one
+   snapshot, the format, one deterministic zip per batch in staging, attachments copied) in a child
+   process, which reports its wall time and its own peak RSS (``ru_maxrss``).
+4. Measures the COPY baseline again: the machine may be shared, the best COPY run is used.
+
+Prints posts/s, peak RSS (target <= 250 MB, and within 10% between 100k and 1M posts) and the
+ratio of the export's time to the COPY (target <= 3.0); writes ``bench/results/compliance_export-<format>-N.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+from mmgov.db import with_database
+from mmgov.embedded_postgres import server_uri
+
+RESULTS = Path(__file__).resolve().parent / "results"
+END = "2026-01-01"
+DAYS = 30
+TARGET_RSS_MB = 250
+TARGET_RATIO = 3.0
+
+
+def window_of(dsn: str) -> tuple[int, int]:
+    """The window holding every post: ``[min(updateat), max(updateat) + 1)``."""
+    with psycopg.connect(dsn) as conn:
+        lo, hi = conn.execute("SELECT min(updateat), max(updateat) FROM posts").fetchone()
+    return int(lo), int(hi) + 1
+
+
+def copy_baseline(dsn: str, start: int, end: int) -> float:
+    """Seconds to read the export's own post query through ``COPY ... TO STDOUT``."""
+    from mmgov.compliance.export_window import ExportWindow
+    from mmgov.compliance.extract import STREAM_QUERY, sql_literal
+
+    query = sql_literal(STREAM_QUERY, ExportWindow(start, end))
+    with psycopg.connect(dsn) as conn:
+        t0 = time.perf_counter()
+        with conn.cursor().copy(f"COPY ({query}) TO STDOUT") as copy:
+            for _chunk in copy:
+                pass
+        return time.perf_counter() - t0
+
+
+def ensure_workspace(server: str, database: str, posts: int, file_root: Path, *, reuse: bool) -> str:
+    dsn = with_database(server, database)
+    if reuse and file_root.is_dir():
+        try:
+            with psycopg.connect(dsn) as conn:
+                marker = conn.execute("SELECT value FROM systems WHERE name = 'MmgovSynth'").fetchone()
+            if marker and json.loads(marker[0]).get("posts") == posts:
+                print(f"[bench] reusing {database} ({posts:,} posts)", flush=True)
+                return dsn
+        except psycopg.Error:
+            pass
+    shutil.rmtree(file_root, ignore_errors=True)
+    file_root.mkdir(parents=True)
+    t0 = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mmgov.synth",
+            "--posts",
+            str(posts),
+            "--database",
+            database,
+            "--end",
+            END,
+            "--days",
+            str(DAYS),
+            "--dsn",
+            server,
+            "--file-root",
+            str(file_root),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    print(
+        f"[bench] generated {posts:,} posts into {database} in {time.perf_counter() - t0:.1f}s "
+        "(separate process, not measured)",
+        flush=True,
+    )
+    return dsn
+
+
+def child(dsn: str, start: int, end: int, export_format: str, batch_size: int, file_root: str) -> None:
+    """Runs in its own process: extract + format + package; prints one JSON line."""
+    from mmgov.compliance.delivery import LocalDestination
+    from mmgov.compliance.export_window import ExportWindow
+    from mmgov.compliance.file_store import LocalFileStore
+    from mmgov.compliance.formats import get_format
+    from mmgov.compliance.run import ExportRequest, stage_export
+    from mmgov.settings import Settings
+
+    settings = Settings.parse(
+        {"FileSettings": {"Directory": file_root}, "MessageExportSettings": {"BatchSize": batch_size}}
+    )
+    window = ExportWindow(start, end)
+    out = Path(tempfile.mkdtemp(prefix="mmgov-bench-export-"))
+    try:
+        request = ExportRequest(
+            window=window,
+            source="params",
+            export_format=export_format,
+            batch_size=batch_size,
+            destination=str(out),
+            run_folder=window.folder_name,
+            run_key="bench",
+        )
+        fmt = get_format(export_format, settings)
+        with psycopg.connect(dsn) as conn:
+            t0 = time.perf_counter()
+            manifest = stage_export(conn, request, fmt, LocalFileStore(file_root), LocalDestination(out))
+            seconds = time.perf_counter() - t0
+        zipped = sum(b.staged.size for b in manifest.batches)
+        print(
+            "RESULT"
+            + json.dumps(
+                {
+                    "seconds": seconds,
+                    "posts": sum(b.result.posts for b in manifest.batches),
+                    "db_posts": manifest.db.posts,
+                    "message_entries": sum(b.result.messages for b in manifest.batches),
+                    "membership_rows": sum(b.result.members for b in manifest.batches),
+                    "files": sum(b.result.files_copied for b in manifest.batches),
+                    "files_missing": sum(b.result.files_missing for b in manifest.batches),
+                    "batches": len(manifest.batches),
+                    "zip_bytes": zipped,
+                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                }
+            ),
+            flush=True,
+        )
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description="compliance export benchmark")
+    p.add_argument("--posts", type=int, default=100_000)
+    p.add_argument("--format", default="csv", dest="export_format")
+    p.add_argument("--batch-size", type=int, default=10_000)
+    p.add_argument("--reuse", action="store_true", help="keep an existing workspace of the same size")
+    p.add_argument(
+        "--child", nargs=5, metavar=("DSN", "START", "END", "BATCH", "FILES"), help=argparse.SUPPRESS
+    )
+    args = p.parse_args()
+    if args.child:
+        dsn, start, end, batch, files = args.child
+        child(dsn, int(start), int(end), args.export_format, int(batch), files)
+        return 0
+
+    server = server_uri()
+    database = f"mmgov_bench_export_{args.posts}"
+    file_root = Path(os.environ.get("MMGOV_BENCH_DIR", tempfile.gettempdir())) / f"{database}-files"
+    dsn = ensure_workspace(server, database, args.posts, file_root, reuse=args.reuse)
+    start, end = window_of(dsn)
+    copies = [copy_baseline(dsn, start, end)]
+    print(f"[bench] COPY baseline {copies[0]:.2f}s", flush=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--format",
+            args.export_format,
+            "--child",
+            dsn,
+            str(start),
+            str(end),
+            str(args.batch_size),
+            str(file_root),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")), None)
+    if proc.returncode != 0 or line is None:
+        print(proc.stdout[-3000:], proc.stderr[-5000:], file=sys.stderr)
+        return 1
+    result = json.loads(line[len("RESULT") :])
+    copies.append(copy_baseline(dsn, start, end))
+    copy_s = min(copies)
+    ratio = result["seconds"] / copy_s
+    result.update(
+        {
+            "posts_per_s": result["posts"] / result["seconds"],
+            "copy_seconds": copy_s,
+            "copy_runs": copies,
+            "ratio_to_copy": ratio,
+            "format": args.export_format,
+            "batch_size": args.batch_size,
+            "generated_posts": args.posts,
+            "window": [start, end],
+            "load_average": os.getloadavg(),
+            "targets": {"peak_rss_mb": TARGET_RSS_MB, "ratio_to_copy": TARGET_RATIO},
+        }
+    )
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"compliance_export-{args.export_format}-{args.posts}.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(
+        f"[bench] {args.export_format}: {result['posts']:,} posts ({result['message_entries']:,} entries, "
+        f"{result['membership_rows']:,} membership rows, {result['files']:,} files) in "
+        f"{result['seconds']:.1f}s = {result['posts_per_s']:,.0f} posts/s; peak RSS {result['peak_rss_mb']:.0f} MB "
+        f"(target <= {TARGET_RSS_MB}); COPY {copy_s:.2f}s, ratio {ratio:.2f} (target <= {TARGET_RATIO}); "
+        f"load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""
+### compliance_export
+
+Mattermost's compliance export (message export) as a DAG: every post whose `updateat` falls in the
+run's window, exactly once, as `csv`, `actiance`, `globalrelay` or `globalrelay-zip`.
+
+**Window**: half-open `[start, end)` on `posts.updateat`. Scheduled runs (daily at
+`MessageExportSettings.DailyRunTime`, `Mmgov.Timezone`, when `EnableExport` is true) export their
+data interval (`CronDataIntervalTimetable`): consecutive runs tile time with no gap and no overlap, and
+`airflow backfill create` re-exports past windows. Manual runs take `export_from` / `export_to`
+(epoch ms or ISO-8601) or else export their data interval.
+
+**Tasks**: `resolve_window` -> `extract_format_package` (keyset batches of `BatchSize`, one zip
+each, into staging) -> `reconcile` (database counts vs written, fails loudly) -> `deliver` (atomic
+publish to `<export root>/compliance-export-YYYY-MM-DD-HHhMMm-<start>-<end>/`; summary in XCom).
+
+**Configuration**: connection `mattermost_db`, variable `mattermost_settings`; `mattermost_s3` for
+S3; alerts via `mmgov_alert_smtp` / `mmgov_alert_webhook`. See docs/compliance-export.md.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+from mmgov_airflow.alerts import default_args
+
+from mmgov.compliance import run
+from mmgov.compliance.schedule import daily_cron, start_and_catchup
+from mmgov.events import COMPLIANCE_EXPORT
+from mmgov.settings import EXPORT_FORMATS, load_settings_at_parse
+
+SETTINGS = load_settings_at_parse()
+EXPORT = SETTINGS.MessageExportSettings
+START_DATE, CATCHUP = start_and_catchup(EXPORT, SETTINGS.Mmgov.Timezone)
+SCHEDULE = (
+    CronDataIntervalTimetable(daily_cron(EXPORT.DailyRunTime), timezone=SETTINGS.Mmgov.Timezone)
+    if EXPORT.EnableExport
+    else None
+)
+DEFAULT_ARGS = default_args()
+DEFAULT_ARGS["on_failure_callback"] = [*DEFAULT_ARGS["on_failure_callback"], run.on_task_failure]
+
+
+@dag(
+    dag_id="compliance_export",
+    schedule=SCHEDULE,
+    start_date=START_DATE,
+    catchup=CATCHUP,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["mmgov", "compliance"],
+    doc_md=__doc__,
+    params={
+        "export_from": Param(
+            None,
+            type=["null", "string", "integer"],
+            description="Start of a manual export (epoch ms or ISO-8601, inclusive)",
+        ),
+        "export_to": Param(
+            None,
+            type=["null", "string", "integer"],
+            description="End of a manual export (epoch ms or ISO-8601, exclusive; default now)",
+        ),
+        "export_format": Param(
+            EXPORT.ExportFormat,
+            type="string",
+            enum=list(EXPORT_FORMATS),
+            description="csv, actiance, globalrelay or globalrelay-zip",
+        ),
+    },
+)
+def compliance_export():
+    @task
+    def resolve_window(**context) -> dict:
+        return run.task_resolve_window(
+            context["params"],
+            interval_start=context.get("data_interval_start"),
+            interval_end=context.get("data_interval_end"),
+            run_id=context["run_id"],
+        )
+
+    @task
+    def extract_format_package(request: dict) -> dict:
+        return run.task_extract_format_package(request)
+
+    @task
+    def reconcile(request: dict, manifest: dict) -> dict:
+        return run.task_reconcile(request, manifest)
+
+    @task(outlets=[COMPLIANCE_EXPORT])
+    def deliver(request: dict, manifest: dict, **context) -> dict:
+        return run.task_deliver(request, manifest, run_id=context["run_id"])
+
+    request = resolve_window()
+    manifest = extract_format_package(request)
+    checked = reconcile(request, manifest)
+    delivered = deliver(request, manifest)
+    checked >> delivered
+
+
+compliance_export()

@@ -1,0 +1,166 @@
+"""The export window of a run: half-open ``[start_ms, end_ms)`` on ``posts.updateat``.
+
+Windows of consecutive scheduled runs come from Airflow's data intervals
+(``CronDataIntervalTimetable``), which tile time: run N ends exactly where run N+1 starts. Because
+the window is half-open, a post whose ``updateat`` equals the boundary belongs to the later run
+only, so the union of adjacent windows equals one window spanning both, with no duplicate.
+
+A manual run may give ``export_from`` / ``export_to`` (epoch milliseconds or ISO-8601; a naive
+ISO time is UTC) like Mattermost's ``--exportFrom``; without them it exports its data interval.
+``MessageExportSettings.ExportFromTimestamp`` (when > 0) is a floor: nothing before it is exported.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from mmgov.errors import MmgovError
+
+_INT = re.compile(r"^-?\d+$")
+# Epoch values below this are taken as seconds by mistake: refuse them rather than export 1970.
+_MIN_MS = 10**11  # 1973-03-03 in ms; a current epoch in *seconds* (~1.7e9) is far below
+
+
+class ExportWindowError(MmgovError, ValueError):
+    """A run parameter or data interval that does not give a valid export window."""
+
+    code = "COMPLIANCE_EXPORT_INVALID_WINDOW"
+    status = 400
+
+
+@dataclass(frozen=True, slots=True)
+class ExportWindow:
+    """``[start_ms, end_ms)`` on ``posts.updateat``; ``start_ms < end_ms`` unless the window is empty."""
+
+    start_ms: int
+    end_ms: int
+
+    def __post_init__(self) -> None:
+        if self.start_ms < 0 or self.end_ms < self.start_ms:
+            raise ExportWindowError(
+                f"export window start {self.start_ms} and end {self.end_ms}: need 0 <= start <= end (epoch ms)"
+            )
+
+    def contains(self, update_at: int) -> bool:
+        """True when a post with this ``updateat`` belongs to the window (start in, end out)."""
+        return self.start_ms <= update_at < self.end_ms
+
+    @property
+    def is_empty(self) -> bool:
+        return self.start_ms == self.end_ms
+
+    @property
+    def folder_name(self) -> str:
+        """``compliance-export-YYYY-MM-DD-HHhMMm-<startMs>-<endMs>``; the date is the window end in UTC.
+
+        Mattermost stamps the folder with the job's start time; mmgov uses the window end so that a
+        re-run of the same window writes to the same folder (and replaces its files).
+        """
+        end = dt.datetime.fromtimestamp(self.end_ms / 1000, tz=dt.UTC)
+        return f"compliance-export-{end:%Y-%m-%d-%Hh%Mm}-{self.start_ms}-{self.end_ms}"
+
+    def as_dict(self) -> dict[str, int]:
+        return {"start_ms": self.start_ms, "end_ms": self.end_ms}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> ExportWindow:
+        return cls(int(raw["start_ms"]), int(raw["end_ms"]))
+
+
+def to_epoch_ms(value: dt.datetime) -> int:
+    """A timezone-aware datetime (naive = UTC) as epoch milliseconds."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    # Integer arithmetic (no float rounding), and no datetime subtraction: Airflow hands pendulum
+    # datetimes, whose differences are pendulum intervals.
+    utc = value.astimezone(dt.UTC)
+    return calendar.timegm(utc.utctimetuple()) * 1000 + utc.microsecond // 1000
+
+
+def parse_time_param(name: str, value: Any) -> int | None:
+    """``export_from`` / ``export_to``: epoch ms (int or digits) or ISO-8601; ``None``/``""`` -> ``None``."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise ExportWindowError(f"{name} must be epoch milliseconds or an ISO-8601 time, got {value!r}")
+    if isinstance(value, int) or (isinstance(value, str) and _INT.match(value.strip())):
+        ms = int(value)
+        if ms < 0:
+            raise ExportWindowError(f"{name} must be epoch milliseconds >= 0, got {value!r}")
+        if 0 < ms < _MIN_MS:
+            raise ExportWindowError(
+                f"{name}={value!r} looks like epoch seconds; give epoch milliseconds (e.g. {ms * 1000}) or ISO-8601"
+            )
+        return ms
+    if isinstance(value, float):
+        raise ExportWindowError(f"{name} must be whole epoch milliseconds, got {value!r}")
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise ExportWindowError(
+                f"{name} must be epoch milliseconds or an ISO-8601 time such as 2026-01-05T00:00:00Z, got {value!r}"
+            ) from None
+        return to_epoch_ms(parsed)
+    raise ExportWindowError(f"{name} must be epoch milliseconds or an ISO-8601 time, got {value!r}")
+
+
+def resolve_window(
+    *,
+    export_from: Any = None,
+    export_to: Any = None,
+    interval_start: dt.datetime | None = None,
+    interval_end: dt.datetime | None = None,
+    floor_ms: int = 0,
+    now_ms: int | None = None,
+) -> tuple[ExportWindow, str]:
+    """The window of a run and where it came from (``"params"`` or ``"data_interval"``).
+
+    ``floor_ms`` (``ExportFromTimestamp``) raises the start of a *scheduled* window (the first run
+    may start before it); manual parameters are taken as given. ``export_to`` defaults to now; a
+    window may not reach into the future (posts could still appear in it after the export).
+    """
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    start = parse_time_param("export_from", export_from)
+    end = parse_time_param("export_to", export_to)
+    if start is not None or end is not None:
+        if start is None:
+            raise ExportWindowError("export_to was given without export_from: give both, or neither")
+        end = now if end is None else end
+        if end > now:
+            raise ExportWindowError(
+                f"export_to={export_to!r} ({end}) is in the future (now {now}): posts could still be added to "
+                "that window after the export; give a time in the past"
+            )
+        if start >= end:
+            raise ExportWindowError(
+                f"export_from ({start}) must be before export_to ({end}); the window is [export_from, export_to)"
+            )
+        return ExportWindow(start, end), "params"
+    if interval_start is None or interval_end is None:
+        raise ExportWindowError(
+            "this run has no data interval (manual run of an unscheduled DAG): give export_from "
+            "(and optionally export_to) in the run's parameters"
+        )
+    start, end = to_epoch_ms(interval_start), to_epoch_ms(interval_end)
+    if start >= end:
+        raise ExportWindowError(
+            f"the run's data interval [{interval_start.isoformat()}, {interval_end.isoformat()}) is empty: "
+            "give export_from/export_to, or trigger a scheduled run"
+        )
+    if end > now:
+        raise ExportWindowError(
+            f"the run's data interval ends in the future ({interval_end.isoformat()}): it can only be exported "
+            "once it has passed"
+        )
+    if floor_ms and start < floor_ms:
+        start = min(floor_ms, end)
+    return ExportWindow(start, end), "data_interval"

@@ -1,0 +1,394 @@
+"""The compliance export run: the task bodies of the ``compliance_export`` DAG and an in-process runner.
+
+Stages (each a task, each retryable on its own):
+
+1. :func:`task_resolve_window` - run parameters or the data interval -> an :class:`ExportRequest`
+   (window, format, batch size, destination, folder); audit ``compliance_export.started``.
+2. :func:`task_extract_format_package` - keyset batches from the database (extract), rendered by
+   the format (format) into one deterministic zip per batch in staging (package), with the
+   database's counts of each batch taken in the same snapshot. Extraction, formatting and
+   packaging are separate modules but are pipelined batch by batch in one task: materialising a
+   whole window between tasks would cost a second copy of it, and the counts must come from the
+   snapshot the rows came from.
+3. :func:`task_reconcile` - counts and staged files checked; a mismatch fails the run, nothing delivered.
+4. :func:`task_deliver` - format delivery hooks, atomic publish, stale batches removed, staging
+   cleared; audit ``compliance_export.completed`` (emitted on the ``mmgov://compliance-export``
+   asset); the run summary is returned (XCom) and logged as one line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from mmgov.compliance.delivery import (
+    Destination,
+    LocalDestination,
+    destination_from_settings,
+    run_key,
+)
+from mmgov.compliance.export_window import ExportWindow, ExportWindowError, resolve_window
+from mmgov.compliance.extract import WindowCounts, WindowReader
+from mmgov.compliance.file_store import file_store_from_settings
+from mmgov.compliance.formats import ComplianceFormat, FileSource, format_names, get_format
+from mmgov.compliance.packaging import BatchZipWriter
+from mmgov.compliance.reconcile import BatchRecord, raise_for_problems, reconcile
+from mmgov.settings import Settings
+
+log = logging.getLogger(__name__)
+EVENT_PREFIX = "compliance_export."
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What one run exports, resolved once (retries of later tasks reuse it)."""
+
+    window: ExportWindow
+    source: str  # "params" or "data_interval"
+    export_format: str
+    batch_size: int
+    destination: str  # where the run folder goes (description, no secrets)
+    run_folder: str
+    run_key: str
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["window"] = self.window.as_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ExportRequest:
+        return cls(**{**raw, "window": ExportWindow.from_dict(raw["window"])})
+
+
+def resolve_request(
+    params: Mapping[str, Any],
+    settings: Settings,
+    *,
+    interval_start: Any = None,
+    interval_end: Any = None,
+    run_id: str = "manual",
+    now_ms: int | None = None,
+) -> ExportRequest:
+    """Validate the run parameters and settle the window, format and destination."""
+    export_format = params.get("export_format") or settings.MessageExportSettings.ExportFormat
+    if export_format not in format_names():
+        raise ExportWindowError(
+            f"export_format must be one of {', '.join(format_names())}; got {export_format!r}"
+        )
+    window, source = resolve_window(
+        export_from=params.get("export_from"),
+        export_to=params.get("export_to"),
+        interval_start=interval_start,
+        interval_end=interval_end,
+        floor_ms=settings.MessageExportSettings.ExportFromTimestamp,
+        now_ms=now_ms,
+    )
+    dest = destination_from_settings(settings)
+    return ExportRequest(
+        window=window,
+        source=source,
+        export_format=export_format,
+        batch_size=settings.MessageExportSettings.BatchSize,
+        destination=dest.describe(),
+        run_folder=window.folder_name,
+        run_key=run_key(run_id),
+    )
+
+
+@dataclass
+class Manifest:
+    """What staging holds for a run: the database's window counts and one record per batch."""
+
+    db: WindowCounts
+    batches: list[BatchRecord]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"db": asdict(self.db), "batches": [b.as_dict() for b in self.batches]}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Manifest:
+        return cls(WindowCounts(**raw["db"]), [BatchRecord.from_dict(b) for b in raw["batches"]])
+
+
+def stage_export(
+    conn: psycopg.Connection,
+    request: ExportRequest,
+    fmt: ComplianceFormat,
+    files: FileSource,
+    destination: Destination,
+) -> Manifest:
+    """Extract, format and package every batch of the window into staging; return the manifest."""
+    folder, key = request.run_folder, request.run_key
+    destination.begin(folder, key)
+    records: list[BatchRecord] = []
+    started = time.monotonic()
+    posts = 0
+    reader = WindowReader(conn, request.window, request.batch_size)
+    for batch, counts in reader:
+        with destination.part_file(folder, key, batch.zip_name) as part:
+            with open(part, "wb") as fh, BatchZipWriter(fh, timestamp_ms=request.window.end_ms) as zw:
+                result = fmt.write_batch(batch, zw, files)
+            staged = destination.stage(part, folder, key, batch.zip_name)
+        records.append(
+            BatchRecord(
+                batch.number,
+                batch.zip_name,
+                batch.start_ms,
+                batch.end_ms,
+                counts.posts,
+                counts.files,
+                result,
+                staged,
+            )
+        )
+        posts += result.posts
+        log.info(
+            "compliance export: staged %s (%d posts, %d files, %d warnings; %d posts so far, %.0f posts/s)",
+            batch.zip_name,
+            result.posts,
+            result.files,
+            len(result.warnings),
+            posts,
+            posts / max(time.monotonic() - started, 1e-6),
+        )
+    if reader.counts is None:  # pragma: no cover - the reader always yields at least one batch
+        raise RuntimeError("the window reader yielded no batch")
+    return Manifest(reader.counts, records)
+
+
+def check_staged(request: ExportRequest, manifest: Manifest, destination: Destination) -> dict[str, Any]:
+    """Reconcile; raise :class:`~mmgov.compliance.reconcile.ReconciliationError` on any mismatch."""
+    report = reconcile(
+        request.window,
+        manifest.db.posts,
+        manifest.db.files,
+        manifest.batches,
+        lambda staged: destination.verify(request.run_folder, request.run_key, staged),
+    )
+    raise_for_problems(report)
+    return report.as_dict()
+
+
+def deliver(
+    request: ExportRequest, manifest: Manifest, fmt: ComplianceFormat, destination: Destination
+) -> dict[str, Any]:
+    """Run the format's delivery hook, publish atomically, drop stale batches; return the summary."""
+    folder, key = request.run_folder, request.run_key
+    records = manifest.batches
+    hook_figures: dict[str, Any] = {}
+    if type(fmt).deliver_batch is not ComplianceFormat.deliver_batch:
+        for rec in records:
+            with destination.local_copy(folder, key, rec.zip_name) as path:
+                for name, value in fmt.deliver_batch(
+                    path, rec.result, key=f"{folder}/{rec.zip_name}"
+                ).items():
+                    hook_figures[name] = (
+                        hook_figures.get(name, 0) + value if isinstance(value, int) else value
+                    )
+    removed: list[str] = []
+    if fmt.publishes_archive:
+        destination.publish(folder, key, [r.staged for r in records])
+        removed = destination.remove_stale(folder, {r.zip_name for r in records})
+    destination.finish(folder, key)
+    return summarize(request, records, destination, removed, hook_figures, fmt.publishes_archive)
+
+
+def summarize(
+    request: ExportRequest,
+    records: list[BatchRecord],
+    destination: Destination,
+    removed: list[str],
+    hook_figures: dict[str, Any],
+    published: bool,
+) -> dict[str, Any]:
+    warnings = [w for r in records for w in r.result.warnings]
+    missing = sum(r.result.files_missing for r in records)
+    return {
+        "status": "warning" if warnings else "success",
+        "format": request.export_format,
+        "window": request.window.as_dict(),
+        "source": request.source,
+        "messages": sum(r.result.posts for r in records),
+        "message_entries": sum(r.result.messages for r in records),
+        "files": sum(r.result.files_copied for r in records),
+        "files_missing": missing,
+        "files_skipped": sum(r.result.files_skipped for r in records),
+        "warnings": len(warnings),
+        "warning_lines": warnings[:50],
+        "batches": [r.zip_name for r in records],
+        "location": destination.describe(request.run_folder) if published else None,
+        "removed_stale": removed,
+        **({"delivery": hook_figures} if hook_figures else {}),
+    }
+
+
+def export_window_to_destination(
+    conn: psycopg.Connection,
+    window: ExportWindow,
+    settings: Settings,
+    *,
+    export_format: str = "csv",
+    files: FileSource | None = None,
+    destination: Destination | None = None,
+    batch_size: int | None = None,
+    run_id: str = "local",
+) -> dict[str, Any]:
+    """The whole pipeline in-process (tests, benchmarks, scripts): stage, reconcile, deliver."""
+    destination = destination or destination_from_settings(settings)
+    request = ExportRequest(
+        window=window,
+        source="params",
+        export_format=export_format,
+        batch_size=batch_size or settings.MessageExportSettings.BatchSize,
+        destination=destination.describe(),
+        run_folder=window.folder_name,
+        run_key=run_key(run_id),
+    )
+    fmt = get_format(export_format, settings)
+    manifest = stage_export(
+        conn, request, fmt, files or file_store_from_settings(settings.FileSettings), destination
+    )
+    check_staged(request, manifest, destination)
+    return deliver(request, manifest, fmt, destination)
+
+
+def export_window_to_folder(
+    conn: psycopg.Connection, window: ExportWindow, settings: Settings, folder: Path, **kwargs: Any
+) -> dict[str, Any]:
+    """:func:`export_window_to_destination` into a local folder (the run folder is created inside it)."""
+    return export_window_to_destination(
+        conn, window, settings, destination=LocalDestination(folder), **kwargs
+    )
+
+
+# --- Airflow task bodies (called from dags/compliance_export.py) ---------------------------------
+
+
+@contextmanager
+def fail_fast_on_bad_input() -> Iterator[None]:
+    """Errors a retry cannot fix (bad parameters or settings, a reconciliation mismatch) fail the task at
+    once, without the retries meant for transient errors; the failure alerts still go out."""
+    from mmgov.compliance.formats import UnknownFormatError
+    from mmgov.compliance.reconcile import ReconciliationError
+    from mmgov.errors import SettingsError
+
+    try:
+        yield
+    except (ExportWindowError, UnknownFormatError, SettingsError, ReconciliationError) as exc:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(f"{exc.code}: {exc}") from exc
+
+
+def _audit(event: str, payload: dict[str, Any]) -> None:
+    from mmgov.audit import record
+    from mmgov.db import hook_connection
+    from mmgov.state import ensure_mmgov_schema
+
+    with hook_connection() as conn:
+        conn.autocommit = True
+        ensure_mmgov_schema(conn)
+        record(conn, event, payload)
+
+
+def task_resolve_window(
+    params: Mapping[str, Any], *, interval_start: Any, interval_end: Any, run_id: str
+) -> dict[str, Any]:
+    from mmgov.settings import load_settings
+
+    with fail_fast_on_bad_input():
+        settings = load_settings()
+        request = resolve_request(
+            params, settings, interval_start=interval_start, interval_end=interval_end, run_id=run_id
+        )
+    _audit(EVENT_PREFIX + "started", {"run_id": run_id, **request.as_dict()})
+    log.info(
+        "compliance export of %s: window [%d, %d) from %s, format %s, into %s/%s",
+        run_id,
+        request.window.start_ms,
+        request.window.end_ms,
+        request.source,
+        request.export_format,
+        request.destination,
+        request.run_folder,
+    )
+    return request.as_dict()
+
+
+def task_extract_format_package(request_dict: Mapping[str, Any]) -> dict[str, Any]:
+    from mmgov.db import hook_connection
+    from mmgov.settings import load_settings
+
+    settings = load_settings()
+    request = ExportRequest.from_dict(request_dict)
+    fmt = get_format(request.export_format, settings)
+    with hook_connection() as conn:
+        manifest = stage_export(
+            conn,
+            request,
+            fmt,
+            file_store_from_settings(settings.FileSettings),
+            destination_from_settings(settings),
+        )
+    return manifest.as_dict()
+
+
+def task_reconcile(request_dict: Mapping[str, Any], manifest_dict: Mapping[str, Any]) -> dict[str, Any]:
+    from mmgov.compliance.reconcile import ReconciliationError
+    from mmgov.settings import load_settings
+
+    settings = load_settings()
+    request = ExportRequest.from_dict(request_dict)
+    manifest = Manifest.from_dict(manifest_dict)
+    with fail_fast_on_bad_input():
+        try:
+            return check_staged(request, manifest, destination_from_settings(settings))
+        except ReconciliationError as exc:
+            _audit(
+                EVENT_PREFIX + "reconciliation_failed",
+                {"window": request.window.as_dict(), "error": str(exc)},
+            )
+            raise
+
+
+def task_deliver(
+    request_dict: Mapping[str, Any], manifest_dict: Mapping[str, Any], *, run_id: str
+) -> dict[str, Any]:
+    from mmgov.settings import load_settings
+
+    settings = load_settings()
+    request = ExportRequest.from_dict(request_dict)
+    fmt = get_format(request.export_format, settings)
+    summary = deliver(request, Manifest.from_dict(manifest_dict), fmt, destination_from_settings(settings))
+    _audit(
+        EVENT_PREFIX + "completed",
+        {"run_id": run_id, **summary, "warning_lines": summary["warning_lines"][:10]},
+    )
+    log.info("compliance_export summary: %s", json.dumps(summary, sort_keys=True))
+    return summary
+
+
+def on_task_failure(context: Mapping[str, Any]) -> None:
+    """Failure callback: audit ``compliance_export.failed`` (alerts are sent by the notifiers)."""
+    ti = context.get("ti") or context.get("task_instance")
+    exc = context.get("exception")
+    payload = {
+        "run_id": getattr(ti, "run_id", None),
+        "task_id": getattr(ti, "task_id", None),
+        "try_number": getattr(ti, "try_number", None),
+        "error": f"{type(exc).__name__}: {exc}" if exc else None,
+    }
+    log.error("Failed job compliance_export %s", json.dumps(payload, default=str))
+    try:
+        _audit(EVENT_PREFIX + "failed", payload)
+    except Exception:
+        log.exception("could not record compliance_export.failed in the audit log")

@@ -1,0 +1,56 @@
+"""Purge and removal runs (``mmgov.purge_runs``): one row per run with its plan, approval and progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from mmgov.retention.errors import RunNotFound
+
+
+def db_now_ms(conn: psycopg.Connection) -> int:
+    """The database's clock in epoch milliseconds (the clock Mattermost's rows are compared with)."""
+    return int(conn.execute("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint").fetchone()[0])
+
+
+def get_run(conn: psycopg.Connection, run_id: str) -> dict[str, Any]:
+    """The run's row as a dict, or :class:`RunNotFound` (404)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute("SELECT * FROM mmgov.purge_runs WHERE id = %s", (run_id,)).fetchone()
+    if row is None:
+        raise RunNotFound(f"Retention run not found: {run_id!r}")
+    return row
+
+
+def find_run(conn: psycopg.Connection, kind: str, dag_run_id: str) -> dict[str, Any] | None:
+    """The run created for an Airflow dag run (so a retried task finds its own run)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT * FROM mmgov.purge_runs WHERE kind = %s AND dag_run_id = %s", (kind, dag_run_id)
+        ).fetchone()
+
+
+def list_runs(conn: psycopg.Connection, *, kind: str = "purge", limit: int = 20) -> list[dict[str, Any]]:
+    """The newest runs of ``kind`` (without their large plan documents)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT id, kind, dag_run_id, status, dry_run, created_at, approval, approved_by, posts_planned,"
+            " files_planned, messages_deleted, files_deleted, messages_restored, files_restored, started_at,"
+            " finished_at FROM mmgov.purge_runs WHERE kind = %s ORDER BY created_at DESC, id DESC LIMIT %s",
+            (kind, limit),
+        ).fetchall()
+
+
+def update_run(conn: psycopg.Connection, run_id: str, **values: Any) -> None:
+    """Set columns of a run (names are this module's callers' literals, never user input)."""
+    from psycopg import sql
+
+    assignments = sql.SQL(", ").join(
+        sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in values
+    )
+    params = {k: Jsonb(v) if isinstance(v, dict | list) else v for k, v in values.items()}
+    params["_id"] = run_id
+    conn.execute(sql.SQL("UPDATE mmgov.purge_runs SET {} WHERE id = %(_id)s").format(assignments), params)

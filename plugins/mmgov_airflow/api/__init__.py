@@ -1,0 +1,1 @@
+"""mmgov's REST API: one FastAPI app (mounted by the Airflow plugin at ``/mmgov``), a router per area."""

@@ -1,0 +1,56 @@
+"""The mmgov FastAPI app: one router per area, typed errors as JSON ``{id, message, status_code}``.
+
+Mounted by :mod:`mmgov_plugin` under ``/mmgov`` on Airflow's api-server; every route requires an
+Airflow admin (:mod:`mmgov_airflow.api.auth`). Areas add their router in :func:`create_app`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mmgov.errors import MmgovError
+
+log = logging.getLogger(__name__)
+URL_PREFIX = "/mmgov"
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"id": code, "message": message, "status_code": status})
+
+
+def create_app() -> FastAPI:
+    """A fresh app with every area's router."""
+    from mmgov_airflow.api.retention import router as retention_router
+
+    app = FastAPI(
+        title="mmgov API",
+        description="Data governance for Mattermost: retention policies, legal holds, purge runs and restore. "
+        "Requires an Airflow admin token (POST /auth/token).",
+        version="1",
+    )
+    app.include_router(retention_router)
+
+    @app.exception_handler(MmgovError)
+    async def mmgov_error(request: Request, exc: MmgovError) -> JSONResponse:
+        if exc.status >= 500:
+            log.error("mmgov API error on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(status_code=exc.status, content=exc.to_dict())
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return _error(400, "MMGOV_INVALID_REQUEST", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, f"MMGOV_HTTP_{exc.status_code}", str(exc.detail))
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,280 @@
+"""Keyset batching, window edges and tiling, deterministic zips, atomic delivery, reconciliation."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+import mmgov.compliance.delivery as delivery_mod
+from mmgov.compliance.delivery import STAGING_DIR, DeliveryError, LocalDestination
+from mmgov.compliance.export_window import ExportWindow
+from mmgov.compliance.extract import iter_batches
+from mmgov.compliance.file_store import LocalFileStore
+from mmgov.compliance.formats import get_format
+from mmgov.compliance.reconcile import ReconciliationError
+from mmgov.compliance.run import ExportRequest, check_staged, deliver, stage_export
+from tests.compliance.builders import Workspace, mmid
+from tests.compliance.conftest import settings_for
+
+T0 = 1_767_225_600_000
+START, END = T0, T0 + 100_000
+
+
+def _chan(ws: Workspace) -> tuple[str, str]:
+    team = ws.team("acme")
+    chan = ws.channel("town", team=team)
+    alice = ws.user("alice")
+    ws.history(chan, alice, T0 - 1000)
+    return chan, alice
+
+
+def _post_ids(lines: list[str]) -> list[str]:
+    return [line.split(",")[13] for line in lines if line.split(",")[13]]
+
+
+class TestKeysetBatches:
+    def test_equal_timestamps_across_batch_boundaries(self, ws, run_export):
+        chan, alice = _chan(ws)
+        same = [ws.post(f"same{i}", channel=chan, user=alice, create=T0 + 10) for i in range(7)]
+        later = ws.post("later", channel=chan, user=alice, create=T0 + 11)
+        out = run_export(START, END, batch_size=3)
+        assert [z.name for z in out.zips] == [
+            f"batch001-{START}-{T0 + 10}.zip",
+            f"batch002-{T0 + 10}-{T0 + 10}.zip",
+            f"batch003-{T0 + 10}-{END}.zip",
+        ]
+        exported = _post_ids(out.csv_lines())
+        assert sorted(exported) == sorted([*same, later])
+        assert len(exported) == len(set(exported)) == 8
+        assert out.summary["messages"] == 8
+
+    @pytest.mark.parametrize("batch_size", [1, 2, 7, 8, 9], ids=lambda n: f"batch{n}")
+    def test_every_batch_size_exports_each_post_once(self, ws, run_export, batch_size):
+        chan, alice = _chan(ws)
+        ids = [ws.post(f"s{i}", channel=chan, user=alice, create=T0 + 10 + i // 4) for i in range(8)]
+        out = run_export(START, END, batch_size=batch_size)
+        exported = _post_ids(out.csv_lines())
+        assert sorted(exported) == sorted(ids)
+        assert len(out.zips) == -(-8 // batch_size)
+
+    def test_batches_follow_updateat_then_id(self, mm_conn, ws):
+        chan, alice = _chan(ws)
+        ids = {ws.post(f"p{i}", channel=chan, user=alice, create=T0 + (i % 3)) for i in range(10)}
+        window = ExportWindow(START, END)
+        seen = []
+        for batch, counts in iter_batches(mm_conn, window, batch_size=4):
+            keys = [(cp.post.update_at, cp.post.id) for cp in batch.posts]
+            assert keys == sorted(keys)
+            assert counts.posts == len(batch.posts)  # what the extractor handed out
+            seen.extend(keys)
+        assert seen == sorted(seen)
+        assert {k[1] for k in seen} == ids
+
+
+class TestWindowEdges:
+    def test_start_is_in_end_is_out(self, ws, run_export, tmp_path):
+        chan, alice = _chan(ws)
+        at_start = ws.post("at-start", channel=chan, user=alice, create=START)
+        at_end = ws.post("at-end", channel=chan, user=alice, create=END)
+        before = ws.post("before", channel=chan, user=alice, create=START - 1)
+        first = run_export(START, END, dest=tmp_path / "a")
+        second = run_export(END, END + 100_000, dest=tmp_path / "b")
+        assert _post_ids(first.csv_lines()) == [at_start]
+        assert _post_ids(second.csv_lines()) == [at_end]
+        assert before not in _post_ids(first.csv_lines()) + _post_ids(second.csv_lines())
+
+    def test_adjacent_windows_tile_one_big_window(self, ws, run_export, tmp_path):
+        chan, alice = _chan(ws)
+        bob = ws.user("bob")
+        ws.history(chan, bob, T0 + 40_000, T0 + 150_000)
+        for i in range(40):
+            t = T0 + i * 5_000  # several land exactly on the boundary T0 + 100_000 (i = 20)
+            ws.post(f"t{i}", channel=chan, user=alice if i % 2 else bob, create=t, update=t + (i % 4) * 1000)
+        ws.post("edge-a", channel=chan, user=alice, create=T0 + 100_000)
+        ws.post("edge-b", channel=chan, user=alice, create=T0 + 99_999)
+        mid, end = T0 + 100_000, T0 + 200_000
+        a = run_export(START, mid, dest=tmp_path / "a", batch_size=7)
+        b = run_export(mid, end, dest=tmp_path / "b", batch_size=5)
+        whole = run_export(START, end, dest=tmp_path / "w", batch_size=1000)
+        split = _post_ids(a.csv_lines()) + _post_ids(b.csv_lines())
+        assert len(split) == len(set(split))
+        assert sorted(split) == sorted(_post_ids(whole.csv_lines()))
+        assert a.summary["messages"] + b.summary["messages"] == whole.summary["messages"] == 42
+
+        def post_rows(out):
+            return sorted(line for line in out.csv_lines() if line.split(",")[13])
+
+        assert sorted(post_rows(a) + post_rows(b)) == post_rows(whole)
+        events = [line.split(",")[17] for out in (a, b) for line in out.csv_lines()]
+        assert events.count("enter") == 1  # bob joins in the first window...
+        assert events.count("leave") == 1  # ...and leaves in the second: each event exactly once
+
+
+class TestDeterminismAndRerun:
+    def test_rerun_gives_byte_identical_zips(self, ws, run_export, tmp_path):
+        chan, alice = _chan(ws)
+        for i in range(12):
+            pid = ws.post(f"p{i}", channel=chan, user=alice, create=T0 + i)
+            ws.file(f"f{i}", post=pid, user=alice, channel=chan, name=f"doc{i}.txt", content=b"x" * (i * 100))
+        first = run_export(START, END, dest=tmp_path / "d", batch_size=5, run_id="one")
+        digests = {z.name: hashlib.sha256(z.read_bytes()).hexdigest() for z in first.zips}
+        again = run_export(START, END, dest=tmp_path / "d", batch_size=5, run_id="two")
+        assert {z.name: hashlib.sha256(z.read_bytes()).hexdigest() for z in again.zips} == digests
+        other = run_export(START, END, dest=tmp_path / "other", batch_size=5, run_id="three")
+        assert {z.name: hashlib.sha256(z.read_bytes()).hexdigest() for z in other.zips} == digests
+        assert not (tmp_path / "d" / STAGING_DIR).exists()
+
+    def test_rerun_with_fewer_batches_removes_stale_batches(self, ws, run_export, tmp_path):
+        chan, alice = _chan(ws)
+        for i in range(9):
+            ws.post(f"p{i}", channel=chan, user=alice, create=T0 + i)
+        big = run_export(START, END, dest=tmp_path / "d", batch_size=2)
+        big_names = [z.name for z in big.zips]
+        assert len(big_names) == 5
+        (big.folder / "notes.txt").write_text("operator file, not ours")
+        small = run_export(START, END, dest=tmp_path / "d", batch_size=100)
+        assert [z.name for z in small.zips] == [f"batch001-{START}-{END}.zip"]
+        assert small.summary["removed_stale"] == big_names
+        assert (small.folder / "notes.txt").exists()
+
+
+def _request(window: ExportWindow, batch_size: int = 3, run_id: str = "r1") -> ExportRequest:
+    return ExportRequest(
+        window=window,
+        source="params",
+        export_format="csv",
+        batch_size=batch_size,
+        destination="test",
+        run_folder=window.folder_name,
+        run_key=run_id,
+    )
+
+
+class TestAtomicDelivery:
+    def test_failure_between_format_and_deliver_leaves_nothing_final(self, mm_conn, ws, file_store, tmp_path):
+        chan, alice = _chan(ws)
+        for i in range(7):
+            ws.post(f"p{i}", channel=chan, user=alice, create=T0 + i)
+        settings = settings_for(file_store)
+        window = ExportWindow(START, END)
+        dest = LocalDestination(tmp_path / "exports")
+        fmt = get_format("csv", settings)
+        request = _request(window)
+        manifest = stage_export(mm_conn, request, fmt, LocalFileStore(file_store), dest)
+        check_staged(request, manifest, dest)
+        # The run dies here (worker lost between format and deliver): nothing under a final name.
+        final = tmp_path / "exports" / window.folder_name
+        assert not final.exists()
+        assert not list((tmp_path / "exports").rglob("batch*.zip.part"))
+        # The retry of deliver finishes the job from staging.
+        summary = deliver(request, manifest, fmt, dest)
+        assert sorted(p.name for p in final.iterdir()) == sorted(r.zip_name for r in manifest.batches)
+        assert summary["messages"] == 7
+        assert summary["status"] == "success"
+
+    def test_crash_in_the_middle_of_publishing_is_finished_by_the_retry(
+        self, mm_conn, ws, file_store, tmp_path, monkeypatch
+    ):
+        chan, alice = _chan(ws)
+        for i in range(7):
+            ws.post(f"p{i}", channel=chan, user=alice, create=T0 + i)
+        settings = settings_for(file_store)
+        window = ExportWindow(START, END)
+        dest = LocalDestination(tmp_path / "exports")
+        fmt = get_format("csv", settings)
+        request = _request(window)
+        manifest = stage_export(mm_conn, request, fmt, LocalFileStore(file_store), dest)
+        calls = {"n": 0}
+        original = delivery_mod.os.replace
+
+        def flaky_replace(src, dst):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise OSError("disk went away")
+            return original(src, dst)
+
+        monkeypatch.setattr(delivery_mod.os, "replace", flaky_replace)
+        with pytest.raises(OSError, match="disk went away"):
+            deliver(request, manifest, fmt, dest)
+        monkeypatch.setattr(delivery_mod.os, "replace", original)
+        final = tmp_path / "exports" / window.folder_name
+        assert len(list(final.glob("batch*.zip"))) == 1  # only complete files, under their final names
+        check_staged(request, manifest, dest)  # reconcile still passes: published + staged cover all
+        deliver(request, manifest, fmt, dest)
+        assert sorted(p.name for p in final.iterdir()) == sorted(r.zip_name for r in manifest.batches)
+
+    def test_unwritable_destination_is_a_clear_error(self, mm_conn, ws, file_store, tmp_path):
+        blocker = tmp_path / "file-not-dir"
+        blocker.write_text("x")
+        dest = LocalDestination(blocker / "exports")
+        settings = settings_for(file_store)
+        with pytest.raises(DeliveryError, match="not writable"):
+            stage_export(
+                mm_conn,
+                _request(ExportWindow(START, END)),
+                get_format("csv", settings),
+                LocalFileStore(file_store),
+                dest,
+            )
+
+
+class TestReconciliation:
+    def test_a_format_that_drops_a_post_fails_the_run(self, mm_conn, ws, file_store, tmp_path):
+        chan, alice = _chan(ws)
+        for i in range(5):
+            pid = ws.post(f"p{i}", channel=chan, user=alice, create=T0 + i)
+        ws.file("f", post=pid, user=alice, channel=chan, name="a.txt")
+        settings = settings_for(file_store)
+        fmt = get_format("csv", settings)
+        original = fmt.write_batch
+
+        def lossy(batch, out, files):
+            batch.posts = batch.posts[:-1]  # a bug that silently loses the last post and its file
+            return original(batch, out, files)
+
+        fmt.write_batch = lossy
+        window = ExportWindow(START, END)
+        dest = LocalDestination(tmp_path / "exports")
+        request = _request(window, batch_size=10)
+        manifest = stage_export(mm_conn, request, fmt, LocalFileStore(file_store), dest)
+        with pytest.raises(ReconciliationError, match=r"5 posts extracted, format handled 4") as err:
+            check_staged(request, manifest, dest)
+        assert "1 files extracted, format accounted for 0" in str(err.value)
+        assert "database has 5 posts, formats handled 4" in str(err.value)
+        assert not (tmp_path / "exports" / window.folder_name).exists()
+
+    def test_a_tampered_staged_zip_fails_the_run(self, mm_conn, ws, file_store, tmp_path):
+        chan, alice = _chan(ws)
+        ws.post("p", channel=chan, user=alice, create=T0 + 1)
+        settings = settings_for(file_store)
+        window = ExportWindow(START, END)
+        dest = LocalDestination(tmp_path / "exports")
+        request = _request(window)
+        manifest = stage_export(
+            mm_conn, request, get_format("csv", settings), LocalFileStore(file_store), dest
+        )
+        staged = next((tmp_path / "exports" / STAGING_DIR).rglob("batch001-*.zip"))
+        staged.write_bytes(staged.read_bytes()[:-10])
+        with pytest.raises(ReconciliationError, match="size"):
+            check_staged(request, manifest, dest)
+
+
+def test_zip_entries_have_fixed_metadata(ws, run_export):
+    import zipfile
+
+    chan, alice = _chan(ws)
+    ws.post("p", channel=chan, user=alice, create=T0 + 1)
+    out = run_export(START, END)
+    with zipfile.ZipFile(out.zips[0]) as zf:
+        infos = zf.infolist()
+    assert {i.date_time for i in infos} == {(2026, 1, 1, 0, 1, 40)}  # the window end, UTC
+    assert {i.external_attr >> 16 for i in infos} == {0o100644}
+    assert mmid("p") in out.csv_lines()[-1]
+
+
+def test_folder_layout(ws, run_export, tmp_path):
+    out = run_export(START, END, dest=tmp_path / "exports")
+    assert out.folder == tmp_path / "exports" / f"compliance-export-2026-01-01-00h01m-{START}-{END}"
+    assert Path(out.summary["location"]) == out.folder

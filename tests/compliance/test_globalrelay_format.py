@@ -1,0 +1,464 @@
+"""Global Relay EML against a real database: each email parsed back (headers, both bodies, attachments)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from email.utils import parsedate_to_datetime
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+
+from mmgov.compliance.formats import get_format
+from mmgov.compliance.globalrelay_format import (
+    ATTACHMENTS_REMOVED_ID,
+    b64_size,
+    content_type_for,
+    entry_name,
+    format_duration,
+    format_time,
+)
+from mmgov.errors import SettingsError
+from tests.compliance.builders import Workspace, mmid
+from tests.compliance.gr_support import (
+    GR_ADDRESS,
+    attachments,
+    gr_settings,
+    html_body,
+    run_gr,
+    text_body,
+)
+
+T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+START, END = T0, T0 + 100_000
+
+
+@pytest.fixture
+def gr(mm_conn, file_store, tmp_path):
+    """``gr(start, end, **kw)`` -> GrOutput of a real globalrelay-zip run into a fresh folder."""
+    runs = iter(range(1000))
+
+    def run(start=START, end=END, **kw):
+        return run_gr(mm_conn, file_store, tmp_path / f"out{next(runs)}", start, end, **kw)
+
+    return run
+
+
+def _town(ws: Workspace, display: str = "Town Square") -> tuple[str, str]:
+    team = ws.team("acme", display="Acme Corp")
+    return team, ws.channel("town", team=team, display=display)
+
+
+class TestEmail:
+    def test_headers_bodies_and_attachments(self, ws: Workspace, gr, file_store):
+        team, chan = _town(ws)
+        alice, bob, zed = ws.user("alice"), ws.user("bob"), ws.user("zed")
+        ws.history(chan, zed, T0 - 1000)
+        ws.history(chan, bob, T0 + 10, T0 + 80)
+        ws.history(chan, alice, T0 - 500)
+        p1 = ws.post("p1", channel=chan, user=alice, create=T0 + 5, message='hello <b>bold</b> & "q"\nline 2')
+        hook = ws.post(
+            "hook",
+            channel=chan,
+            user=bob,
+            create=T0 + 20,
+            message="from ci",
+            props={"from_webhook": "true", "override_username": "ci-bot"},
+        )
+        live = ws.post(
+            "live", channel=chan, user=bob, create=T0 + 30, update=T0 + 50, edit=T0 + 50, message="new text"
+        )
+        pf = ws.post("pf", channel=chan, user=zed, create=T0 + 40, message="files")
+        f1 = ws.file(
+            "f1",
+            post=pf,
+            user=zed,
+            channel=chan,
+            name="report.pdf",
+            content=b"%PDF-1.4 " + bytes(range(256)) * 40,
+            create=T0 + 40,
+        )
+        f2 = ws.file(
+            "f2",
+            post=pf,
+            user=zed,
+            channel=chan,
+            name="notes.txt",
+            content=b"some notes\n",
+            create=T0 + 41,
+            delete=T0 + 60,
+        )
+        dele = ws.post(
+            "gone",
+            channel=chan,
+            user=alice,
+            create=T0 + 45,
+            update=T0 + 70,
+            delete=T0 + 70,
+            message="secret oops",
+            props={"deleteBy": alice},
+        )
+        out = gr()
+        (z,) = out.zips
+        name = f"Town Square - ({chan}) - 0.eml"
+        assert list(out.entries(z)) == [name]
+        msg = out.emls(z)[name]
+        assert msg["From"] == "alice@example.com"  # participants sorted by username: alice, bob, zed
+        assert [a.addr_spec for a in msg["To"].addresses] == [
+            "alice@example.com",
+            "bob@example.com",
+            "zed@example.com",
+        ]
+        assert msg["Subject"] == "Mattermost Compliance Export: Town Square"
+        assert parsedate_to_datetime(msg["Date"]).timestamp() * 1000 == END
+        for header, value in [
+            ("MIME-Version", "1.0"),
+            ("Auto-Submitted", "auto-generated"),
+            ("Precedence", "bulk"),
+            ("X-GlobalRelay-MsgType", "Mattermost"),
+            ("X-Mattermost-ChannelName", "Town Square"),
+            ("X-Mattermost-ChannelID", chan),
+            ("X-Mattermost-ChannelType", "public"),
+        ]:
+            assert msg[header] == value, header
+        assert msg.get_content_type() == "multipart/mixed"
+        assert msg["Message-ID"].endswith("@mmgov.compliance-export>")
+        text, doc = text_body(msg), html_body(msg)
+        # summary
+        assert "  Team: Acme Corp (acme)" in text
+        assert f"  Team Id: {team}" in text
+        assert "  Channel: Town Square (town)" in text
+        assert f"  Channel Id: {chan}" in text
+        assert "  Started: 2026-01-01T00:00:00.000Z" in text
+        assert "  Ended: 2026-01-01T00:01:40.000Z" in text
+        assert "  Duration: 1 minute 40 seconds" in text
+        assert "<tr><th>Duration</th><td>1 minute 40 seconds</td></tr>" in doc
+        # participants (sorted by username) with their message counts
+        assert re.search(
+            r"@alice \(user, alice@example.com, user id \w+\): joined 2025-12-31T23:59:59.500Z, "
+            r"left 2026-01-01T00:01:40.000Z, duration 1 minute 40 seconds, 2 messages\n",
+            text,
+        )
+        assert "@bob (user, bob@example.com, user id " in text
+        assert "left 2026-01-01T00:00:00.080Z" in text
+        assert ", 2 messages\n" in text  # bob: the webhook post and the edit
+        assert f"<tr><td>{mmid('zed')}</td><td>@zed</td><td>user</td><td>zed@example.com</td>" in doc
+        # messages in time order; the deletion is not exported (the seed), the "created" entry is
+        order = [
+            text.index(s)
+            for s in (
+                "hello <b>bold</b>",
+                "from ci",
+                "new text",
+                "] @zed",
+                "Uploaded file report.pdf",
+                "Uploaded file notes.txt",
+                "secret oops",
+                "Deleted file notes.txt",
+            )
+        ]
+        assert order == sorted(order)
+        assert "delete secret oops" not in text
+        assert "Deleted at" not in text
+        assert f'@bob as "ci-bot" (user, bob@example.com, user id {bob}), post {hook}:' in text
+        assert "(EditedNewMsg at 2026-01-01T00:00:00.050Z)" in text
+        assert 'hello <b>bold</b> & "q"\n      line 2' in text
+        # HTML: all user content escaped
+        assert "hello &lt;b&gt;bold&lt;/b&gt; &amp; &quot;q&quot;\nline 2" in doc
+        assert "<b>" not in doc
+        assert f'<span class="post_id">{p1}</span>' in doc
+        assert '<span class="postusername">ci-bot</span>' in doc
+        assert '<span class="update_type">EditedNewMsg</span>' in doc
+        assert live in doc
+        assert dele in doc
+        # attachments: real MIME parts, decoded byte-identical to the store
+        path1 = f"20260105/teams/noteam/channels/{chan}/users/{zed}/{f1}/report.pdf"
+        path2 = f"20260105/teams/noteam/channels/{chan}/users/{zed}/{f2}/notes.txt"
+        assert attachments(msg) == [
+            ("report.pdf", "application/pdf", (file_store / path1).read_bytes()),
+            ("notes.txt", "text/plain", (file_store / path2).read_bytes()),
+        ]
+        for part in msg.iter_attachments():
+            assert part["Content-Transfer-Encoding"] == "base64"
+            assert part.get_content_disposition() == "attachment"
+        s = out.summary
+        assert (s["status"], s["messages"], s["files"], s["files_missing"], s["files_skipped"]) == (
+            "success",
+            5,
+            2,
+            0,
+            0,
+        )
+
+    def test_rfc2047_and_rfc2231_for_non_ascii(self, ws: Workspace, gr, file_store):
+        _team, chan = _town(ws, display="Café ☕ Ünïcode")
+        alice = ws.user("alice")
+        ws.history(chan, alice, T0 - 1)
+        pid = ws.post("p", channel=chan, user=alice, create=T0 + 1, message="naïve 😀 \x07 bell")
+        fid = ws.file(
+            "f",
+            post=pid,
+            user=alice,
+            channel=chan,
+            name="résumé d'été.docx",
+            content=b"PK\x03\x04 x",
+            create=T0 + 1,
+        )
+        out = gr()
+        name = f"Café ☕ Ünïcode - ({chan}) - 0.eml"
+        raw = out.entries()[name]
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        assert head.isascii()  # headers are 7-bit: RFC 2047 words, RFC 2231 parameters
+        assert b"=?utf-8?" in head
+        msg = out.emls()[name]
+        assert msg["Subject"] == "Mattermost Compliance Export: Café ☕ Ünïcode"
+        assert msg["X-Mattermost-ChannelName"] == "Café ☕ Ünïcode"
+        assert "naïve 😀 \x07 bell" in text_body(msg)
+        ((filename, ctype, data),) = attachments(msg)
+        assert filename == "résumé d'été.docx"
+        assert ctype == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        assert data == b"PK\x03\x04 x"
+        assert fid
+
+    def test_direct_message_and_no_email_for_join_only_channels(self, ws: Workspace, gr):
+        alice, bob = ws.user("alice"), ws.user("bob")
+        dm = ws.channel("dm", team=None, ctype="D", name=f"{alice}__{bob}", display="")
+        ws.history(dm, alice, T0 - 10)
+        ws.history(dm, bob, T0 - 10)
+        team = ws.team("acme")
+        quiet = ws.channel("quiet", team=team)
+        ws.history(quiet, alice, T0 + 30, T0 + 60)
+        ws.post("dm1", channel=dm, user=bob, create=T0 + 3, message="hi alice")
+        out = gr()
+        emls = out.emls()
+        assert list(emls) == [f"Direct Message - ({dm}) - 0.eml"]
+        msg = emls[f"Direct Message - ({dm}) - 0.eml"]
+        assert msg["X-Mattermost-ChannelType"] == "direct"
+        assert msg["From"] == "alice@example.com"
+        assert "  Team: \n" in text_body(msg)
+        assert out.summary["messages"] == 1
+        assert quiet
+
+    def test_empty_window(self, ws: Workspace, gr):
+        out = gr()
+        (z,) = out.zips
+        assert out.entries(z) == {}
+        assert out.summary["status"] == "success"
+
+    def test_deterministic(self, ws: Workspace, gr):
+        _team, chan = _town(ws)
+        alice = ws.user("alice")
+        ws.history(chan, alice, T0 - 1)
+        for i in range(5):
+            pid = ws.post(f"p{i}", channel=chan, user=alice, create=T0 + i)
+            ws.file(
+                f"f{i}",
+                post=pid,
+                user=alice,
+                channel=chan,
+                name=f"f{i}.png",
+                content=bytes([i]) * 1000,
+                create=T0 + i,
+            )
+        first, second = gr(batch_size=2), gr(batch_size=2)
+        assert len(first.zips) == 3
+        assert [z.read_bytes() for z in first.zips] == [z.read_bytes() for z in second.zips]
+
+
+class TestMessageDeletions:
+    def _setup(self, ws):
+        _team, chan = _town(ws)
+        alice = ws.user("alice")
+        ws.history(chan, alice, T0 - 1)
+        old = ws.post(
+            "old",
+            channel=chan,
+            user=alice,
+            create=T0 - 50_000,
+            update=T0 + 7,
+            delete=T0 + 7,
+            message="gone",
+            props={"deleteBy": alice},
+        )
+        keep = ws.post("keep", channel=chan, user=alice, create=T0 + 8, message="stays")
+        return chan, old, keep
+
+    def test_excluded_by_default_and_counted_as_skipped(self, ws, gr):
+        chan, old, _keep = self._setup(ws)
+        out = gr()
+        text = text_body(out.emls()[f"Town Square - ({chan}) - 0.eml"])
+        assert "stays" in text
+        assert "gone" not in text
+        assert old not in text
+        assert out.summary["messages"] == 2  # both post rows reconciled: one exported, one skipped
+
+    def test_included_with_the_option(self, ws, gr):
+        chan, old, _keep = self._setup(ws)
+        out = gr(mmgov={"GlobalRelayIncludeMessageDeletions": True})
+        msg = out.emls()[f"Town Square - ({chan}) - 0.eml"]
+        text = text_body(msg)
+        assert "delete gone" in text
+        assert "(Deleted at 2026-01-01T00:00:00.007Z)" in text
+        assert '<span class="update_type">Deleted</span>' in html_body(msg)
+        assert old in text
+
+
+class TestSizeLimit:
+    def test_split_into_several_emails_under_the_limit(self, ws: Workspace, gr, file_store):
+        _team, chan = _town(ws)
+        alice = ws.user("alice")
+        ws.history(chan, alice, T0 - 1)
+        contents = {}
+        for i in range(8):
+            pid = ws.post(f"p{i}", channel=chan, user=alice, create=T0 + i, message=f"post number {i}")
+            ws.file(
+                f"f{i}",
+                post=pid,
+                user=alice,
+                channel=chan,
+                name=f"blob{i}.bin",
+                content=bytes([i]) * 9000,
+                create=T0 + i,
+            )
+            contents[f"blob{i}.bin"] = bytes([i]) * 9000
+        limit = 40_000
+        out = gr(mmgov={"GlobalRelayMaxEmailBytes": limit})
+        entries = out.entries()
+        names = sorted(n for n in entries if n.endswith(".eml"))
+        assert len(names) >= 3
+        assert names == [f"Town Square - ({chan}) - {n}.eml" for n in range(len(names))]
+        seen_files, seen_posts = {}, []
+        for n, name in enumerate(names):
+            assert len(entries[name]) <= limit, name
+            msg = out.emls()[name]
+            assert msg["Subject"] == "Mattermost Compliance Export: Town Square"
+            text = text_body(msg)
+            assert f"  Email: {n + 1} of {len(names)}" in text
+            seen_posts += re.findall(r"post number (\d)", text)
+            for filename, _ctype, data in attachments(msg):
+                seen_files[filename] = data
+        assert sorted(seen_posts) == [str(i) for i in range(8)]  # each post once, none lost
+        assert seen_files == contents
+        assert "warning.txt" not in entries
+        assert out.summary["status"] == "success"
+
+    def test_oversized_post_is_sent_without_its_attachments(self, ws: Workspace, gr, caplog):
+        _team, chan = _town(ws)
+        alice = ws.user("alice")
+        ws.history(chan, alice, T0 - 1)
+        small = ws.post("small", channel=chan, user=alice, create=T0 + 1, message="small one")
+        ws.file("ok", post=small, user=alice, channel=chan, name="ok.txt", content=b"fits", create=T0 + 1)
+        big = ws.post("big", channel=chan, user=alice, create=T0 + 2, message="big one")
+        b1 = ws.file(
+            "b1", post=big, user=alice, channel=chan, name="huge.iso", content=b"x" * 30_000, create=T0 + 2
+        )
+        b2 = ws.file(
+            "b2",
+            post=big,
+            user=alice,
+            channel=chan,
+            name="also.iso",
+            content=b"y" * 30_000,
+            create=T0 + 3,
+            delete=T0 + 9,
+        )
+        with caplog.at_level(logging.ERROR, logger="mmgov.compliance.globalrelay_format"):
+            out = gr(mmgov={"GlobalRelayMaxEmailBytes": 40_000})
+        emls = out.emls()
+        texts = "\n".join(text_body(m) for m in emls.values())
+        assert f"Uploaded file 'huge.iso' (id '{b1}') was removed because it was too large to send." in texts
+        assert f"Uploaded file 'also.iso' (id '{b2}') was removed because it was too large to send." in texts
+        assert f"Deleted file 'also.iso' (id '{b2}') was removed because it was too large to send." in texts
+        assert "big one" in texts
+        sent = [a for m in emls.values() for a in attachments(m)]
+        assert sent == [("ok.txt", "text/plain", b"fits")]
+        (record,) = [r for r in caplog.records if getattr(r, "id", None) == ATTACHMENTS_REMOVED_ID]
+        assert record.levelno == logging.ERROR
+        assert record.post_id == big
+        assert record.attachment_ids == [b1, b2]
+        assert ATTACHMENTS_REMOVED_ID in record.getMessage()
+        assert big in record.getMessage()
+        s = out.summary
+        assert (s["status"], s["files"], s["files_skipped"], s["files_missing"], s["warnings"]) == (
+            "warning",
+            1,
+            2,
+            0,
+            2,
+        )
+        warnings = out.entries()["warning.txt"].decode().splitlines()
+        assert all(
+            w.startswith("Warning:Attachment removed: too large to send to Global Relay - Post: " + big)
+            for w in warnings
+        )
+
+    def test_missing_attachment_is_a_warning(self, ws: Workspace, gr):
+        _team, chan = _town(ws)
+        alice = ws.user("alice")
+        ws.history(chan, alice, T0 - 1)
+        pid = ws.post("p", channel=chan, user=alice, create=T0 + 1)
+        ws.file("ok", post=pid, user=alice, channel=chan, name="ok.txt", content=b"fine", create=T0 + 1)
+        miss = ws.file(
+            "miss", post=pid, user=alice, channel=chan, name="lost.txt", content=None, create=T0 + 2
+        )
+        out = gr()
+        (msg,) = out.emls().values()
+        assert attachments(msg) == [("ok.txt", "text/plain", b"fine")]
+        assert "Uploaded file lost.txt" in text_body(msg)
+        assert out.entries()["warning.txt"].decode() == (
+            "Warning:File backend read: File missing for post; cannot copy file to archive - Post: "
+            f"{pid} - 20260105/teams/noteam/channels/{chan}/users/{alice}/{miss}/lost.txt\n"
+        )
+        assert (out.summary["status"], out.summary["files_missing"]) == ("warning", 1)
+
+
+class TestFormatObject:
+    def test_variants(self, file_store):
+        mail = get_format("globalrelay", gr_settings(file_store, export_format="globalrelay"))
+        keep = get_format("globalrelay-zip", gr_settings(file_store))
+        assert (mail.publishes_archive, keep.publishes_archive) == (False, True)
+        assert (mail.export_format, keep.export_format) == ("globalrelay", "globalrelay-zip")
+
+    def test_mailing_needs_an_address(self, file_store):
+        with pytest.raises(SettingsError, match=r"GlobalRelaySettings\.EmailAddress is empty") as err:
+            get_format("globalrelay", gr_settings(file_store, export_format="globalrelay", email_address=""))
+        assert isinstance(err.value, AirflowFailException)  # a task retry cannot fix a setting
+        get_format("globalrelay-zip", gr_settings(file_store, email_address=""))  # keeping zips needs none
+
+    @pytest.mark.parametrize(
+        ("ms", "text"),
+        [
+            (0, "1970-01-01T00:00:00.000Z"),
+            (T0 + 5, "2026-01-01T00:00:00.005Z"),
+            (-1, "1969-12-31T23:59:59.999Z"),
+        ],
+        ids=["epoch", "ms", "negative"],
+    )
+    def test_format_time(self, ms, text):
+        assert format_time(ms) == text
+
+    @pytest.mark.parametrize(
+        ("ms", "text"),
+        [
+            (0, "0 seconds"),
+            (999, "0 seconds"),
+            (61_000, "1 minute 1 second"),
+            (90_061_000, "1 day 1 hour 1 minute 1 second"),
+            (7_200_000, "2 hours"),
+        ],
+    )
+    def test_format_duration(self, ms, text):
+        assert format_duration(ms) == text
+
+    @pytest.mark.parametrize("n", [0, 1, 56, 57, 58, 114, 1000, 123_457])
+    def test_b64_size_is_exact(self, n):
+        import base64
+
+        assert b64_size(n) == len(base64.encodebytes(b"x" * n).replace(b"\n", b"\r\n"))
+
+    def test_entry_name_and_types(self):
+        assert entry_name("a/b\\c\nd", "cid", 2) == "a_b_c_d - (cid) - 2.eml"
+        assert entry_name("", "cid", 0) == "cid - (cid) - 0.eml"
+        assert content_type_for("x.PDF") == "application/pdf"
+        assert content_type_for("noext") == "application/octet-stream"
+        assert GR_ADDRESS

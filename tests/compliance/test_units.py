@@ -1,0 +1,316 @@
+"""Pure parts: window parameters, schedule, path safety, classifier rules, manifest round trip, zip writer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import zipfile
+
+import pytest
+
+from mmgov.compliance.delivery import StagedFile, run_key
+from mmgov.compliance.export_window import ExportWindow, ExportWindowError, parse_time_param, resolve_window
+from mmgov.compliance.extract import WindowCounts
+from mmgov.compliance.file_store import safe_relative_path
+from mmgov.compliance.formats import AttachmentUnavailable, BatchResult, UnknownFormatError, get_format
+from mmgov.compliance.model import ChannelInfo, ExportedFile, PostRecord, UpdateType, UserInfo
+from mmgov.compliance.packaging import BatchZipWriter
+from mmgov.compliance.post_classifier import classify
+from mmgov.compliance.reconcile import BatchRecord, ReconciliationError, raise_for_problems, reconcile
+from mmgov.compliance.run import Manifest, resolve_request
+from mmgov.compliance.schedule import DEFAULT_START, daily_cron, start_and_catchup
+from mmgov.errors import SettingsError
+from mmgov.settings import MessageExportSettings, Settings
+
+JAN1 = 1_767_225_600_000
+UTC = dt.UTC
+
+
+class TestTimeParams:
+    @pytest.mark.parametrize(
+        ("value", "expected"),
+        [
+            (JAN1, JAN1),
+            (str(JAN1), JAN1),
+            ("2026-01-01T00:00:00Z", JAN1),
+            ("2026-01-01T01:00:00+01:00", JAN1),
+            ("2026-01-01", JAN1),
+            ("2026-01-01T00:00:00.123Z", JAN1 + 123),
+            (None, None),
+            ("", None),
+        ],
+        ids=["int", "digits", "iso-z", "iso-offset", "date", "millis", "none", "empty"],
+    )
+    def test_accepted(self, value, expected):
+        assert parse_time_param("export_from", value) == expected
+
+    @pytest.mark.parametrize(
+        ("value", "match"),
+        [
+            ("yesterday", "ISO-8601"),
+            (1_767_225_600, "looks like epoch seconds"),
+            (-5, ">= 0"),
+            (1.5, "whole epoch milliseconds"),
+            (True, "epoch milliseconds or an ISO-8601"),
+        ],
+        ids=["words", "seconds", "negative", "float", "bool"],
+    )
+    def test_refused_with_the_field_name(self, value, match):
+        with pytest.raises(ExportWindowError, match=match) as err:
+            parse_time_param("export_to", value)
+        assert "export_to" in str(err.value)
+
+
+class TestResolveWindow:
+    def test_params_win(self):
+        window, source = resolve_window(export_from=JAN1, export_to=JAN1 + 10, now_ms=JAN1 + 100)
+        assert (window, source) == (ExportWindow(JAN1, JAN1 + 10), "params")
+
+    def test_export_to_defaults_to_now(self):
+        window, _ = resolve_window(export_from=JAN1, now_ms=JAN1 + 100)
+        assert window == ExportWindow(JAN1, JAN1 + 100)
+
+    @pytest.mark.parametrize(
+        ("kwargs", "match"),
+        [
+            ({"export_to": JAN1}, "without export_from"),
+            ({"export_from": JAN1, "export_to": JAN1}, "must be before"),
+            ({"export_from": JAN1, "export_to": JAN1 + 10**6}, "in the future"),
+            ({}, "no data interval"),
+        ],
+        ids=["to-only", "empty", "future", "no-interval"],
+    )
+    def test_errors(self, kwargs, match):
+        with pytest.raises(ExportWindowError, match=match):
+            resolve_window(**kwargs, now_ms=JAN1 + 100)
+
+    def test_data_interval_and_floor(self):
+        start = dt.datetime(2026, 1, 1, 1, tzinfo=UTC)
+        end = dt.datetime(2026, 1, 2, 1, tzinfo=UTC)
+        window, source = resolve_window(interval_start=start, interval_end=end, now_ms=JAN1 + 10**9)
+        assert source == "data_interval"
+        assert window == ExportWindow(JAN1 + 3_600_000, JAN1 + 90_000_000)
+        floored, _ = resolve_window(
+            interval_start=start, interval_end=end, floor_ms=JAN1 + 7_200_000, now_ms=JAN1 + 10**9
+        )
+        assert floored.start_ms == JAN1 + 7_200_000
+        with pytest.raises(ExportWindowError, match="ends in the future"):
+            resolve_window(interval_start=start, interval_end=end, now_ms=JAN1)
+
+    def test_pendulum_datetimes_from_airflow(self):
+        import pendulum
+
+        start = pendulum.datetime(2026, 1, 1, 1, tz="UTC")
+        end = pendulum.datetime(2026, 1, 2, 2, tz="Europe/Berlin")  # 01:00 UTC
+        window, _ = resolve_window(interval_start=start, interval_end=end, now_ms=JAN1 + 10**9)
+        assert window == ExportWindow(JAN1 + 3_600_000, JAN1 + 90_000_000)
+
+    def test_folder_name_and_edges(self):
+        w = ExportWindow(JAN1, JAN1 + 90_000_000)
+        assert w.folder_name == f"compliance-export-2026-01-02-01h00m-{JAN1}-{JAN1 + 90_000_000}"
+        assert w.contains(JAN1)
+        assert not w.contains(JAN1 + 90_000_000)
+        with pytest.raises(ExportWindowError):
+            ExportWindow(10, 5)
+
+    def test_request_validates_format(self):
+        settings = Settings.parse({"MessageExportSettings": {"ExportFormat": "csv"}})
+        with pytest.raises(ExportWindowError, match="export_format must be one of"):
+            resolve_request(
+                {"export_from": JAN1, "export_to": JAN1 + 1, "export_format": "pdf"},
+                settings,
+                now_ms=JAN1 + 10,
+            )
+        req = resolve_request(
+            {"export_from": JAN1, "export_to": JAN1 + 1},
+            settings,
+            now_ms=JAN1 + 10,
+            run_id="manual__2026-01-01T00:00:00+00:00",
+        )
+        assert req.export_format == "csv"
+        assert req.run_key == "manual__2026-01-01T00_00_00_00_00"
+        assert req.destination.endswith("data/export")
+
+
+class TestSchedule:
+    def test_cron(self):
+        assert daily_cron("01:00") == "0 1 * * *"
+        assert daily_cron("23:59") == "59 23 * * *"
+        with pytest.raises(SettingsError, match="DailyRunTime"):
+            daily_cron("24:00")
+
+    def test_bad_daily_run_time_is_a_settings_error_at_parse(self):
+        with pytest.raises(SettingsError, match=r"MessageExportSettings\.DailyRunTime"):
+            Settings.parse({"MessageExportSettings": {"DailyRunTime": "1am"}})
+
+    def test_without_export_from_timestamp_no_catchup(self):
+        assert start_and_catchup(MessageExportSettings()) == (DEFAULT_START, False)
+
+    def test_export_from_timestamp_starts_at_the_tick_before(self):
+        since = JAN1 + 13 * 3_600_000  # 13:00 UTC, after the 01:00 run
+        start, catchup = start_and_catchup(
+            MessageExportSettings(ExportFromTimestamp=since, DailyRunTime="01:00")
+        )
+        assert (start, catchup) == (dt.datetime(2026, 1, 1, 1, tzinfo=UTC), True)
+        early = JAN1 + 1_800_000  # 00:30 UTC, before the 01:00 run
+        start, _ = start_and_catchup(MessageExportSettings(ExportFromTimestamp=early, DailyRunTime="01:00"))
+        assert start == dt.datetime(2025, 12, 31, 1, tzinfo=UTC)
+
+
+class TestPathSafety:
+    @pytest.mark.parametrize(
+        "path",
+        ["", "/etc/passwd", "../x", "a/../../x", "a/b/..", "C:/x", "a\\b", "a\x00b", "."],
+        ids=[
+            "empty",
+            "absolute",
+            "dotdot",
+            "inner-dotdot",
+            "trailing-dotdot",
+            "drive",
+            "backslash",
+            "nul",
+            "dot",
+        ],
+    )
+    def test_refused(self, path):
+        with pytest.raises(AttachmentUnavailable):
+            safe_relative_path(path)
+
+    def test_accepted(self):
+        assert safe_relative_path("2026/teams/t/./x.png") == "2026/teams/t/x.png"
+
+
+def _post(**kw) -> PostRecord:
+    base = {
+        "id": "p" * 26,
+        "create_at": 100,
+        "update_at": 100,
+        "delete_at": 0,
+        "edit_at": 0,
+        "user": UserInfo("u" * 26, "alice", "a@x"),
+        "channel": ChannelInfo("c" * 26, "town", "Town", "O"),
+        "root_id": "",
+        "original_id": "",
+        "message": "hi",
+        "type": "",
+    }
+    base.update(kw)
+    return PostRecord(**base)
+
+
+class TestClassifier:
+    @pytest.mark.parametrize(
+        ("kw", "expected"),
+        [
+            ({}, [UpdateType.CREATED]),
+            ({"delete_at": 150, "update_at": 150, "original_id": "o" * 26}, [UpdateType.EDITED_ORIGINAL]),
+            (
+                {"delete_at": 150, "update_at": 150, "original_id": "o" * 26, "deleted_by": "u"},
+                [UpdateType.EDITED_ORIGINAL],
+            ),
+            (
+                {"delete_at": 150, "update_at": 150, "deleted_by": "u"},
+                [UpdateType.CREATED, UpdateType.DELETED],
+            ),
+            ({"delete_at": 150, "update_at": 150, "deleted_by": "u", "create_at": 50}, [UpdateType.DELETED]),
+            ({"update_at": 150, "edit_at": 150}, [UpdateType.EDITED_NEW]),
+            ({"update_at": 150}, [UpdateType.UPDATED_NO_MSG_CHANGE]),
+            ({"delete_at": 150, "update_at": 150}, [UpdateType.UPDATED_NO_MSG_CHANGE]),
+        ],
+        ids=[
+            "created",
+            "edit-original",
+            "edit-original-first",
+            "deleted-in-window",
+            "deleted-later",
+            "edited-new",
+            "updated",
+            "deleted-without-deleteBy",
+        ],
+    )
+    def test_rules_first_match_wins(self, kw, expected):
+        cp = classify(_post(**kw), window_start_ms=100)
+        assert [m.update_type for m in cp.messages] == expected
+
+    def test_deleted_message_text(self):
+        cp = classify(_post(delete_at=150, update_at=150, deleted_by="u", create_at=50), 100)
+        assert cp.messages[0].message == "delete hi"
+        assert cp.messages[0].update_at == 150
+
+    def test_files(self):
+        live = ExportedFile("f" * 26, "p" * 26, "a.txt", "x/a.txt")
+        gone = ExportedFile("g" * 26, "p" * 26, "b.txt", "x/b.txt", delete_at=160)
+        cp = classify(_post(update_at=160, files=(live, gone)), 100)
+        assert cp.uploads == (live, gone)
+        assert cp.file_deletions == (gone,)
+        deleted = classify(_post(delete_at=160, update_at=160, deleted_by="u", files=(gone,)), 100)
+        assert deleted.uploads == (gone,)  # recorded by the "created" entry
+        assert deleted.file_deletions == (gone,)
+
+
+def test_manifest_round_trip():
+    rec = BatchRecord(
+        1,
+        "batch001-1-2.zip",
+        1,
+        2,
+        3,
+        1,
+        BatchResult("batch001-1-2.zip", posts=3, files_copied=1, warnings=["w"]),
+        StagedFile("b", 10, "ab"),
+    )
+    manifest = Manifest(WindowCounts(posts=3, files=1), [rec])
+    again = Manifest.from_dict(json.loads(json.dumps(manifest.as_dict())))
+    assert again == manifest
+
+
+def test_reconcile_reports_gaps_and_counts():
+    res = BatchResult("z", posts=2)
+    recs = [
+        BatchRecord(1, "a", 0, 5, 2, 0, res, StagedFile("a", 1, "x")),
+        BatchRecord(3, "b", 6, 10, 2, 0, BatchResult("z", posts=1), StagedFile("b", 1, "x")),
+    ]
+    report = reconcile(ExportWindow(0, 11), 4, 0, recs)
+    text = " | ".join(report.problems)
+    assert "expected batch number 2" in text
+    assert "starts at 6, expected 5" in text
+    assert "2 posts extracted, format handled 1" in text
+    assert "window ends at 11" in text
+    with pytest.raises(ReconciliationError, match="nothing delivered"):
+        raise_for_problems(report)
+
+
+def test_unknown_format():
+    with pytest.raises(UnknownFormatError, match="must be one of"):
+        get_format("pdf", Settings())
+
+
+def test_run_key():
+    assert run_key("scheduled__2026-01-02T01:00:00+00:00") == "scheduled__2026-01-02T01_00_00_00_00"
+
+
+def test_zip_writer_is_deterministic_and_stores_compressed_types():
+    def build() -> bytes:
+        buf = io.BytesIO()
+        with BatchZipWriter(buf, timestamp_ms=JAN1) as zw:
+            zw.write_text("posts.csv", "a,b\n" * 1000)
+            zw.copy_from("files/p/f-photo.JPG", io.BytesIO(b"\xff" * 5000))
+            zw.copy_from("files/p/g-notes.txt", io.BytesIO(b"n" * 5000))
+            with pytest.raises(ValueError, match="written twice"):
+                zw.write_text("posts.csv", "")
+            with pytest.raises(ValueError, match="relative POSIX path"):
+                zw.write_text("../evil", "")
+        return buf.getvalue()
+
+    first = build()
+    assert first == build()
+    with zipfile.ZipFile(io.BytesIO(first)) as zf:
+        kinds = {i.filename: i.compress_type for i in zf.infolist()}
+        assert zf.read("files/p/g-notes.txt") == b"n" * 5000
+    assert kinds == {
+        "posts.csv": zipfile.ZIP_DEFLATED,
+        "files/p/f-photo.JPG": zipfile.ZIP_STORED,
+        "files/p/g-notes.txt": zipfile.ZIP_DEFLATED,
+    }

@@ -1,0 +1,305 @@
+"""The real Airflow UI in headless Chromium: log in, trigger compliance_export from its form, approve a purge.
+
+Airflow is started by the same code as ``make airflow`` (``scripts/airflow_local.py``: ``airflow
+standalone``, LocalExecutor, SimpleAuthManager login) on free ports, in a temp AIRFLOW_HOME, with its
+metadata in a database of the test PostgreSQL server and a copy of the demo workspace as the
+Mattermost database. Chromium is Debian's (``/usr/bin/chromium``), driven by Playwright. Screenshots
+land in ``test-artifacts/airflow-ui/`` with the Airflow log.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import quote, unquote
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[2]
+DAGS = PROJECT / "dags"
+ARTIFACTS = PROJECT / "test-artifacts" / "airflow-ui"
+CHROMIUM = Path(os.environ.get("MMGOV_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# A week inside the demo workspace (60 days up to 2026-01-01, tests/conftest.py).
+EXPORT_FROM = "2025-12-01T00:00:00Z"
+EXPORT_TO = "2025-12-08T00:00:00Z"
+EXPORT_FORMAT = "actiance"  # not the settings' default (csv): proves the form's value was used
+
+pytestmark = [pytest.mark.browser, pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(1200)]
+
+
+def _ms(iso: str) -> int:
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def _airflow_local() -> ModuleType:
+    """scripts/airflow_local.py, the code behind ``make airflow``."""
+    if "airflow_local" in sys.modules:
+        return sys.modules["airflow_local"]
+    spec = importlib.util.spec_from_file_location("airflow_local", PROJECT / "scripts" / "airflow_local.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["airflow_local"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _shot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser_page() -> Iterator[Any]:
+    """A page of headless Debian Chromium (new empty profile), or a skip saying what is missing."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM}: apt-get install chromium (make browser-deps)")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (requirements-dev.txt; make install)"
+    )
+    with sync_api.sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="mmgov-chromium-") as profile:
+        context = pw.chromium.launch_persistent_context(
+            user_data_dir=profile,
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1400, "height": 900},
+        )
+        context.set_default_timeout(30_000)
+        page = context.new_page()
+        try:
+            yield page
+        finally:
+            context.close()
+
+
+@pytest.fixture(scope="module")
+def ui_airflow(db_factory, demo_template, tmp_path_factory):
+    """A running local Airflow (as ``make airflow`` starts it) on a copy of the demo workspace."""
+    if not (DAGS / "compliance_export.py").exists():
+        pytest.skip("dags/compliance_export.py does not exist yet")
+    al = _airflow_local()
+    for stale in ARTIFACTS.glob("*.png"):
+        stale.unlink()
+    root = tmp_path_factory.mktemp("airflow-ui")
+    name, files, _summary = demo_template
+    store = root / "filestore"
+    shutil.copytree(files, store)
+    mattermost = db_factory.create("uimm", template=name)
+    metadata = db_factory.create("uiairflow")
+    local = al.LocalAirflow(
+        home=root / "home",
+        metadata_url=al.sqlalchemy_url(metadata),
+        mattermost_dsn=mattermost,
+        settings=al.local_settings(store, approval="always"),
+        port=al.free_port(),
+        worker_log_port=al.free_port(),
+        trigger_log_port=al.free_port(),
+        password=secrets.token_urlsafe(12),
+    )
+    local.write_passwords(keep_existing=False)
+    local.migrate()
+    local.load_settings()
+    log = root / "standalone.log"
+    proc = local.start(log_file=log)
+    try:
+        local.wait_ready(proc)
+        local.wait_for_dags(sorted(p.stem for p in DAGS.glob("*.py") if not p.name.startswith("_")))
+        yield local, store
+    finally:
+        al.stop_process_group(proc.pid)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        if log.exists():
+            shutil.copyfile(log, ARTIFACTS / "airflow-standalone.log")
+        task_logs = local.home / "logs"
+        if task_logs.exists():
+            shutil.rmtree(ARTIFACTS / "task-logs", ignore_errors=True)
+            shutil.copytree(task_logs, ARTIFACTS / "task-logs")
+
+
+@pytest.fixture(scope="module")
+def logged_in(browser_page, ui_airflow):
+    """The browser, signed in through SimpleAuthManager's login form."""
+    local, _store = ui_airflow
+    page = browser_page
+    page.goto(f"{local.url}/")
+    page.wait_for_url("**/auth/login**")
+    page.get_by_label("Username").fill(local.username)
+    page.get_by_label("Password").fill(local.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/auth/login" not in url)
+    page.get_by_role("link", name="Dags").first.wait_for()
+    return page
+
+
+def fill_param(dialog, page, name: str, value: str) -> None:
+    """Fill the trigger form's field for Param ``name`` (select, text area or input)."""
+    field = dialog.locator(f"#element_{name}")
+    tag, kind = field.evaluate("e => [e.tagName.toLowerCase(), (e.getAttribute('type') || '').toLowerCase()]")
+    if tag == "div":  # an enum: react-select
+        field.get_by_role("combobox").click()
+        page.get_by_role("option", name=value, exact=True).click()
+        assert field.inner_text().strip().splitlines()[-1] == value  # the shown selection
+    elif kind == "datetime-local":
+        field.fill(datetime.fromisoformat(value.replace("Z", "+00:00")).strftime("%Y-%m-%dT%H:%M"))
+    elif kind == "number":
+        field.fill(str(_ms(value)))
+    else:
+        field.fill(value)
+
+
+def wait_for_run(local, dag_id: str, run_id: str, *, timeout: float = 600) -> dict:
+    """Poll the REST API until the run ends; return it (with its task states on failure)."""
+    deadline = time.monotonic() + timeout
+    token = local.token()
+    path = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}"
+    run: dict = {}
+    while time.monotonic() < deadline:
+        run = local.api("GET", path, token=token)
+        if run["state"] in ("success", "failed"):
+            break
+        time.sleep(3)
+    if run.get("state") != "success":
+        tis = local.api("GET", f"{path}/taskInstances", token=token)["task_instances"]
+        run["tasks"] = {t["task_id"]: t["state"] for t in tis}
+    return run
+
+
+def xcom(local, dag_id: str, run_id: str, task_id: str) -> Any:
+    """A task's return value, through the REST API."""
+    path = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}/xcomEntries/return_value"
+    value = local.api("GET", path)["value"]
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def test_trigger_compliance_export_from_the_form(logged_in, ui_airflow):
+    local, store = ui_airflow
+    page = logged_in
+    page.goto(f"{local.url}/dags/compliance_export")
+    page.get_by_role("button", name="Trigger Dag").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Run Parameters").wait_for()
+    assert dialog.get_by_text("Single Run", exact=True).is_visible()
+    unpause = dialog.get_by_label("Unpause compliance_export on trigger")
+    if unpause.count():
+        assert unpause.is_checked(), "a paused DAG's run would never start"
+    fill_param(dialog, page, "export_format", EXPORT_FORMAT)
+    fill_param(dialog, page, "export_from", EXPORT_FROM)
+    fill_param(dialog, page, "export_to", EXPORT_TO)
+    _shot(page, "01-trigger-form")
+    dialog.get_by_role("button", name="Trigger", exact=True).click()
+    page.wait_for_url("**/dags/compliance_export/runs/**")
+    run_id = unquote(page.url.split("/runs/", 1)[1].split("/")[0].split("?")[0])
+    assert run_id.startswith("manual__"), run_id
+
+    run = wait_for_run(local, "compliance_export", run_id)
+    assert run["state"] == "success", f"run {run_id}: {run}"
+    assert run["conf"]["export_format"] == EXPORT_FORMAT
+    assert {run["conf"]["export_from"], run["conf"]["export_to"]} == {EXPORT_FROM, EXPORT_TO}
+
+    page.reload()
+    page.get_by_text("Success").first.wait_for()
+    _shot(page, "02-compliance-export-success")
+
+    start_ms, end_ms = _ms(EXPORT_FROM), _ms(EXPORT_TO)
+    folders = sorted((store / "export").glob(f"compliance-export-*-{start_ms}-{end_ms}"))
+    assert folders, f"no export of [{start_ms}, {end_ms}) under {store / 'export'}"
+    batches = sorted(folders[-1].glob("batch*.zip"))
+    assert batches, f"no batch zip in {folders[-1]}"
+    assert all(b.stat().st_size > 0 for b in batches)
+    # The run's summary (the last task's XCom) describes that export.
+    summary = xcom(local, "compliance_export", run_id, "deliver")
+    assert summary["format"] == EXPORT_FORMAT
+    assert summary["messages"] > 0
+    assert folders[-1].name in summary["location"]
+    assert sorted(summary["batches"]) == [b.name for b in batches]
+
+
+def _ensure_compliance_export(local) -> None:
+    """Retention deletes only what an export captured: make sure one export has completed."""
+    runs = local.api("GET", "/dags/compliance_export/dagRuns?state=success&limit=1")["dag_runs"]
+    if runs:
+        return
+    local.api("PATCH", "/dags/compliance_export", {"is_paused": False})
+    run = local.api(
+        "POST",
+        "/dags/compliance_export/dagRuns",
+        {"logical_date": None, "conf": {"export_from": EXPORT_FROM, "export_to": EXPORT_TO}},
+    )
+    assert wait_for_run(local, "compliance_export", run["dag_run_id"])["state"] == "success"
+
+
+def test_approve_a_retention_purge_in_the_ui(logged_in, ui_airflow):
+    if not (DAGS / "retention_purge.py").exists():
+        pytest.skip("dags/retention_purge.py does not exist yet (retention engineer)")
+    local, _store = ui_airflow
+    page = logged_in
+    _ensure_compliance_export(local)
+
+    # Trigger from the form with dry_run off (the default). The form unpauses the DAG, so the
+    # scheduler may also start the latest scheduled run, which asks first (max_active_runs=1):
+    # approve whichever run waits.
+    page.goto(f"{local.url}/dags/retention_purge")
+    page.get_by_role("button", name="Trigger Dag").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Run Parameters").wait_for()
+    dialog.get_by_role("button", name="Trigger", exact=True).click()
+    page.wait_for_url("**/dags/retention_purge/runs/**")
+
+    deadline = time.monotonic() + 300
+    waiting: dict | None = None
+    states: dict = {}
+    while time.monotonic() < deadline and waiting is None:
+        tis = local.api("GET", "/dags/retention_purge/dagRuns/~/taskInstances?limit=100")["task_instances"]
+        states = {(t["dag_run_id"], t["task_id"]): t["state"] for t in tis}
+        waiting = next((t for t in tis if t["state"] == "awaiting_input"), None)
+        if any(s in ("failed", "upstream_failed") for s in states.values()):
+            break
+        time.sleep(2)
+    assert waiting, f"no retention_purge run waited for approval: {states}"
+    run_id, waiting = waiting["dag_run_id"], waiting["task_id"]
+    run_path = f"/dags/retention_purge/dagRuns/{quote(run_id, safe='')}"
+
+    page.goto(f"{local.url}/dags/retention_purge/runs/{quote(run_id, safe='')}/tasks/{waiting}")
+    page.get_by_role("link", name="Required Action").click()
+    approve = page.get_by_role("button", name="Approve", exact=True)
+    approve.wait_for()
+    page.get_by_text("Retention purge: approve deleting").first.wait_for()
+    _shot(page, "03-retention-approval-required")
+    approve.click()
+    page.get_by_text("Response received").wait_for()
+    _shot(page, "04-retention-approved")
+
+    run = wait_for_run(local, "retention_purge", run_id)
+    assert run["state"] == "success", f"run {run_id}: {run}"
+    tis = local.api("GET", f"{run_path}/taskInstances")["task_instances"]
+    states = {t["task_id"]: t["state"] for t in tis}
+    assert states[waiting] == "success"
+    assert states.get("soft_delete") == "success", states
+    hitl = xcom(local, "retention_purge", run_id, waiting)
+    assert hitl["chosen_options"] == ["Approve"]
+    assert local.username in json.dumps(hitl["responded_by_user"])
+    page.goto(f"{local.url}/dags/retention_purge/runs/{quote(run_id, safe='')}")
+    page.get_by_text("Success").first.wait_for()
+    _shot(page, "05-retention-purge-success")

@@ -1,0 +1,234 @@
+"""mmgov's retention REST API on a real ``airflow api-server``, with real JWTs from ``POST /auth/token``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+import mmgov.retention  # noqa: F401 - registers retention.sql
+from mmgov import audit
+from mmgov.devenv import AirflowEnv
+from mmgov.ids import new_id
+from mmgov.state import ensure_mmgov_schema
+from tests.retention.builders import Workspace, deleted_posts
+from tests.support.airflow_api import ApiServer, start_api_server
+
+pytestmark = pytest.mark.airflow
+BASE = "/mmgov/api/v4/data_retention"
+SETTINGS = {
+    "DataRetentionSettings": {
+        "EnableMessageDeletion": True,
+        "MessageRetentionDays": 100,
+        "TimeBetweenBatchesMilliseconds": 0,
+    },
+    "Mmgov": {"RetentionApproval": "never"},
+}
+
+
+@pytest.fixture(scope="module")
+def api_dsn(db_factory, mm_template) -> str:
+    dsn = db_factory.create("mmapi", template=mm_template)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        ensure_mmgov_schema(conn)
+    return dsn
+
+
+@pytest.fixture(scope="module")
+def api(api_dsn, tmp_path_factory, airflow_metadata_template) -> Iterator[ApiServer]:
+    env = AirflowEnv(home=tmp_path_factory.mktemp("af-api"), mattermost_dsn=api_dsn, settings=SETTINGS)
+    env.migrate(template=airflow_metadata_template)
+    server = start_api_server(env)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def db(api_dsn) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(api_dsn, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def ws(db) -> Workspace:
+    return Workspace(db)
+
+
+class TestAuth:
+    def test_not_logged_in_is_401(self, api):
+        status, body = api.request("GET", f"{BASE}/policies")
+        assert status == 401
+        assert body["id"] == "MMGOV_NOT_AUTHENTICATED"
+
+    def test_bad_token_is_401(self, api):
+        assert api.request("GET", f"{BASE}/policies", token="not-a-jwt")[0] == 401
+        forged = api.token("viewer")[:-4] + "AAAA"
+        assert api.request("GET", f"{BASE}/policies", token=forged)[0] == 401
+
+    @pytest.mark.parametrize("user", ["viewer", "op"])
+    def test_non_admins_are_403(self, api, user):
+        status, body = api.request("GET", f"{BASE}/policies", user=user)
+        assert status == 403
+        assert body == {
+            "id": "MMGOV_ADMIN_REQUIRED",
+            "status_code": 403,
+            "message": f"Airflow user '{user}' is not an admin; mmgov's API requires an Airflow admin",
+        }
+        assert api.request("POST", f"{BASE}/policies", {"display_name": "x"}, user=user)[0] == 403
+
+    def test_admin_is_200(self, api):
+        status, body = api.request("GET", f"{BASE}/policies", user="admin")
+        assert status == 200
+        assert set(body) == {"policies", "total_count"}
+
+
+class TestPolicies:
+    def test_crud(self, api, db, ws):
+        team, chan = ws.team(), ws.channel()
+        status, created = api.request(
+            "POST",
+            f"{BASE}/policies",
+            {"display_name": "Sales", "post_duration_days": 90, "team_ids": [team]},
+            user="admin",
+        )
+        assert status == 201
+        assert created["team_ids"] == [team]
+        assert created["post_duration"] == 90
+        pid = created["id"]
+        status, got = api.request("GET", f"{BASE}/policies/{pid}", user="admin")
+        assert status == 200
+        assert got == created
+        status, page = api.request("GET", f"{BASE}/policies?page=0&per_page=200", user="admin")
+        assert pid in {p["id"] for p in page["policies"]}
+        assert page["total_count"] >= 1
+        status, patched = api.request("PATCH", f"{BASE}/policies/{pid}", {"post_duration": -1}, user="admin")
+        assert status == 200
+        assert patched["post_duration_days"] is None
+        status, added = api.request("POST", f"{BASE}/policies/{pid}/channels", [chan], user="admin")
+        assert status == 200
+        assert added["channel_ids"] == [chan]
+        assert api.request("GET", f"{BASE}/policies/{pid}/channels", user="admin") == (
+            200,
+            {"channel_ids": [chan]},
+        )
+        status, removed = api.request("DELETE", f"{BASE}/policies/{pid}/teams", [team], user="admin")
+        assert status == 200
+        assert removed["team_ids"] == []
+        status, deleted = api.request("DELETE", f"{BASE}/policies/{pid}", user="admin")
+        assert status == 200
+        assert deleted["deleted"]["id"] == pid
+        assert (
+            db.execute(
+                "SELECT count(*) FROM retentionpolicieschannels WHERE policyid = %s", (pid,)
+            ).fetchone()[0]
+            == 0
+        )
+        actors = {
+            e["actor"]
+            for e in audit.history(db, event_prefix="retention.policy")
+            if e["payload"]["policy_id"] == pid
+        }
+        assert actors == {"airflow:admin"}
+
+    @pytest.mark.parametrize(
+        ("body", "code"),
+        [
+            ({"display_name": "x", "post_duration_days": 0}, "RETENTION_INVALID_DURATION"),
+            ({"display_name": "x", "post_duration": -5}, "RETENTION_INVALID_DURATION"),
+            ({"display_name": "x", "team_ids": ["a" * 26]}, "RETENTION_INVALID_TEAM"),
+            ({"display_name": "x", "channel_ids": ["b" * 26]}, "RETENTION_INVALID_CHANNEL"),
+            ({"display_name": "x" * 65}, "RETENTION_INVALID_POLICY"),
+            ({"post_duration_days": 3}, "RETENTION_INVALID_POLICY"),
+        ],
+        ids=["zero", "negative", "unknown-team", "unknown-channel", "long-name", "no-name"],
+    )
+    def test_400(self, api, body, code):
+        status, error = api.request("POST", f"{BASE}/policies", body, user="admin")
+        assert (status, error["id"], error["status_code"]) == (400, code, 400)
+        assert error["message"]
+
+    def test_400_not_json(self, api):
+        status, error = api.request("POST", f"{BASE}/policies", raw=b"{nope", user="admin")
+        assert (status, error["id"]) == (400, "MMGOV_INVALID_JSON")
+
+    def test_404(self, api):
+        missing = new_id()
+        for method, path, body in (
+            ("GET", f"/policies/{missing}", None),
+            ("PATCH", f"/policies/{missing}", {"display_name": "y"}),
+            ("DELETE", f"/policies/{missing}", None),
+        ):
+            status, error = api.request(method, BASE + path, body, user="admin")
+            assert (status, error["id"]) == (404, "RETENTION_POLICY_NOT_FOUND"), method
+
+    def test_409_scope_in_another_policy(self, api, ws):
+        team = ws.team()
+        assert (
+            api.request("POST", f"{BASE}/policies", {"display_name": "a", "team_ids": [team]}, user="admin")[
+                0
+            ]
+            == 201
+        )
+        status, error = api.request(
+            "POST", f"{BASE}/policies", {"display_name": "b", "team_ids": [team]}, user="admin"
+        )
+        assert (status, error["id"]) == (409, "RETENTION_SCOPE_CONFLICT")
+        assert team in error["message"]
+
+
+class TestHoldsRunsRestore:
+    def test_hold_lifecycle(self, api, ws):
+        user = ws.user()
+        status, hold = api.request(
+            "POST",
+            f"{BASE}/legal_holds",
+            {"name": "Case 7", "scope": "user", "target_id": user, "start_ms": 0, "end_ms": 10},
+            user="admin",
+        )
+        assert status == 201
+        assert hold["active"]
+        assert hold["created_by"] == "airflow:admin"
+        assert api.request("GET", f"{BASE}/legal_holds/{hold['id']}", user="admin")[1] == hold
+        status, released = api.request("POST", f"{BASE}/legal_holds/{hold['id']}/release", user="admin")
+        assert status == 200
+        assert not released["active"]
+        status, error = api.request("POST", f"{BASE}/legal_holds/{hold['id']}/release", user="admin")
+        assert (status, error["id"]) == (409, "LEGAL_HOLD_ALREADY_RELEASED")
+        assert api.request("GET", f"{BASE}/legal_holds/{new_id()}", user="admin")[0] == 404
+        status, error = api.request(
+            "POST", f"{BASE}/legal_holds", {"name": "x", "scope": "planet", "target_id": user}, user="admin"
+        )
+        assert (status, error["id"]) == (400, "LEGAL_HOLD_INVALID")
+
+    def test_preview_and_restore(self, api, db, ws):
+        from mmgov.retention.purge import soft_delete
+        from tests.retention.builders import settings
+
+        chan = ws.channel(ws.team())
+        ws.now = int(__import__("time").time() * 1000)
+        posts = {ws.post(chan, 200) for _ in range(3)}
+        status, preview = api.request("POST", f"{BASE}/purge_runs/preview", user="admin")
+        assert status == 200
+        assert preview["dry_run"]
+        assert preview["messages_to_delete"] >= 3
+        assert deleted_posts(db) & posts == set()
+        s = settings(**SETTINGS)
+        from mmgov.retention.preview import preview_purge
+
+        run = preview_purge(db, s)
+        soft_delete(db, s, run["run_id"])
+        assert posts <= deleted_posts(db)
+        status, one = api.request("GET", f"{BASE}/purge_runs/{run['run_id']}", user="admin")
+        assert status == 200
+        assert one["status"] == "completed"
+        status, result = api.request(
+            "POST", f"{BASE}/purge_runs/{run['run_id']}/restore", {"channel_id": chan}, user="admin"
+        )
+        assert status == 200
+        assert result["messages_restored"] == 3
+        assert deleted_posts(db) & posts == set()
+        assert api.request("POST", f"{BASE}/purge_runs/{new_id()}/restore", user="admin")[0] == 404
+        status, effective = api.request("GET", f"{BASE}/channels/{chan}/effective_policy", user="admin")
+        assert status == 200
+        assert effective["source"] == "global"

@@ -1,0 +1,230 @@
+"""The retention DAGs for real: ``airflow dags test``, and a person's answer through Airflow's HITL API."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from mmgov import audit
+from mmgov.devenv import AIRFLOW_BIN, PROJECT_ROOT, AirflowEnv
+from mmgov.events import RETENTION
+from tests.retention.builders import Workspace, deleted_posts
+from tests.support.airflow_api import start_api_server
+
+BASE_SETTINGS = {
+    "DataRetentionSettings": {
+        "EnableMessageDeletion": True,
+        "MessageRetentionDays": 30,
+        "BatchSize": 2,
+        "TimeBetweenBatchesMilliseconds": 10,
+        "PreservePinnedPosts": True,
+    },
+}
+
+
+def _world(dsn: str) -> tuple[set[str], set[str]]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        ws = Workspace(conn, now=int(time.time() * 1000))
+        team = ws.team("eng")
+        chan, keep = ws.channel(team), ws.channel(team)
+        ws.policy("keep", None, channels=[keep])
+        expired = {ws.post(chan, 40) for _ in range(5)}
+        spared = {ws.post(chan, 5), ws.post(chan, 40, pinned=True), ws.post(keep, 400)}
+    return expired, spared
+
+
+def _states(env: AirflowEnv, dag_id: str) -> dict[str, str]:
+    with sqlite3.connect(env.home / "airflow.db") as db:
+        rows = db.execute("SELECT task_id, state FROM task_instance WHERE dag_id = ?", (dag_id,)).fetchall()
+    return dict(rows)
+
+
+def _return_value(env: AirflowEnv, dag_id: str, task_id: str):
+    with sqlite3.connect(env.home / "airflow.db") as db:
+        row = db.execute(
+            "SELECT value FROM xcom WHERE dag_id = ? AND task_id = ? AND key = 'return_value'",
+            (dag_id, task_id),
+        ).fetchone()
+    value = json.loads(row[0])
+    return json.loads(value) if isinstance(value, str) else value
+
+
+@pytest.mark.airflow
+def test_unattended_run_deletes_and_reports(mm_dsn, conn, airflow_env):
+    expired, spared = _world(mm_dsn)
+    env = airflow_env(mm_dsn, {**BASE_SETTINGS, "Mmgov": {"RetentionApproval": "never"}})
+    result = env.dags_test("retention_purge", {"dry_run": False})
+    assert deleted_posts(conn) == expired
+    assert _states(env, "retention_purge") == {
+        "preview": "success",
+        "decide": "success",
+        "approval": "skipped",
+        "soft_delete": "success",
+        "report": "success",
+    }
+    summary = _return_value(env, "retention_purge", "report")
+    assert (summary["status"], summary["messages_deleted"], summary["approval"]) == (
+        "completed",
+        5,
+        "unattended",
+    )
+    assert "retention_purge summary: run=" in result.stdout + result.stderr
+    payload = audit.history(conn, event_prefix="retention.deletion_completed")[0]["payload"]
+    assert payload["messages_deleted"] == 5
+    assert payload["files_deleted"] == 0
+    assert payload["duration_ms"] >= 0
+    assert spared.isdisjoint(deleted_posts(conn))
+
+
+@pytest.mark.airflow
+def test_dry_run_deletes_nothing(mm_dsn, conn, airflow_env):
+    _world(mm_dsn)
+    env = airflow_env(mm_dsn, {**BASE_SETTINGS, "Mmgov": {"RetentionApproval": "always"}})
+    env.dags_test("retention_purge", {"dry_run": True})
+    assert deleted_posts(conn) == set()
+    assert _states(env, "retention_purge") == {
+        "preview": "success",
+        "decide": "success",
+        "approval": "skipped",
+        "soft_delete": "skipped",
+        "report": "success",
+    }
+    summary = _return_value(env, "retention_purge", "report")
+    assert (summary["status"], summary["messages_to_delete"], summary["messages_deleted"]) == (
+        "dry_run",
+        5,
+        0,
+    )
+
+
+@pytest.mark.airflow
+@pytest.mark.parametrize("answer", ["Reject", "Approve"])
+def test_a_person_answers_in_airflow(mm_dsn, conn, airflow_env, answer):
+    """RetentionApproval=always: the run waits in the approval task until a person answers via Airflow's API."""
+    expired, _ = _world(mm_dsn)
+    env = airflow_env(mm_dsn, {**BASE_SETTINGS, "Mmgov": {"RetentionApproval": "always"}})
+    server = start_api_server(env)
+    log_path = env.home / "dags-test.log"
+    try:
+        with log_path.open("w") as log:
+            run = subprocess.Popen(
+                [str(AIRFLOW_BIN), "dags", "test", "retention_purge", "-c", '{"dry_run": false}'],
+                env=env.environ(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        details = []
+        deadline = time.monotonic() + 240
+        while not details:
+            assert run.poll() is None, log_path.read_text()[-3000:]
+            assert time.monotonic() < deadline, "the approval task never asked"
+            time.sleep(1)
+            status, body = server.request(
+                "GET", "/api/v2/dags/retention_purge/dagRuns/~/hitlDetails", user="admin"
+            )
+            details = (
+                [d for d in body.get("hitl_details", []) if not d.get("response_received")]
+                if status == 200
+                else []
+            )
+        detail = details[0]
+        assert "Will soft-delete **5 messages**" in detail["body"]
+        assert "approve deleting 5 messages" in detail["subject"]
+        assert deleted_posts(conn) == set()  # nothing happens while waiting
+        run_id = detail["task_instance"]["dag_run_id"]
+        status, body = server.request(
+            "PATCH",
+            f"/api/v2/dags/retention_purge/dagRuns/{run_id}/taskInstances/approval/-1/hitlDetails",
+            {"chosen_options": [answer], "params_input": {}},
+            user="admin",
+        )
+        assert status == 200, body
+        assert run.wait(timeout=240) == 0, log_path.read_text()[-3000:]
+    finally:
+        if run.poll() is None:
+            run.kill()
+        server.stop()
+    states = _states(env, "retention_purge")
+    summary = _return_value(env, "retention_purge", "report")
+    if answer == "Reject":
+        assert deleted_posts(conn) == set()
+        assert states["soft_delete"] == "skipped"
+        assert states["report"] == "success"
+        assert (summary["status"], summary.get("rejected_by"), summary["alert"]) == (
+            "rejected",
+            "admin",
+            True,
+        ), summary
+        assert audit.history(conn, event_prefix="retention.purge_rejected")[0]["actor"] == "admin"
+        assert "was rejected by admin; nothing was deleted" in log_path.read_text()
+    else:
+        assert deleted_posts(conn) == expired
+        assert (summary["status"], summary["approval"], summary["approved_by"]) == (
+            "completed",
+            "person",
+            "admin",
+        )
+
+
+@pytest.mark.airflow
+def test_physical_removal_dag(mm_dsn, conn, airflow_env, file_store):
+    expired, _ = _world(mm_dsn)
+    settings = {
+        **BASE_SETTINGS,
+        "Mmgov": {"RetentionApproval": "never", "PurgeGraceDays": 0},
+        "FileSettings": {"DriverName": "local", "Directory": str(file_store)},
+    }
+    env = airflow_env(mm_dsn, settings)
+    env.dags_test("retention_purge", {"dry_run": False})
+    assert deleted_posts(conn) == expired
+    time.sleep(0.01)
+    env.dags_test("retention_physical_removal")
+    remaining = {r[0] for r in conn.execute("SELECT id FROM posts")}
+    assert remaining.isdisjoint(expired)
+    assert len(remaining) == 3
+    summary = _return_value(env, "retention_physical_removal", "report")
+    assert (summary["status"], summary["messages_removed"]) == ("completed", 5)
+
+
+def test_wiring(monkeypatch):
+    """The approval sits between the branch and the delete; skipping it never skips the delete."""
+    monkeypatch.setenv(
+        "AIRFLOW_VAR_MATTERMOST_SETTINGS",
+        json.dumps(
+            {
+                "DataRetentionSettings": {"DeletionJobStartTime": "03:15"},
+                "Mmgov": {"Timezone": "Europe/Berlin"},
+            }
+        ),
+    )
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "retention_purge.py"))
+    assert bag.import_errors == {}
+    dag = bag.dags["retention_purge"]
+    tasks = dag.task_dict
+    assert tasks["decide"].downstream_task_ids == {"approval", "soft_delete", "report"}
+    assert tasks["approval"].downstream_task_ids == {"soft_delete"}
+    assert tasks["soft_delete"].downstream_task_ids == {"report"}
+    assert tasks["soft_delete"].trigger_rule == "none_failed_min_one_success"
+    assert tasks["report"].trigger_rule == "none_failed_min_one_success"
+    assert tasks["approval"].retries == 0
+    assert not tasks["approval"].fail_on_reject
+    assert [o.name for o in tasks["report"].outlets] == [RETENTION.name]
+    assert dag.timetable.summary == "15 3 * * *"
+    assert str(dag.timetable._timezone) in ("Europe/Berlin", "Timezone('Europe/Berlin')")
+    assert dag.params["dry_run"] is False
+
+
+def test_dags_folder_has_both_retention_dags():
+    assert {p.name for p in (PROJECT_ROOT / "dags").glob("retention_*.py")} == {
+        "retention_purge.py",
+        "retention_physical_removal.py",
+    }
+    assert Path(PROJECT_ROOT / "plugins" / "mmgov_plugin.py").exists()

@@ -25,7 +25,7 @@ install: $(BIN)/.installed  ## Create .venv and install the pinned set (constrai
 demo: install  ## Seed a demo workspace on the embedded PostgreSQL, run every DAG, show the output
 	$(BIN)/python scripts/demo.py $(DEMO_ARGS)
 
-test: install  ## The whole test suite (lint, format check, pytest on real PostgreSQL/S3/SMTP)
+test: install browser-deps  ## The whole test suite (lint, format check, pytest on real PostgreSQL/S3/SMTP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)

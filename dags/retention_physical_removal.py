@@ -14,6 +14,8 @@ no longer possible.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 from airflow.sdk import dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
@@ -60,7 +62,7 @@ def retention_physical_removal():
             " and {{ ti.xcom_pull(task_ids='preview')['files_to_remove'] }} files?"
         ),
         body="{{ ti.xcom_pull(task_ids='preview')['markdown'] }}",
-        response_timeout=pendulum.duration(hours=SETTINGS.Mmgov.RetentionApprovalTimeoutHours),
+        response_timeout=timedelta(hours=SETTINGS.Mmgov.RetentionApprovalTimeoutHours),
         retries=0,
     )
 

@@ -15,6 +15,8 @@ restore <run_id>`. Physical removal is the separate DAG `retention_physical_remo
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
@@ -60,7 +62,7 @@ def retention_purge():
             " and {{ ti.xcom_pull(task_ids='preview')['files_to_delete'] }} files?"
         ),
         body="{{ ti.xcom_pull(task_ids='preview')['markdown'] }}",
-        response_timeout=pendulum.duration(hours=SETTINGS.Mmgov.RetentionApprovalTimeoutHours),
+        response_timeout=timedelta(hours=SETTINGS.Mmgov.RetentionApprovalTimeoutHours),
         retries=0,  # asking again after a timeout is a new run's job
     )
 

@@ -277,7 +277,15 @@ def test_approve_a_retention_purge_in_the_ui(logged_in, ui_airflow):
         if any(s in ("failed", "upstream_failed") for s in states.values()):
             break
         time.sleep(2)
-    assert waiting, f"no retention_purge run waited for approval: {states}"
+    if waiting is None:
+        previews = {}
+        for run_id in {r for r, _ in states}:
+            if states.get((run_id, "preview")) == "success":
+                p = xcom(local, "retention_purge", run_id, "preview")
+                previews[run_id] = {
+                    k: p.get(k) for k in ("messages_to_delete", "files_to_delete", "spared", "approval")
+                }
+        pytest.fail(f"no retention_purge run waited for approval: {states}; previews: {previews}")
     run_id, waiting = waiting["dag_run_id"], waiting["task_id"]
     run_path = f"/dags/retention_purge/dagRuns/{quote(run_id, safe='')}"
 

@@ -6,10 +6,10 @@ Stages (each a task, each retryable on its own):
    (window, format, batch size, destination, folder); audit ``compliance_export.started``.
 2. :func:`task_extract_format_package` - keyset batches from the database (extract), rendered by
    the format (format) into one deterministic zip per batch in staging (package), with the
-   database's counts of each batch taken in the same snapshot. Extraction, formatting and
+   database's counts of the window taken in the same snapshot. Extraction, formatting and
    packaging are separate modules but are pipelined batch by batch in one task: materialising a
    whole window between tasks would cost a second copy of it, and the counts must come from the
-   snapshot the rows came from.
+   snapshot the rows came from (a REPEATABLE READ transaction cannot span tasks).
 3. :func:`task_reconcile` - counts and staged files checked; a mismatch fails the run, nothing delivered.
 4. :func:`task_deliver` - format delivery hooks, atomic publish, stale batches removed, staging
    cleared; audit ``compliance_export.completed`` (emitted on the ``mmgov://compliance-export``
@@ -371,7 +371,14 @@ def task_deliver(
     summary = deliver(request, Manifest.from_dict(manifest_dict), fmt, destination_from_settings(settings))
     _audit(
         EVENT_PREFIX + "completed",
-        {"run_id": run_id, **summary, "warning_lines": summary["warning_lines"][:10]},
+        {
+            "run_id": run_id,
+            **summary,
+            "warning_lines": summary["warning_lines"][:10],
+            # The retention export guard reads these: nothing updated at or after window_end_ms is deleted.
+            "window_start_ms": request.window.start_ms,
+            "window_end_ms": request.window.end_ms,
+        },
     )
     log.info("compliance_export summary: %s", json.dumps(summary, sort_keys=True))
     return summary

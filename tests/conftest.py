@@ -7,6 +7,7 @@ fresh one in a fraction of a second, and all of them are dropped at the end.
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,10 +26,16 @@ DEMO_POSTS = 3000
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_server() -> Iterator[str]:
     """URI of a real PostgreSQL server (embedded unless MMGOV_DATABASE_URL is set)."""
-    with postgres_server(tmp_path_factory.mktemp("pg")) as uri:
-        yield uri
+    # Not under pytest's basetemp: pytest prunes all but its 3 newest run folders, which would delete
+    # a running server's data (and socket) when other pytest runs start meanwhile.
+    root = Path(tempfile.mkdtemp(prefix="mmgov-pg-"))
+    try:
+        with postgres_server(root) as uri:
+            yield uri
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -306,7 +306,9 @@ class MmgovSettings:
         if "PurgeGraceDays" in vals:
             _check_int(f"{section}.PurgeGraceDays", vals["PurgeGraceDays"], minimum=0)
         if "RetentionApprovalTimeoutHours" in vals:
-            _check_int(f"{section}.RetentionApprovalTimeoutHours", vals["RetentionApprovalTimeoutHours"], minimum=1)
+            _check_int(
+                f"{section}.RetentionApprovalTimeoutHours", vals["RetentionApprovalTimeoutHours"], minimum=1
+            )
         if "ExportDestination" in vals:
             dest = _check_str(f"{section}.ExportDestination", vals["ExportDestination"])
             if dest and not (dest.startswith("s3://") or dest.startswith("/")):

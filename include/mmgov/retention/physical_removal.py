@@ -44,7 +44,7 @@ _ELIGIBLE_COUNTS = sql.SQL(
     LEFT JOIN fileinfo f ON l.kind = 'file' AND f.id = l.id
     LEFT JOIN posts fp ON l.kind = 'file' AND fp.id = f.postid
     LEFT JOIN channels c ON c.id = coalesce(p.channelid, fp.channelid, f.channelid)
-    WHERE l.deleted_at < %(cutoff)s
+    WHERE l.run_id = ANY(%(runs)s) AND l.deleted_at < %(cutoff)s
     GROUP BY l.kind
     """
 ).format(
@@ -56,14 +56,26 @@ _ELIGIBLE_COUNTS = sql.SQL(
     )
 )
 
-# Keyset over the log by (deleted_at, run_id, kind, id); held or locked rows stay for a later run.
+# Keyset over one run's log by its primary key (kind, id); held or locked rows stay for a later run.
 _LOG_BATCH = """
 SELECT run_id, kind, id, deleted_at FROM mmgov.purge_log
-WHERE kind = ANY(%(kinds)s) AND deleted_at < %(cutoff)s
-  AND (deleted_at, run_id, kind, id) > (%(c_at)s, %(c_run)s, %(c_kind)s, %(c_id)s)
-ORDER BY deleted_at, run_id, kind, id LIMIT %(limit)s
+WHERE run_id = %(run_id)s AND kind = ANY(%(kinds)s) AND (kind, id) > (%(c_kind)s, %(c_id)s)
+  AND deleted_at < %(cutoff)s
+ORDER BY kind, id LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED
 """
+
+
+def eligible_runs(conn: psycopg.Connection, cutoff: int) -> list[str]:
+    """Purge runs that started before ``cutoff``: only they can hold rows soft-deleted before it."""
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM mmgov.purge_runs WHERE kind = 'purge' AND started_at < %s ORDER BY started_at, id",
+            (cutoff,),
+        )
+    ]
+
 
 _POST_VICTIMS = sql.SQL(
     """
@@ -126,7 +138,7 @@ def preview_removal(
         fingerprint, plan_hash, plan_doc = fingerprints(conn, settings)
         counts = {k: (0, 0) for k in ("post", "post_history", "file")}
         for kind, eligible, held in conn.execute(
-            _ELIGIBLE_COUNTS, {"cutoff": cutoff, "holds_as_of": created}
+            _ELIGIBLE_COUNTS, {"cutoff": cutoff, "holds_as_of": created, "runs": eligible_runs(conn, cutoff)}
         ):
             counts[kind] = (int(eligible), int(held))
         pending_objects = conn.execute("SELECT count(*) FROM mmgov.purge_file_objects").fetchone()[0]
@@ -232,35 +244,36 @@ def remove_expired(
     }
     _drain_outbox(conn, store, result)
     cutoff = run["file_cutoff_ms"]
+    runs = eligible_runs(conn, cutoff)
     for kinds in (["post", "post_history"], ["file"]):
-        cursor: tuple[Any, ...] = (-1, "", "", "")
-        while True:
-            with conn.transaction():
-                rows = conn.execute(
-                    _LOG_BATCH,
-                    {
-                        "kinds": kinds,
-                        "cutoff": cutoff,
-                        "limit": limit,
-                        "c_at": cursor[0],
-                        "c_run": cursor[1],
-                        "c_kind": cursor[2],
-                        "c_id": cursor[3],
-                    },
-                ).fetchall()
-                if rows:
-                    cursor = rows[-1][3], rows[-1][0], rows[-1][1], rows[-1][2]
-                    if kinds[0] == "post":
-                        _remove_posts(conn, rows, run["created_at"], result)
-                    else:
-                        _remove_files(conn, rows, run["created_at"], run_id, result)
-            result["batches"] += 1
-            if kinds == ["file"]:
-                _drain_outbox(conn, store, result)
-            if len(rows) < limit:
-                break
-            if pause:
-                sleep(pause / 1000)
+        for purge_run in runs:
+            cursor = ("", "")
+            while True:
+                with conn.transaction():
+                    rows = conn.execute(
+                        _LOG_BATCH,
+                        {
+                            "run_id": purge_run,
+                            "kinds": kinds,
+                            "cutoff": cutoff,
+                            "limit": limit,
+                            "c_kind": cursor[0],
+                            "c_id": cursor[1],
+                        },
+                    ).fetchall()
+                    if rows:
+                        cursor = rows[-1][1], rows[-1][2]
+                        if kinds[0] == "post":
+                            _remove_posts(conn, rows, run["created_at"], result)
+                        else:
+                            _remove_files(conn, rows, run["created_at"], run_id, result)
+                result["batches"] += 1
+                if kinds == ["file"]:
+                    _drain_outbox(conn, store, result)
+                if len(rows) < limit:
+                    break
+                if pause:
+                    sleep(pause / 1000)
     with conn.transaction():
         summary = {**run["summary"], "result": result}
         update_run(

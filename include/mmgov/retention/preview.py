@@ -36,7 +36,7 @@ STALE_CANDIDATES_MS = 7 * 86_400_000  # a run not approved within a week must be
 _CLASSIFY_POSTS = sql.SQL(
     """
     CREATE TEMP TABLE mmgov_purge_posts ON COMMIT DROP AS
-    SELECT p.id, p.channelid,
+    SELECT p.id, p.createat, p.channelid,
            CASE WHEN {held} THEN 'h'
                 WHEN %(preserve_pinned)s AND coalesce(p.ispinned, false) THEN 'p'
                 WHEN %(watermark)s::bigint IS NOT NULL AND p.updateat >= %(watermark)s::bigint THEN 'u'
@@ -50,7 +50,7 @@ _CLASSIFY_POSTS = sql.SQL(
 _CLASSIFY_FILES = sql.SQL(
     """
     CREATE TEMP TABLE mmgov_purge_files ON COMMIT DROP AS
-    SELECT f.id, coalesce(p.channelid, f.channelid, '') AS channelid,
+    SELECT f.id, f.createat, coalesce(p.channelid, f.channelid, '') AS channelid,
            CASE WHEN coalesce(pc.keep_forever, false) THEN 'k'
                 WHEN {held} THEN 'h'
                 WHEN %(preserve_pinned)s AND coalesce(p.ispinned, false) AND p.deleteat = 0 THEN 'p'
@@ -184,8 +184,8 @@ def _classify(conn: psycopg.Connection, params: dict[str, Any], *, with_files: b
     """Sort expired rows into delete/spared, store the candidates and the per-channel counts."""
     conn.execute(_CLASSIFY_POSTS, params)
     conn.execute(
-        "INSERT INTO mmgov.purge_candidates (run_id, kind, id)"
-        " SELECT %s, 'p', id FROM mmgov_purge_posts WHERE verdict = 'd'",
+        "INSERT INTO mmgov.purge_candidates (run_id, kind, createat, id)"
+        " SELECT %s, 'p', createat, id FROM mmgov_purge_posts WHERE verdict = 'd'",
         (params["run_id"],),
     )
     conn.execute(
@@ -221,8 +221,8 @@ def _classify(conn: psycopg.Connection, params: dict[str, Any], *, with_files: b
     if with_files:
         conn.execute(_CLASSIFY_FILES, params)
         conn.execute(
-            "INSERT INTO mmgov.purge_candidates (run_id, kind, id)"
-            " SELECT %s, 'f', id FROM mmgov_purge_files WHERE verdict = 'd'",
+            "INSERT INTO mmgov.purge_candidates (run_id, kind, createat, id)"
+            " SELECT %s, 'f', createat, id FROM mmgov_purge_files WHERE verdict = 'd'",
             (params["run_id"],),
         )
         conn.execute(

@@ -11,10 +11,12 @@ telling retention from a user: ``props.deleteBy = "mmgov-retention"`` and
 expired by the global file setting follow in a second phase. Replies are not cascaded: each post
 expires by its own ``createat``, as in Mattermost.
 
-Each batch is one short transaction: take the next ``BatchSize`` candidate ids by keyset (no
-OFFSET), lock the still-eligible rows ``FOR UPDATE SKIP LOCKED`` (a row a user is editing right now
-is left for the next run instead of waiting on it), update them set-based, log them, and move the
-run's cursor, then commit and pause ``TimeBetweenBatchesMilliseconds``. A retry resumes at the
+Each batch is one short transaction: take the next ``BatchSize`` candidates by keyset on
+``(createat, id)`` (no OFFSET; the order of Mattermost's ``idx_posts_create_at_id`` and of the rows
+on disk, so a batch touches few heap and index pages), lock the still-eligible rows
+``FOR UPDATE SKIP LOCKED`` (a row a user is editing right now is left for the next run instead of
+waiting on it), update them set-based, log them, and move the run's cursor, then commit and pause
+``TimeBetweenBatchesMilliseconds``. A retry resumes at the
 cursor.
 """
 
@@ -52,13 +54,15 @@ _BATCH_SETTINGS = sql.SQL(
 _POSTS_BATCH = sql.SQL(
     """
     WITH cand AS (
-        SELECT id FROM mmgov.purge_candidates
-        WHERE run_id = %(run_id)s AND kind = 'p' AND id > %(after)s
-        ORDER BY id LIMIT %(limit)s
+        SELECT createat, id FROM mmgov.purge_candidates
+        WHERE run_id = %(run_id)s AND kind = 'p' AND (createat, id) > (%(after_at)s::bigint, %(after_id)s::text)
+        ORDER BY createat, id LIMIT %(limit)s
+    ), last AS (
+        SELECT createat, id FROM cand ORDER BY createat DESC, id DESC LIMIT 1
     ), batch AS (
         -- cand -> posts by primary key -> the channel's plan row by primary key
         SELECT p.id FROM cand
-        JOIN posts p ON p.id = cand.id
+        JOIN posts p ON p.id = cand.id AND p.createat = cand.createat
         JOIN mmgov.purge_channels pc ON pc.run_id = %(run_id)s AND pc.channelid = p.channelid
         WHERE p.deleteat = 0
           AND p.createat < pc.post_cutoff_ms
@@ -90,7 +94,7 @@ _POSTS_BATCH = sql.SQL(
         ON CONFLICT DO NOTHING
         RETURNING 1
     )
-    SELECT (SELECT max(id) FROM cand), (SELECT count(*) FROM cand), (SELECT count(*) FROM posts_done),
+    SELECT (SELECT createat FROM last), (SELECT id FROM last), (SELECT count(*) FROM cand), (SELECT count(*) FROM posts_done),
            (SELECT count(*) FROM files_done), (SELECT count(*) FROM history), (SELECT count(*) FROM logged)
     """
 ).format(now=sql.SQL(_NOW), held=held_predicate("p.userid", "p.channelid", "pc.teamid", "p.createat"))
@@ -98,13 +102,15 @@ _POSTS_BATCH = sql.SQL(
 _FILES_BATCH = sql.SQL(
     """
     WITH cand AS (
-        SELECT id FROM mmgov.purge_candidates
-        WHERE run_id = %(run_id)s AND kind = 'f' AND id > %(after)s
-        ORDER BY id LIMIT %(limit)s
+        SELECT createat, id FROM mmgov.purge_candidates
+        WHERE run_id = %(run_id)s AND kind = 'f' AND (createat, id) > (%(after_at)s::bigint, %(after_id)s::text)
+        ORDER BY createat, id LIMIT %(limit)s
+    ), last AS (
+        SELECT createat, id FROM cand ORDER BY createat DESC, id DESC LIMIT 1
     ), batch AS (
         SELECT f.id, coalesce(p.channelid, f.channelid, '') AS channelid
         FROM cand
-        JOIN fileinfo f ON f.id = cand.id
+        JOIN fileinfo f ON f.id = cand.id AND f.createat = cand.createat
         LEFT JOIN posts p ON p.id = f.postid
         LEFT JOIN mmgov.purge_channels pc
                ON pc.run_id = %(run_id)s AND pc.channelid = coalesce(p.channelid, f.channelid)
@@ -125,7 +131,8 @@ _FILES_BATCH = sql.SQL(
         ON CONFLICT DO NOTHING
         RETURNING 1
     )
-    SELECT (SELECT max(id) FROM cand), (SELECT count(*) FROM cand), 0, (SELECT count(*) FROM files_done), 0,
+    SELECT (SELECT createat FROM last), (SELECT id FROM last), (SELECT count(*) FROM cand), 0,
+           (SELECT count(*) FROM files_done), 0,
            (SELECT count(*) FROM logged)
     """
 ).format(
@@ -187,26 +194,26 @@ def soft_delete(
         "file_cutoff": run["file_cutoff_ms"],
         "delete_by": ACTOR_RETENTION,
     }
-    phase, cursor = run["cursor_phase"], run["cursor_id"]
+    phase, cursor = run["cursor_phase"], (run["cursor_at"], run["cursor_id"])
     while phase != "done":
         started = time.perf_counter()
         with conn.transaction():
             conn.execute(_BATCH_SETTINGS)
             query = _POSTS_BATCH if phase == "posts" else _FILES_BATCH
-            last_id, scanned, posts, files, history, _logged = conn.execute(
-                query, {**params, "after": cursor}
+            last_at, last_id, scanned, posts, files, history, _logged = conn.execute(
+                query, {**params, "after_at": cursor[0], "after_id": cursor[1]}
             ).fetchone()
             if scanned < limit:
-                phase, cursor = PHASES[PHASES.index(phase) + 1], ""
+                phase, cursor = PHASES[PHASES.index(phase) + 1], (-1, "")
             else:
-                cursor = last_id
+                cursor = (last_at, last_id)
             slept = pause if phase != "done" else 0
             work_ms = round((time.perf_counter() - started) * 1000)
             conn.execute(
-                "UPDATE mmgov.purge_runs SET cursor_phase = %s, cursor_id = %s, batches = batches + 1,"
+                "UPDATE mmgov.purge_runs SET cursor_phase = %s, cursor_at = %s, cursor_id = %s, batches = batches + 1,"
                 " messages_deleted = messages_deleted + %s, files_deleted = files_deleted + %s,"
                 " history_rows = history_rows + %s, work_ms = work_ms + %s, sleep_ms = sleep_ms + %s WHERE id = %s",
-                (phase, cursor, posts, files, history, work_ms, slept, run_id),
+                (phase, *cursor, posts, files, history, work_ms, slept, run_id),
             )
             batch = {"phase": phase, "cursor": cursor, "scanned": scanned, "messages": posts, "files": files}
             if on_batch is not None:

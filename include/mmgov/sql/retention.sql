@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS mmgov.purge_runs (
     posts_planned bigint NOT NULL DEFAULT 0,
     files_planned bigint NOT NULL DEFAULT 0,
     cursor_phase text NOT NULL DEFAULT 'posts',
+    cursor_at bigint NOT NULL DEFAULT -1,
     cursor_id varchar(26) NOT NULL DEFAULT '',
     messages_deleted bigint NOT NULL DEFAULT 0,
     files_deleted bigint NOT NULL DEFAULT 0,
@@ -56,6 +57,7 @@ CREATE TABLE IF NOT EXISTS mmgov.purge_runs (
     messages_restored bigint NOT NULL DEFAULT 0,
     files_restored bigint NOT NULL DEFAULT 0
 );
+ALTER TABLE mmgov.purge_runs ADD COLUMN IF NOT EXISTS cursor_at bigint NOT NULL DEFAULT -1;
 CREATE UNIQUE INDEX IF NOT EXISTS purge_runs_dag_run ON mmgov.purge_runs (kind, dag_run_id)
     WHERE dag_run_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS purge_runs_kind_created ON mmgov.purge_runs (kind, created_at);
@@ -79,13 +81,23 @@ CREATE TABLE IF NOT EXISTS mmgov.purge_channels (
     PRIMARY KEY (run_id, channelid)
 );
 
--- What the approved run may delete (kind 'p' post, 'f' file), walked by id (keyset); dropped at
--- the end of the run. Each row is re-checked when deleted (alive, not held, not pinned, exported).
+-- What the approved run may delete (kind 'p' post, 'f' file), walked by (createat, id) (keyset: the
+-- order rows were written in, so a batch touches few heap and index pages); dropped at the end of
+-- the run. Each row is re-checked when deleted (alive, not held, not pinned, exported).
+DO $$ BEGIN
+    -- an earlier layout (keyed by id only): the table is a run's transient working set, recreate it
+    IF EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = 'mmgov' AND table_name = 'purge_candidates')
+       AND NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'mmgov'
+                       AND table_name = 'purge_candidates' AND column_name = 'createat') THEN
+        DROP TABLE mmgov.purge_candidates;
+    END IF;
+END $$;
 CREATE TABLE IF NOT EXISTS mmgov.purge_candidates (
     run_id varchar(26) NOT NULL,
     kind "char" NOT NULL,
+    createat bigint NOT NULL,
     id varchar(26) NOT NULL,
-    PRIMARY KEY (run_id, kind, id)
+    PRIMARY KEY (run_id, kind, createat, id)
 );
 
 -- Rows retention currently holds soft-deleted: what restore brings back and physical removal
@@ -99,7 +111,8 @@ CREATE TABLE IF NOT EXISTS mmgov.purge_log (
     deleted_at bigint NOT NULL,
     PRIMARY KEY (run_id, kind, id)
 );
-CREATE INDEX IF NOT EXISTS purge_log_deleted_at ON mmgov.purge_log (deleted_at, run_id, kind, id);
+-- One index only (the soft delete writes a row per post); physical removal walks it run by run.
+DROP INDEX IF EXISTS mmgov.purge_log_deleted_at;
 
 -- Outbox of file objects to remove from the store: written in the transaction that deletes the
 -- fileinfo rows, cleared once the object is gone, so a crash never leaves an object behind.

@@ -278,3 +278,68 @@ def test_folder_layout(ws, run_export, tmp_path):
     out = run_export(START, END, dest=tmp_path / "exports")
     assert out.folder == tmp_path / "exports" / f"compliance-export-2026-01-01-00h01m-{START}-{END}"
     assert Path(out.summary["location"]) == out.folder
+
+
+def test_window_membership_is_the_deduplicated_per_batch_membership(demo_db, tmp_path):
+    """On the synthetic workspace, small batches: CsvMembershipRows=window writes each row of
+    Mattermost's per-batch membership exactly once (the first time it appears), nothing else."""
+    import csv
+    import io
+    import zipfile
+
+    import psycopg
+
+    from mmgov.compliance.run import export_window_to_destination
+    from mmgov.settings import Settings
+
+    dsn, store, synth = demo_db
+    window = ExportWindow(synth.end_ms - 20 * 86_400_000, synth.end_ms)
+
+    def membership(mode: str) -> list[list[tuple]]:
+        settings = Settings.parse(
+            {"FileSettings": {"Directory": str(store)}, "Mmgov": {"CsvMembershipRows": mode}}
+        )
+        with psycopg.connect(dsn) as conn:
+            summary = export_window_to_destination(
+                conn,
+                window,
+                settings,
+                export_format="csv",
+                batch_size=97,
+                destination=LocalDestination(tmp_path / mode),
+            )
+        batches = []
+        for name in summary["batches"]:
+            with zipfile.ZipFile(tmp_path / mode / window.folder_name / name) as zf:
+                rows = list(csv.reader(io.StringIO(zf.read("posts.csv").decode(), newline="")))[1:]
+            batches.append([(r[6], r[10], int(r[0]), r[17]) for r in rows if not r[13]])
+        return batches
+
+    per_batch = membership("batch")
+    per_window = membership("window")
+    assert len(per_batch) == len(per_window) > 5
+    written = [row for batch in per_window for row in batch]
+    assert len(written) == len(set(written))  # nothing twice
+    seen: set[tuple] = set()
+    expected = []
+    for batch in per_batch:  # first occurrence of each history event; synthetic authors once per channel
+        for cid, uid, t, kind in batch:
+            key = (cid, uid, t, kind == "leave")
+            if key in seen:
+                continue
+            seen.add(key)
+            expected.append((cid, uid, t, kind))
+    with psycopg.connect(dsn) as conn:
+        history = {
+            (c, u, t)
+            for c, u, j, lv in conn.execute(
+                "SELECT channelid, userid, jointime, leavetime FROM channelmemberhistory"
+            )
+            for t in (j, lv)
+        }
+    real = [row for row in expected if (row[0], row[1], row[2]) in history]
+    synthetic = {(c, u) for c, u, t, k in expected if (c, u, t) not in history}
+    assert sorted(r for r in written if (r[0], r[1], r[2]) in history) == sorted(real)
+    written_synthetic = [(c, u) for c, u, t, k in written if (c, u, t) not in history]
+    assert sorted(written_synthetic) == sorted(synthetic)
+    assert len(real) > 50

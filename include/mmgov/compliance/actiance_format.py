@@ -21,10 +21,12 @@ Channels are written in id order. Every ``ParticipantEntered`` has its ``Partici
 membership that ended inside the batch leaves at its real time, one still open at the batch end
 leaves at ``batch.end_ms`` (the closing leave). Times are epoch milliseconds.
 
-The XML is written incrementally with lxml's ``etree.xmlfile`` into the zip entry's stream: memory
-holds one channel's sorted element keys, never a tree of the batch. Characters XML 1.0 forbids (C0
-controls other than tab/LF/CR, lone surrogates, U+FFFE/U+FFFF) become U+FFFD, so the document
-parses whatever the messages contain.
+The XML is written incrementally with lxml's ``etree.xmlfile`` into the zip entry's stream, element
+by element (a few small reusable elements whose texts change): memory holds one channel's sorted
+element keys, never a tree of the batch. Characters XML 1.0 forbids (C0 controls other than
+tab/LF/CR, lone surrogates, U+FFFE/U+FFFF) become U+FFFD, so the document parses whatever the
+messages contain. Big batches are dominated by membership: every member of every active channel is
+entered and left in every batch (each batch's document stands alone, as in Mattermost).
 """
 
 from __future__ import annotations
@@ -150,9 +152,9 @@ class _Templates:
 
     def email(self, user: UserInfo) -> str:
         """The user's email as XML text (cached: a user appears on many elements)."""
-        cached = self._emails.get(user.id)
+        cached = self._emails.get(user.email)
         if cached is None:
-            cached = self._emails[user.id] = xml_text(user.email)
+            cached = self._emails[user.email] = xml_text(user.email)
         return cached
 
     def participants(self, xf: etree.xmlfile, tag: str, events: Iterable[tuple[int, UserInfo]]) -> int:

@@ -9,6 +9,7 @@ before leaves, then e-mail.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 from json.encoder import encode_basestring  # the C string encoder
@@ -279,6 +280,7 @@ class CsvFormat(ComplianceFormat):
         # window mode: membership rows already written in this run; channel -> last joins list seen
         self._emitted: set[tuple[Any, ...]] = set()
         self._done_lists: dict[str, list[MemberEvent]] = {}
+        self._written_until: dict[str, int] = {}
         # batch mode: (channel, user, time, kind) -> entry, and channel -> (joins list, its entries)
         self._entries: dict[tuple[str, str, int, str], Entry] = {}
         self._channel_entries: dict[str, tuple[list[MemberEvent], list[Entry]]] = {}
@@ -296,7 +298,14 @@ class CsvFormat(ComplianceFormat):
                 continue  # the same members as a batch already written: nothing new
             ch = act.channel
             new: list[tuple[tuple[Any, ...], MemberEvent]] = []
-            for order, events in ((0, act.joins), (1, act.leaves)):
+            # Every event before the end of the last batch written for this channel was written then
+            # (a join or leave makes its channel active in its batch): only the tail can be new.
+            # ``joins`` is sorted by time; the emitted set below still guards against repeats.
+            written_until = self._written_until.get(cid)
+            joins = act.joins
+            if written_until is not None:
+                joins = joins[bisect.bisect_left(joins, written_until, key=_event_time) :]
+            for order, events in ((0, joins), (1, act.leaves)):
                 for e in events:
                     key = (cid, e.user.id, "synthetic") if e.synthetic else (cid, e.user.id, e.time, order)
                     if key not in emitted:
@@ -308,6 +317,7 @@ class CsvFormat(ComplianceFormat):
                     renderer.add(member_row(ch, e))
                 entries.extend(zip((k for k, _ in new), renderer.lines(), strict=True))
             self._done_lists[cid] = act.joins
+            self._written_until[cid] = batch.end_ms
         result.members += len(entries)
         return entries
 
@@ -389,6 +399,10 @@ class CsvFormat(ComplianceFormat):
             counts.setdefault(cid, [0, 0])
         out.write_text(METADATA_JSON, metadata_document(batch, counts))
         return result
+
+
+def _event_time(e: MemberEvent) -> int:
+    return e.time
 
 
 def _first(entry: tuple[tuple[Any, ...], str]) -> tuple[Any, ...]:

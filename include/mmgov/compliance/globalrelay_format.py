@@ -221,6 +221,7 @@ class _Channel:
         self.mail_to = emails or [NO_PARTICIPANT_FROM]
         self.display = self.info.export_display_name or self.info.name
         self._headers: dict[int, bytes] = {}
+        self._rows: list[tuple[str, str, str]] | None = None
 
     # text and HTML around the entries ---------------------------------------------------------
 
@@ -252,6 +253,7 @@ class _Channel:
         return text, doc
 
     def participants_table(self, counts: Counter[str]) -> tuple[list[str], list[str]]:
+        """The participants table of one email: the rows rendered once per channel, plus the counts."""
         text = ["", "Participants"]
         doc = [
             "<h3>Participants</h3>",
@@ -259,21 +261,33 @@ class _Channel:
             "<tr><th>User Id</th><th>Username</th><th>User Type</th><th>Email</th><th>Joined</th>"
             "<th>Left</th><th>Duration</th><th>Messages</th></tr>",
         ]
-        for p in self.participants:
-            u = p.join.user
-            joined, left = format_time(p.join.time), format_time(p.left_at)
-            duration = format_duration(p.left_at - p.join.time)
-            n = counts.get(u.id, 0)
-            text.append(
-                f"  @{u.username} ({u.user_type}, {u.email}, user id {u.id}): joined {joined}, left {left}, "
-                f"duration {duration}, {n} message{'' if n == 1 else 's'}"
-            )
-            doc.append(
-                f"<tr><td>{_esc(u.id)}</td><td>@{_esc(u.username)}</td><td>{_esc(u.user_type)}</td>"
-                f"<td>{_esc(u.email)}</td><td>{joined}</td><td>{left}</td><td>{duration}</td><td>{n}</td></tr>"
-            )
+        for uid, row_text, row_html in self._participant_rows():
+            n = counts.get(uid, 0)
+            text.append(f"{row_text}{n} message{'' if n == 1 else 's'}")
+            doc.append(f"{row_html}{n}</td></tr>")
         doc.append("</table>")
         return text, doc
+
+    def _participant_rows(self) -> list[tuple[str, str, str]]:
+        """(user id, text row, HTML row) without the message count (the same in every email of the batch)."""
+        if self._rows is None:
+            rows = []
+            times: dict[int, str] = {}  # most members leave at the batch end: format each time once
+            for p in self.participants:
+                u = p.join.user
+                joined = times.get(p.join.time) or times.setdefault(p.join.time, format_time(p.join.time))
+                left = times.get(p.left_at) or times.setdefault(p.left_at, format_time(p.left_at))
+                duration = format_duration(p.left_at - p.join.time)
+                who, cells = _who(u)[0], _user_cells(u.id, u.username, u.email, u.user_type)
+                rows.append(
+                    (
+                        u.id,
+                        f"  {who}: joined {joined}, left {left}, duration {duration}, ",
+                        f"<tr>{cells}<td>{joined}</td><td>{left}</td><td>{duration}</td><td>",
+                    )
+                )
+            self._rows = rows
+        return self._rows
 
     # headers -----------------------------------------------------------------------------------
 
@@ -591,6 +605,12 @@ def _display_name(cp: ClassifiedPost) -> str:
 def _who(user: UserInfo) -> tuple[str, str, str]:
     """A user's text fragment and two HTML fragments (escaped once per user, not once per line)."""
     return _who_for(user.id, user.username, user.email, user.user_type)
+
+
+@functools.lru_cache(maxsize=65536)
+def _user_cells(uid: str, username: str, email: str, user_type: str) -> str:
+    """The escaped user columns of a participants table row."""
+    return f"<td>{_esc(uid)}</td><td>@{_esc(username)}</td><td>{_esc(user_type)}</td><td>{_esc(email)}</td>"
 
 
 @functools.lru_cache(maxsize=65536)

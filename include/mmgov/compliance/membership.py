@@ -81,23 +81,48 @@ def channel_info_row(row: tuple) -> ChannelInfo:
 
 
 class _Member:
-    """One cached membership row of a channel, with the events built from it (reused across batches)."""
+    """One cached membership row of a channel, with the events built from it (reused across batches).
 
-    __slots__ = ("events", "join", "leave", "user")
+    Events are memoized in fixed slots (no per-row dict: a big workspace caches ~100k rows).
+    """
+
+    __slots__ = ("_enter", "_enter_left", "_leave", "_prev", "_prev_left", "join", "leave", "user")
 
     def __init__(self, user: UserInfo, join: int | None, leave: int | None):
         self.user = user
         self.join = join
         self.leave = leave
-        self.events: dict[tuple[MemberEventKind, int | None], MemberEvent] = {}
+        self._prev = self._prev_left = self._enter = self._enter_left = self._leave = None
 
-    def event(self, kind: MemberEventKind, time: int, left_at: int | None = None) -> MemberEvent:
-        key = (kind, left_at if kind is not MemberEventKind.LEAVE else time)
-        ev = self.events.get(key)
+    def _new(self, kind: MemberEventKind, time: int, left_at: int | None) -> MemberEvent:
+        return MemberEvent(self.user, kind, time, left_at=left_at, from_current_members=self.join is None)
+
+    def previously_joined(self, time: int, left_at: int | None) -> MemberEvent:
+        if left_at is None:
+            ev = self._prev
+            if ev is None:
+                ev = self._prev = self._new(MemberEventKind.PREVIOUSLY_JOINED, time, None)
+        else:
+            ev = self._prev_left
+            if ev is None:
+                ev = self._prev_left = self._new(MemberEventKind.PREVIOUSLY_JOINED, time, left_at)
+        return ev
+
+    def entered(self, time: int, left_at: int | None) -> MemberEvent:
+        if left_at is None:
+            ev = self._enter
+            if ev is None:
+                ev = self._enter = self._new(MemberEventKind.ENTER, time, None)
+        else:
+            ev = self._enter_left
+            if ev is None:
+                ev = self._enter_left = self._new(MemberEventKind.ENTER, time, left_at)
+        return ev
+
+    def left(self, time: int) -> MemberEvent:
+        ev = self._leave
         if ev is None:
-            ev = self.events[key] = MemberEvent(
-                self.user, kind, time, left_at=left_at, from_current_members=self.join is None
-            )
+            ev = self._leave = self._new(MemberEventKind.LEAVE, time, None)
         return ev
 
 
@@ -118,6 +143,7 @@ class MembershipSource:
         # channel id -> sorted event times (joins and leaves) inside the window: small (a day's joins).
         self._events: dict[str, list[int]] = defaultdict(list)
         self._members: dict[str, list[_Member]] = {}
+        self._users: dict[str, UserInfo] = {}  # shared by every channel's rows
         self._channels: dict[str, ChannelInfo] = {}
         # channel id -> sorted times inside the window when its membership changes (join, leave, deactivation)
         self._changes: dict[str, list[int]] = {}
@@ -145,7 +171,7 @@ class MembershipSource:
         for cid in channel_ids:
             self._members[cid] = []
         params = {"channels": channel_ids, "start": self.window_start, "end": self.window_end}
-        users: dict[str, UserInfo] = {}
+        users = self._users
         for cid, uid, jointime, leavetime, username, email, deleteat, is_bot in self.conn.execute(
             query, params
         ).fetchall():
@@ -169,24 +195,25 @@ class MembershipSource:
 
     def _members_during(self, cid: str, start: int, end: int) -> tuple[list[MemberEvent], list[MemberEvent]]:
         """Joins (sorted by time, e-mail) and leaves of a channel's cached history rows for ``[start, end)``."""
-        prev, enter, leave = (MemberEventKind.PREVIOUSLY_JOINED, MemberEventKind.ENTER, MemberEventKind.LEAVE)
         joins: list[MemberEvent] = []
         leaves: list[MemberEvent] = []
+        window_start = self.window_start
         for m in self._members[cid]:
-            deleteat = m.user.delete_at
-            if 0 < deleteat < start:
+            if 0 < m.user.delete_at < start:
                 continue
-            if m.join is None:  # fallback: current members, present for the whole window
-                joins.append(m.event(prev, self.window_start))
+            join = m.join
+            if join is None:  # fallback: current members, present for the whole window
+                joins.append(m.previously_joined(window_start, None))
                 continue
-            if m.join >= end:
+            if join >= end:
                 break  # rows are sorted by join time
-            if m.leave is not None and m.leave < start:
+            leave = m.leave
+            if leave is not None and leave < start:
                 continue
-            left_at = m.leave if m.leave is not None and m.leave < end else None
-            joins.append(m.event(prev if m.join < start else enter, m.join, left_at))
+            left_at = leave if leave is not None and leave < end else None
+            joins.append(m.previously_joined(join, left_at) if join < start else m.entered(join, left_at))
             if left_at is not None:
-                leaves.append(m.event(leave, left_at))
+                leaves.append(m.left(left_at))
         if len(leaves) > 1:
             leaves.sort(key=_event_key)
         return joins, leaves

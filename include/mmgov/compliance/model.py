@@ -216,7 +216,8 @@ class ChannelActivity:
 
     ``joins`` are sorted by (time, email); ``leaves`` (real leaves inside the range) by (time, email).
     Members still present at the batch end have no leave: formats that need a closing leave
-    (Actiance) add it at ``ExportBatch.end_ms``.
+    (Actiance) add it at ``ExportBatch.end_ms`` in their own list. Read-only: ``joins`` may be the
+    very list object of the previous batch (membership unchanged), shared on purpose.
     """
 
     channel: ChannelInfo

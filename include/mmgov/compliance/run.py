@@ -127,12 +127,45 @@ def stage_export(
     destination: Destination,
 ) -> Manifest:
     """Extract, format and package every batch of the window into staging; return the manifest."""
-    folder, key = request.run_folder, request.run_key
-    destination.begin(folder, key)
+    destination.begin(request.run_folder, request.run_key)
     records: list[BatchRecord] = []
+    reader = WindowReader(conn, request.window, request.batch_size)
+    with _fewer_gc_passes():
+        _stage_batches(reader, request, fmt, files, destination, records)
+    if reader.counts is None:  # pragma: no cover - the reader always yields at least one batch
+        raise RuntimeError("the window reader yielded no batch")
+    return Manifest(reader.counts, records)
+
+
+@contextmanager
+def _fewer_gc_passes() -> Iterator[None]:
+    """Raise the cyclic GC's thresholds while exporting.
+
+    A batch allocates ~10 objects per post and they form no reference cycles (reference counting
+    frees them), but every allocation burst triggers collections that walk the whole heap, caches
+    included: at 1M posts that was a third of the run. Collections still happen, just rarely.
+    """
+    import gc
+
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], 200_000), max(before[1], 50), max(before[2], 100))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+def _stage_batches(
+    reader: WindowReader,
+    request: ExportRequest,
+    fmt: ComplianceFormat,
+    files: FileSource,
+    destination: Destination,
+    records: list[BatchRecord],
+) -> None:
+    folder, key = request.run_folder, request.run_key
     started = time.monotonic()
     posts = 0
-    reader = WindowReader(conn, request.window, request.batch_size)
     for batch, counts in reader:
         with destination.part_file(folder, key, batch.zip_name) as part:
             with open(part, "wb") as fh, BatchZipWriter(fh, timestamp_ms=request.window.end_ms) as zw:
@@ -160,9 +193,6 @@ def stage_export(
             posts,
             posts / max(time.monotonic() - started, 1e-6),
         )
-    if reader.counts is None:  # pragma: no cover - the reader always yields at least one batch
-        raise RuntimeError("the window reader yielded no batch")
-    return Manifest(reader.counts, records)
 
 
 def check_staged(request: ExportRequest, manifest: Manifest, destination: Destination) -> dict[str, Any]:

@@ -22,8 +22,10 @@ def main() -> int:
     subprocess.run(cmd, check=True)
     wall = time.monotonic() - t0
     rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"bench-synth: {args.posts:,} posts in {wall:.1f} s wall ({args.posts / wall:,.0f} posts/s), "
-          f"peak RSS {rss_mb:.0f} MB")
+    print(
+        f"bench-synth: {args.posts:,} posts in {wall:.1f} s wall ({args.posts / wall:,.0f} posts/s), "
+        f"peak RSS {rss_mb:.0f} MB"
+    )
     return 0
 
 

@@ -47,6 +47,8 @@ EXPORT_FORMAT = "actiance"  # not the settings' default (csv): proves the form's
 
 pytestmark = [pytest.mark.browser, pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(1200)]
 
+APPROVAL_SETTLE_SECONDS = 15.0
+
 
 def _ms(iso: str) -> int:
     return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
@@ -287,6 +289,7 @@ def test_approve_a_retention_purge_in_the_ui(logged_in, ui_airflow):
                 }
         pytest.fail(f"no retention_purge run waited for approval: {states}; previews: {previews}")
     run_id, waiting = waiting["dag_run_id"], waiting["task_id"]
+    waiting_since = time.monotonic()
     run_path = f"/dags/retention_purge/dagRuns/{quote(run_id, safe='')}"
 
     page.goto(f"{local.url}/dags/retention_purge/runs/{quote(run_id, safe='')}/tasks/{waiting}")
@@ -295,6 +298,10 @@ def test_approve_a_retention_purge_in_the_ui(logged_in, ui_airflow):
     approve.wait_for()
     page.get_by_text("Retention purge: approve deleting").first.wait_for()
     _shot(page, "03-retention-approval-required")
+    # Answer as a person would, not within seconds: Airflow 3.3's scheduler fails a HITL task when the
+    # answer re-queues it before the executor's event for the deferral is processed ("finished with
+    # state success, but the task instance's state attribute is queued"), a race seen under CI load.
+    time.sleep(max(0.0, APPROVAL_SETTLE_SECONDS - (time.monotonic() - waiting_since)))
     approve.click()
     page.get_by_text("Response received").wait_for()
     _shot(page, "04-retention-approved")

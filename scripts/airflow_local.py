@@ -42,6 +42,7 @@ from mmgov.airflow_settings import DEFAULT_FILE as SETTINGS_FILE
 from mmgov.airflow_settings import load_into_airflow, read
 from mmgov.db import airflow_conn_json, with_database
 from mmgov.devenv import PROJECT_ROOT, AirflowEnv
+from mmgov.devenv import demo_settings as local_settings
 from mmgov.embedded_postgres import create_database, drop_database, server_uri
 
 STATE = PROJECT_ROOT / ".mmgov" / "airflow-local"
@@ -50,30 +51,6 @@ METADATA_DB = "airflow"
 WORKSPACE_DB = "mattermost_local"
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 DEFAULT_PASSWORD = "admin"  # noqa: S105 - the documented login of the local, loopback-only Airflow
-
-
-def local_settings(file_root: Path, *, approval: str = "always") -> dict[str, Any]:
-    """The ``mattermost_settings`` of the local Airflow: a local file store, approvals on."""
-    return {
-        "FileSettings": {"DriverName": "local", "Directory": str(file_root)},
-        "MessageExportSettings": {
-            "EnableExport": True,
-            "ExportFormat": "csv",
-            "DailyRunTime": "01:00",
-            "BatchSize": 10000,
-        },
-        "DataRetentionSettings": {
-            "EnableMessageDeletion": True,
-            "EnableFileDeletion": True,
-            "MessageRetentionDays": 45,
-            "FileRetentionDays": 45,
-            "DeletionJobStartTime": "02:00",
-            "BatchSize": 3000,
-            "TimeBetweenBatchesMilliseconds": 10,
-            "PreservePinnedPosts": True,
-        },
-        "Mmgov": {"RetentionApproval": approval},
-    }
 
 
 def sqlalchemy_url(dsn: str) -> str:

@@ -12,41 +12,16 @@ import shutil
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import psycopg
 
-from mmgov.devenv import PROJECT_ROOT, AirflowEnv
+from mmgov.devenv import PROJECT_ROOT, AirflowEnv, demo_settings
 from mmgov.embedded_postgres import create_database, server_uri
 from mmgov.state import ensure_mmgov_schema
 from mmgov.synth import SynthConfig, generate
 
 STATE = PROJECT_ROOT / ".mmgov"
 DAY_MS = 86_400_000
-
-
-def demo_settings(file_root: Path) -> dict:
-    """The ``mattermost_settings`` variable of the demo (Mattermost key names)."""
-    return {
-        "FileSettings": {"DriverName": "local", "Directory": str(file_root)},
-        "MessageExportSettings": {
-            "EnableExport": True,
-            "ExportFormat": "csv",
-            "DailyRunTime": "01:00",
-            "BatchSize": 10000,
-        },
-        "DataRetentionSettings": {
-            "EnableMessageDeletion": True,
-            "EnableFileDeletion": True,
-            "MessageRetentionDays": 45,
-            "FileRetentionDays": 45,
-            "DeletionJobStartTime": "02:00",
-            "BatchSize": 3000,
-            "TimeBetweenBatchesMilliseconds": 10,
-            "PreservePinnedPosts": True,
-        },
-        "Mmgov": {"RetentionApproval": "never"},
-    }
 
 
 def dag_runs(start_ms: int, end_ms: int) -> list[tuple[str, dict]]:
@@ -95,7 +70,9 @@ def main() -> int:
         flush=True,
     )
 
-    env = AirflowEnv(home=STATE / "airflow", mattermost_dsn=dsn, settings=demo_settings(file_root))
+    env = AirflowEnv(
+        home=STATE / "airflow", mattermost_dsn=dsn, settings=demo_settings(file_root, approval="never")
+    )
     if (env.home / "airflow.db").exists():
         (env.home / "airflow.db").unlink()
     env.migrate()

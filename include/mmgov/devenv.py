@@ -84,6 +84,34 @@ class AirflowEnv:
         return run_airflow(args, self, check=True, timeout=timeout)
 
 
+def demo_settings(file_root: Path, *, approval: str = "always") -> dict[str, Any]:
+    """The ``mattermost_settings`` of the demo and the local Airflow (Mattermost key names).
+
+    A local file store, CSV export enabled, 45-day retention with pinned posts spared; ``approval``
+    is ``Mmgov.RetentionApproval`` (the unattended demo uses ``never``, the local UI ``always``).
+    """
+    return {
+        "FileSettings": {"DriverName": "local", "Directory": str(file_root)},
+        "MessageExportSettings": {
+            "EnableExport": True,
+            "ExportFormat": "csv",
+            "DailyRunTime": "01:00",
+            "BatchSize": 10000,
+        },
+        "DataRetentionSettings": {
+            "EnableMessageDeletion": True,
+            "EnableFileDeletion": True,
+            "MessageRetentionDays": 45,
+            "FileRetentionDays": 45,
+            "DeletionJobStartTime": "02:00",
+            "BatchSize": 3000,
+            "TimeBetweenBatchesMilliseconds": 10,
+            "PreservePinnedPosts": True,
+        },
+        "Mmgov": {"RetentionApproval": approval},
+    }
+
+
 class AirflowCommandError(RuntimeError):
     """An Airflow CLI command failed; carries its output."""
 

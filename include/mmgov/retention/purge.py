@@ -45,10 +45,11 @@ _NOW = "(extract(epoch FROM transaction_timestamp()) * 1000)::bigint"  # one ins
 # A batch is a keyset walk of at most BatchSize ids joined by primary keys: nested loops over index
 # probes, never a hash of a whole table. The planner's estimates for freshly written tables (the
 # candidates, the growing set of deleted posts) can be far off, so the plan shape is pinned for the
-# batch's transaction only.
+# batch's transaction only. A batch's commit does not wait for its WAL flush (synchronous_commit
+# off): a crash can lose only the last batches whole, cursor included, and the retry redoes them.
 _BATCH_SETTINGS = sql.SQL(
     "SET LOCAL lock_timeout = {}; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;"
-    " SET LOCAL enable_seqscan = off"
+    " SET LOCAL enable_seqscan = off; SET LOCAL synchronous_commit = off"
 ).format(sql.Literal(LOCK_TIMEOUT))
 
 _POSTS_BATCH = sql.SQL(
@@ -61,7 +62,7 @@ _POSTS_BATCH = sql.SQL(
         SELECT createat, id FROM cand ORDER BY createat DESC, id DESC LIMIT 1
     ), batch AS (
         -- cand -> posts by primary key -> the channel's plan row by primary key
-        SELECT p.id FROM cand
+        SELECT p.ctid AS tid FROM cand
         JOIN posts p ON p.id = cand.id AND p.createat = cand.createat
         JOIN mmgov.purge_channels pc ON pc.run_id = %(run_id)s AND pc.channelid = p.channelid
         WHERE p.deleteat = 0
@@ -74,7 +75,8 @@ _POSTS_BATCH = sql.SQL(
         UPDATE posts p SET deleteat = {now}, updateat = {now},
                props = CASE WHEN jsonb_typeof(p.props) = 'object' THEN p.props ELSE '{{}}'::jsonb END
                        || jsonb_build_object('deleteBy', %(delete_by)s::text, 'mmgov_purge_run', %(run_id)s::text)
-        FROM batch WHERE p.id = batch.id
+        -- the rows are locked: their ctids stay valid until commit, so no second index probe
+        WHERE p.ctid = ANY(ARRAY(SELECT tid FROM batch))
         RETURNING p.id, p.channelid
     ), files_done AS (
         UPDATE fileinfo f SET deleteat = {now}, updateat = {now}
@@ -91,7 +93,6 @@ _POSTS_BATCH = sql.SQL(
         SELECT %(run_id)s, 'post', id, channelid, {now} FROM posts_done
         UNION ALL SELECT %(run_id)s, 'file', id, channelid, {now} FROM files_done
         UNION ALL SELECT %(run_id)s, 'post_history', id, channelid, {now} FROM history
-        ON CONFLICT DO NOTHING
         RETURNING 1
     )
     SELECT (SELECT createat FROM last), (SELECT id FROM last), (SELECT count(*) FROM cand), (SELECT count(*) FROM posts_done),

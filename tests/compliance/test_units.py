@@ -77,13 +77,28 @@ class TestResolveWindow:
             ({"export_to": JAN1}, "without export_from"),
             ({"export_from": JAN1, "export_to": JAN1}, "must be before"),
             ({"export_from": JAN1, "export_to": JAN1 + 10**6}, "in the future"),
-            ({}, "no data interval"),
+            ({}, "no export has completed yet"),
         ],
         ids=["to-only", "empty", "future", "no-interval"],
     )
     def test_errors(self, kwargs, match):
         with pytest.raises(ExportWindowError, match=match):
             resolve_window(**kwargs, now_ms=JAN1 + 100)
+
+    def test_unscheduled_manual_run_exports_since_the_last_export(self):
+        # Airflow gives a manual run of an unscheduled DAG no interval, or an empty one.
+        empty = dt.datetime(2026, 1, 1, tzinfo=UTC)
+        for interval in ({}, {"interval_start": empty, "interval_end": empty}):
+            window, source = resolve_window(**interval, last_export_end_ms=JAN1 + 10, now_ms=JAN1 + 100)
+            assert (window, source) == (ExportWindow(JAN1 + 10, JAN1 + 100), "since_last_export")
+        # No export yet: ExportFromTimestamp starts it; it is also a floor under the last export.
+        window, _ = resolve_window(floor_ms=JAN1 + 20, now_ms=JAN1 + 100)
+        assert window == ExportWindow(JAN1 + 20, JAN1 + 100)
+        window, _ = resolve_window(floor_ms=JAN1 + 20, last_export_end_ms=JAN1 + 10, now_ms=JAN1 + 100)
+        assert window == ExportWindow(JAN1 + 20, JAN1 + 100)
+        # Parameters still win over the last export.
+        window, source = resolve_window(export_from=JAN1, last_export_end_ms=JAN1 + 10, now_ms=JAN1 + 100)
+        assert (window, source) == (ExportWindow(JAN1, JAN1 + 100), "params")
 
     def test_data_interval_and_floor(self):
         start = dt.datetime(2026, 1, 1, 1, tzinfo=UTC)

@@ -6,7 +6,9 @@ the window is half-open, a post whose ``updateat`` equals the boundary belongs t
 only, so the union of adjacent windows equals one window spanning both, with no duplicate.
 
 A manual run may give ``export_from`` / ``export_to`` (epoch milliseconds or ISO-8601; a naive
-ISO time is UTC) like Mattermost's ``--exportFrom``; without them it exports its data interval.
+ISO time is UTC) like Mattermost's ``--exportFrom``; without them it exports its data interval, or,
+when it has none (the DAG is unscheduled because ``EnableExport`` is off), everything since the end of
+the last successful export up to now, as Mattermost's "Run export now" does.
 ``MessageExportSettings.ExportFromTimestamp`` (when > 0) is a floor: nothing before it is exported.
 """
 
@@ -121,8 +123,9 @@ def resolve_window(
     interval_end: dt.datetime | None = None,
     floor_ms: int = 0,
     now_ms: int | None = None,
+    last_export_end_ms: int | None = None,
 ) -> tuple[ExportWindow, str]:
-    """The window of a run and where it came from (``"params"`` or ``"data_interval"``).
+    """The window of a run and where it came from (``"params"``, ``"data_interval"`` or ``"since_last_export"``).
 
     ``floor_ms`` (``ExportFromTimestamp``) raises the start of a *scheduled* window (the first run
     may start before it); manual parameters are taken as given. ``export_to`` defaults to now; a
@@ -145,13 +148,20 @@ def resolve_window(
                 f"export_from ({start}) must be before export_to ({end}); the window is [export_from, export_to)"
             )
         return ExportWindow(start, end), "params"
-    if interval_start is None or interval_end is None:
-        raise ExportWindowError(
-            "this run has no data interval (manual run of an unscheduled DAG): give export_from "
-            "(and optionally export_to) in the run's parameters"
-        )
+    no_interval = interval_start is None or interval_end is None
+    if no_interval or to_epoch_ms(interval_start) == to_epoch_ms(interval_end):
+        # A manual run of an unscheduled DAG (Airflow gives it no interval, or an empty one).
+        since = last_export_end_ms if last_export_end_ms is not None else (floor_ms or None)
+        if since is None:
+            raise ExportWindowError(
+                "this run has no data interval (manual run of an unscheduled DAG) and no export has completed "
+                "yet (nor is MessageExportSettings.ExportFromTimestamp set): give export_from "
+                "(and optionally export_to) in the run's parameters"
+            )
+        since = max(since, floor_ms)
+        return ExportWindow(min(since, now), now), "since_last_export"
     start, end = to_epoch_ms(interval_start), to_epoch_ms(interval_end)
-    if start >= end:
+    if start > end:
         raise ExportWindowError(
             f"the run's data interval [{interval_start.isoformat()}, {interval_end.isoformat()}) is empty: "
             "give export_from/export_to, or trigger a scheduled run"

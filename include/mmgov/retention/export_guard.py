@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import psycopg
 
+from mmgov.compliance.last_export import COMPLETED_EVENT, last_export_end_ms
 from mmgov.settings import Settings
 
-COMPLETED_EVENT = "compliance_export.completed"
+__all__ = ["COMPLETED_EVENT", "ExportGuard", "export_guard", "export_watermark"]
 
 
 @dataclass(frozen=True)
@@ -44,12 +45,7 @@ class ExportGuard:
 
 def export_watermark(conn: psycopg.Connection) -> int | None:
     """The highest ``window_end_ms`` of a completed compliance export, or ``None``."""
-    row = conn.execute(
-        "SELECT max((payload->>'window_end_ms')::bigint) FROM mmgov.audit_log"
-        " WHERE event = %s AND payload ? 'window_end_ms'",
-        (COMPLETED_EVENT,),
-    ).fetchone()
-    return None if row is None or row[0] is None else int(row[0])
+    return last_export_end_ms(conn)
 
 
 def export_guard(conn: psycopg.Connection, settings: Settings) -> ExportGuard:

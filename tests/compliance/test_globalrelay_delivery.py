@@ -197,6 +197,35 @@ class TestDelivery:
         (count,) = mm_conn.execute(f"SELECT count(*) FROM {grd.LEDGER_TABLE}").fetchone()
         assert count == 2
 
+    @pytest.mark.parametrize("smtputf8", [True, False], ids=["server-offers-smtputf8", "ascii-only-server"])
+    def test_internationalised_sender_goes_over_smtputf8(
+        self, monkeypatch, mm_conn, mm_dsn, file_store, tmp_path, ws, sleeps, smtputf8
+    ):
+        chan = ws.channel("intl", team=ws.team("acme"))
+        sender = ws.user("aaron", email="jürgen@bücher.example")  # first by username: the EML's From
+        ws.history(chan, sender, T0 - 10)
+        ws.post("intl", channel=chan, user=sender, create=T0, message="grüße")
+        server = SmtpServer(smtputf8=smtputf8).start()
+        try:
+            monkeypatch.setenv("AIRFLOW_CONN_GLOBALRELAY_SMTP", server.airflow_conn_json())
+            monkeypatch.setenv("AIRFLOW_CONN_MATTERMOST_DB", airflow_conn_json(mm_dsn))
+            if not smtputf8:
+                with pytest.raises(GlobalRelayPermanentError, match=r"not ASCII.*does not offer SMTPUTF8"):
+                    _mail_run(mm_conn, file_store, tmp_path, server)
+                assert server.messages == []
+                assert sleeps == []
+                return
+            _mail_run(mm_conn, file_store, tmp_path, server)
+            (received,) = server.messages
+            assert received.mail_from == "jürgen@bücher.example" == parse_eml(received.data)["From"]
+            assert "SMTPUTF8" in received.mail_options
+        finally:
+            server.stop()
+
+    def test_ascii_senders_do_not_ask_for_smtputf8(self, mm_conn, file_store, tmp_path, gr_env, workspace):
+        _mail_run(mm_conn, file_store, tmp_path, gr_env)
+        assert all("SMTPUTF8" not in m.mail_options for m in gr_env.messages)
+
     def test_reconnects_every_n_emails(self, mm_conn, file_store, tmp_path, gr_env, workspace):
         out = run_gr(mm_conn, file_store, tmp_path / "zip", START, END)
         (zip_path,) = out.zips

@@ -62,6 +62,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    mail_options: list[str] = field(default_factory=list)
 
     @property
     def message(self) -> Message:
@@ -98,7 +99,12 @@ class Recorder:
                     return "421 4.4.2 connection dropped"
                 return f"{code} {text}"
             self.messages.append(
-                Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+                Received(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    envelope.original_content,
+                    list(envelope.mail_options),
+                )
             )
         return "250 2.0.0 OK queued"
 
@@ -124,7 +130,7 @@ def _authenticator(server, session, envelope, mechanism, auth_data):
 class SmtpServer:
     """STARTTLS + AUTH SMTP server on 127.0.0.1 (a free port)."""
 
-    def __init__(self):
+    def __init__(self, *, smtputf8: bool = True):
         self._tmp = tempfile.TemporaryDirectory(prefix="mmgov-smtp-")
         self.recorder = Recorder()
         context = _self_signed_context(Path(self._tmp.name))
@@ -139,6 +145,7 @@ class SmtpServer:
             auth_required=True,
             auth_require_tls=True,
             server_hostname="localhost",
+            enable_SMTPUTF8=smtputf8,
         )
 
     def start(self) -> SmtpServer:

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from email import policy as email_policy
-from email.parser import BytesHeaderParser
+from email.parser import HeaderParser
 from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
@@ -224,7 +224,11 @@ def scan_zip(zf: zipfile.ZipFile) -> list[EmlEntry]:
                         header_done = True
                     elif len(head) > _MAX_HEADER_BYTES:
                         raise GlobalRelayPermanentError(f"{info.filename}: no end of the header block")
-        headers = BytesHeaderParser(policy=email_policy.default).parsebytes(bytes(head))
+        try:  # our headers are ASCII or raw UTF-8 (RFC 6532 addresses, sent over SMTPUTF8)
+            text = bytes(head).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise GlobalRelayPermanentError(f"{info.filename}: the header block is not UTF-8") from exc
+        headers = HeaderParser(policy=email_policy.default).parsestr(text)
         sender = headers.get("From")
         addresses = getattr(sender, "addresses", ()) if sender is not None else ()
         if not addresses or not addresses[0].addr_spec:
@@ -396,6 +400,16 @@ class SmtpSession:
     @staticmethod
     def _transmit(client: smtplib.SMTP, entry: EmlEntry, rcpt: str, opener: Callable[[], IO[bytes]]) -> str:
         options = [f"SIZE={entry.size}"] if client.has_extn("size") else []
+        client.command_encoding = "ascii"
+        if not (entry.mail_from.isascii() and rcpt.isascii()):
+            # An internationalised address (RFC 6531): only over SMTPUTF8, never mangled.
+            if not client.has_extn("smtputf8"):
+                raise smtplib.SMTPNotSupportedError(
+                    f"the address {entry.mail_from if not entry.mail_from.isascii() else rcpt!r} is not ASCII "
+                    "and the server does not offer SMTPUTF8"
+                )
+            options.append("SMTPUTF8")
+            client.command_encoding = "utf-8"
         code, text = client.mail(entry.mail_from, options)
         if code != 250:
             raise smtplib.SMTPSenderRefused(code, text, entry.mail_from)

@@ -72,14 +72,20 @@ def is_admin(user: Any, auth_manager: Any) -> bool:
         return isinstance(role, str) and role.upper() == "ADMIN"
     roles = getattr(user, "roles", None)
     if roles is not None:
-        admin_role = (
-            getattr(getattr(auth_manager, "security_manager", None), "auth_role_admin", None) or "Admin"
-        )
+        admin_role = _fab_admin_role(auth_manager)
         return any(getattr(r, "name", r) == admin_role for r in roles)
     return bool(
         auth_manager.is_authorized_configuration(method="PUT", user=user)
         and auth_manager.is_authorized_custom_view(method="DELETE", resource_name=CUSTOM_VIEW, user=user)
     )
+
+
+def _fab_admin_role(auth_manager: Any) -> str:
+    """FAB's ``AUTH_ROLE_ADMIN`` (default ``Admin``); the default where FAB's AppBuilder is not set up."""
+    try:
+        return auth_manager.security_manager.auth_role_admin or "Admin"
+    except Exception:  # noqa: BLE001 - AttributeError, or FAB's "AppBuilder is not initialized."
+        return "Admin"
 
 
 def require_admin(user: Annotated[Any, Depends(authenticated_user)]) -> Admin:

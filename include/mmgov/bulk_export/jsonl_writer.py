@@ -1,12 +1,14 @@
 """The ``import.jsonl`` stream: one JSON object per line, counted per line type.
 
-Objects are either Python values (encoded compactly with the standard ``json``) or JSON text
-already rendered by PostgreSQL (``row_to_json``), which the hot paths use to stay fast.
+Objects are either Python values (encoded compactly with the standard ``json``), JSON text
+already rendered by PostgreSQL, or whole lines as UTF-8 bytes rendered by PostgreSQL (the posts),
+which go to the text stream's binary buffer without being decoded.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -34,8 +36,11 @@ LINE_ORDER = (
 )
 
 
+COPY_BUFFER = 1024 * 1024
+
+
 class JsonlWriter:
-    """Writes lines to a text stream and counts them per type."""
+    """Writes lines to a text stream (a file: UTF-8, ``\\n`` line ends) and counts them per type."""
 
     def __init__(self, stream: IO[str]):
         self.stream = stream
@@ -67,3 +72,18 @@ class JsonlWriter:
         head = '{"type":"' + line_type + '","' + line_type + '":'
         self.stream.write(head + ("}\n" + head).join(bodies) + "}\n")
         self.counts[line_type] += len(bodies)
+
+    def lines(self, line_type: str, data: bytes, count: int) -> None:
+        """``count`` complete lines of ``line_type`` as UTF-8 bytes, each ending with ``\\n``."""
+        self.stream.flush()  # what was written as text goes first
+        self.stream.buffer.write(data)  # type: ignore[attr-defined]
+        self.counts[line_type] += count
+
+    def append(self, other: JsonlWriter) -> None:
+        """Append everything ``other`` wrote (a spool opened ``w+``), byte for byte, with its counts."""
+        other.stream.flush()
+        source = other.stream.buffer  # type: ignore[attr-defined]
+        source.seek(0)
+        self.stream.flush()
+        shutil.copyfileobj(source, self.stream.buffer, COPY_BUFFER)  # type: ignore[attr-defined]
+        self.counts.update(other.counts)

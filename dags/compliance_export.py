@@ -8,7 +8,8 @@ run's window, exactly once, as `csv`, `actiance`, `globalrelay` or `globalrelay-
 `MessageExportSettings.DailyRunTime`, `Mmgov.Timezone`, when `EnableExport` is true) export their
 data interval (`CronDataIntervalTimetable`): consecutive runs tile time with no gap and no overlap, and
 `airflow backfill create` re-exports past windows. Manual runs take `export_from` / `export_to`
-(epoch ms or ISO-8601) or else export their data interval.
+(epoch ms or ISO-8601) or else export their data interval; with no schedule (`EnableExport` off) a
+manual run exports everything since the last successful export, up to now.
 
 **Tasks**: `resolve_window` -> `extract_format_package` (keyset batches of `BatchSize`, one zip
 each, into staging) -> `reconcile` (database counts vs written, fails loudly) -> `deliver` (atomic

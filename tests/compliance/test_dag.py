@@ -107,6 +107,38 @@ def test_scheduled_run_exports_its_data_interval(mm_dsn, file_store, airflow_env
     assert sorted(_csv_post_ids(folder)) == sorted([mmid("at-start"), mmid("inside")])
 
 
+def test_unscheduled_manual_run_continues_from_the_last_export(mm_dsn, file_store, airflow_env):
+    """EnableExport off: no schedule; "run now" without parameters exports since the last export."""
+    with psycopg.connect(mm_dsn, autocommit=True) as conn:
+        ws = Workspace(conn, file_store)
+        chan = ws.channel("town", team=ws.team("acme"))
+        alice = ws.user("alice")
+        ws.history(chan, alice, JAN1 - DAY)
+        ws.post("first", channel=chan, user=alice, create=JAN1)
+        ws.post("second", channel=chan, user=alice, create=JAN1 + 5 * 3_600_000)
+    settings = {
+        "FileSettings": {"Directory": str(file_store)},
+        "MessageExportSettings": {"EnableExport": False, "ExportFormat": "csv"},
+    }
+    env = airflow_env(mm_dsn, settings)
+    first = _summary(
+        (
+            r := env.dags_test(
+                "compliance_export", {"export_from": JAN1 - DAY, "export_to": JAN1 + 3_600_000}
+            )
+        ).stdout
+        + r.stderr
+    )
+    assert first["source"] == "params"
+    result = env.dags_test("compliance_export", {})
+    summary = _summary(result.stdout + result.stderr)
+    assert summary["source"] == "since_last_export"
+    assert summary["window"]["start_ms"] == first["window"]["end_ms"] == JAN1 + 3_600_000
+    folder = Path(summary["location"])
+    assert summary["format"] == "csv", summary
+    assert _csv_post_ids(folder) == [mmid("second")]
+
+
 def test_failed_run_alerts_by_mail_and_webhook(mm_dsn, file_store, airflow_env, smtp_server):
     smtp = json.loads(smtp_server.airflow_conn_json())
     smtp["extra"]["to"] = "compliance-officer@example.com"

@@ -21,21 +21,22 @@ Channels are written in id order. Every ``ParticipantEntered`` has its ``Partici
 membership that ended inside the batch leaves at its real time, one still open at the batch end
 leaves at ``batch.end_ms`` (the closing leave). Times are epoch milliseconds.
 
-The XML is written incrementally with lxml's ``etree.xmlfile`` into the zip entry's stream, element
-by element (a few small reusable elements whose texts change): memory holds one channel's sorted
-element keys, never a tree of the batch. Characters XML 1.0 forbids (C0 controls other than
-tab/LF/CR, lone surrogates, U+FFFE/U+FFFF) become U+FFFD, so the document parses whatever the
-messages contain. Big batches are dominated by membership: every member of every active channel is
-entered and left in every batch (each batch's document stands alone, as in Mattermost).
+The XML is written incrementally into the zip entry's stream by a small streaming writer (text
+escaped as lxml escapes it: ``&``, ``<``, ``>`` and ``\\r`` in text, also ``"``, ``\\n`` and
+``\\t`` in attributes), chunk by chunk: memory holds one channel's sorted element keys, never a
+tree of the batch. Characters XML 1.0 forbids (C0 controls other than tab/LF/CR, lone surrogates,
+U+FFFE/U+FFFF) become U+FFFD, so the document parses whatever the messages contain. Big batches
+are dominated by membership: every member of every active channel is entered and left in every
+batch (each batch's document stands alone, as in Mattermost). Those blocks are rendered from
+per-user templates, and a channel whose member list did not change since the previous batch
+reuses its rendered blocks (the closing leaves only differ by their time, spliced in).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from typing import NamedTuple
-
-from lxml import etree
+from typing import Any, NamedTuple
 
 from mmgov.compliance.formats import BatchResult, ComplianceFormat, FileSource, ZipSink, copy_attachment
 from mmgov.compliance.model import (
@@ -43,6 +44,7 @@ from mmgov.compliance.model import (
     ClassifiedPost,
     ExportBatch,
     ExportedFile,
+    MemberEvent,
     MessageEntry,
     UpdateType,
     UserInfo,
@@ -112,88 +114,127 @@ def _elements(posts: list[ClassifiedPost]) -> list[_Element]:
     return out
 
 
-def _leaves(activity: ChannelActivity, end_ms: int) -> list[tuple[int, UserInfo]]:
-    """One leave per join: its real leave inside the batch, else the closing leave at ``end_ms``."""
-    leaves = []
-    for join in activity.joins:
-        left = join.left_at if join.left_at is not None and join.left_at < end_ms else end_ms
-        leaves.append((left, join.user))
-    leaves.sort(key=lambda lv: (lv[0], lv[1].email, lv[1].id))
-    return leaves
+# Text and attribute escaping, as lxml serialises them.
+_TEXT_SPECIAL = re.compile("[&<>\r]|" + _NOT_XML_CHAR.pattern)
+_ATTR_SPECIAL = re.compile('[&<>"\r\n\t]|' + _NOT_XML_CHAR.pattern)
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_ATTR_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"}
+)
 
 
-class _Templates:
-    """One reusable element per shape (Message variants, transfers, participants), indented like Go's encoder.
+def escape_text(value: object) -> str:
+    """``value`` as XML element text: forbidden characters -> U+FFFD, then ``& < > \\r`` escaped."""
+    text = value if isinstance(value, str) else str(value)
+    if _TEXT_SPECIAL.search(text) is None:
+        return text
+    return xml_text(text).translate(_TEXT_ESCAPES)
 
-    Writing an element = setting its children's texts and ``xf.write(element)``: about three times
-    faster than opening an ``xf.element`` context per field, with the same bytes.
+
+def escape_attribute(value: object) -> str:
+    """``value`` as a double-quoted XML attribute value (as lxml writes it)."""
+    text = value if isinstance(value, str) else str(value)
+    if _ATTR_SPECIAL.search(text) is None:
+        return text
+    return xml_text(text).translate(_ATTR_ESCAPES)
+
+
+def _element(tag: str, fields: Iterable[tuple[str, str]]) -> str:
+    """A depth-2 element with escaped depth-3 fields, indented like Go's encoder."""
+    inner = "".join(f"{_NL3}<{name}>{value}</{name}>" for name, value in fields)
+    return f"{_NL2}<{tag}>{inner}{_NL2}</{tag}>"
+
+
+# (joins list, rendered for this end only, entered block, real leaves, closing-leave pieces)
+_Blocks = tuple[list[MemberEvent], bool, bytes, list[bytes], list[bytes]]
+
+
+def _without_user(key: tuple) -> tuple:
+    return key[:-1]
+
+
+class _Participants:
+    """``ParticipantEntered`` / ``ParticipantLeft`` blocks, the hot path of big batches.
+
+    Each (tag, user) has a template split around its ``DateTimeUTC``; a channel's blocks are kept
+    for the next batch with the member list they were rendered from (the same list object while the
+    membership does not change): then its entered block is reused as it is, and its closing leaves,
+    which all happen at the batch end, are the kept pieces joined by the new end time. Only the
+    channels of the current batch are kept.
     """
 
+    MAX_USERS = 50_000
+
     def __init__(self) -> None:
-        self._shapes: dict[tuple[str, ...], tuple[etree._Element, list[etree._Element]]] = {}
-        self._emails: dict[str, str] = {}
-        self._participants: dict[tuple[str, str, str, bool], tuple[etree._Element, etree._Element]] = {}
+        self._templates: dict[tuple[str, str, str, str], tuple[str, str]] = {}
+        self._blocks: dict[str, _Blocks] = {}
+        self._next_blocks: dict[str, _Blocks] = {}
 
-    def write(self, xf: etree.xmlfile, tag: str, fields: tuple[str, ...], values: list[str]) -> None:
-        shape = self._shapes.get((tag, *fields))
-        if shape is None:
-            element = etree.Element(tag)
-            element.text = _NL3
-            children = [etree.SubElement(element, name) for name in fields]
-            for child in children:
-                child.tail = _NL3
-            children[-1].tail = _NL2
-            shape = self._shapes[(tag, *fields)] = (element, children)
-        element, children = shape
-        for child, value in zip(children, values, strict=True):
-            child.text = value
-        xf.write(_NL2)
-        xf.write(element)
+    def _template(self, tag: str, user: UserInfo) -> tuple[str, str]:
+        key = (tag, user.id, user.email, user.user_type)
+        found = self._templates.get(key)
+        if found is None:
+            if len(self._templates) >= self.MAX_USERS:
+                self._templates.clear()
+            email = escape_text(user.email)
+            found = self._templates[key] = (
+                f"{_NL2}<{tag}>{_NL3}<LoginName>{email}</LoginName>{_NL3}<UserType>{user.user_type}</UserType>"
+                f"{_NL3}<DateTimeUTC>",
+                f"</DateTimeUTC>{_NL3}<CorporateEmailID>{email}</CorporateEmailID>{_NL2}</{tag}>",
+            )
+        return found
 
-    def email(self, user: UserInfo) -> str:
-        """The user's email as XML text (cached: a user appears on many elements)."""
-        cached = self._emails.get(user.email)
-        if cached is None:
-            cached = self._emails[user.email] = xml_text(user.email)
-        return cached
+    def next_batch(self) -> None:
+        """Forget the blocks of channels that were not in the batch just written."""
+        self._blocks, self._next_blocks = self._next_blocks, {}
 
-    def participants(self, xf: etree.xmlfile, tag: str, events: Iterable[tuple[int, UserInfo]]) -> int:
-        """Write ``ParticipantEntered`` / ``ParticipantLeft`` elements; returns how many.
+    def _render(self, joins: list[MemberEvent], end_ms: int) -> _Blocks:
+        entered = []
+        for e in joins:
+            pre, post = self._template("ParticipantEntered", e.user)
+            entered.append(f"{pre}{e.time}{post}")
+        real: list[tuple[int, str, str, UserInfo]] = []
+        closing: list[tuple[str, str, UserInfo]] = []
+        for e in joins:
+            if e.left_at is not None and e.left_at < end_ms:
+                real.append((e.left_at, e.user.email, e.user.id, e.user))
+            else:
+                closing.append((e.user.email, e.user.id, e.user))
+        real.sort(key=_without_user)
+        closing.sort(key=_without_user)
+        real_parts = []
+        for left_at, _, _, user in real:
+            pre, post = self._template("ParticipantLeft", user)
+            real_parts.append(f"{pre}{left_at}{post}".encode())
+        # the closing leaves (all at the batch end): "pre0", "post0 pre1", ..., "postN", joined by the time
+        pieces = [""]
+        for _, _, user in closing:
+            pre, post = self._template("ParticipantLeft", user)
+            pieces[-1] += pre
+            pieces.append(post)
+        depends_on_end = any(e.left_at is not None for e in joins)  # then only valid for this end_ms
+        return (joins, depends_on_end, "".join(entered).encode(), real_parts, [p.encode() for p in pieces])
 
-        The hot path of big batches (every member of every active channel, twice): one element per
-        (tag, user) is kept and only its ``DateTimeUTC`` changes.
-        """
-        cache = self._participants
-        n = 0
-        for when, user in events:
-            key = (tag, user.id, user.email, user.is_bot)
-            entry = cache.get(key)
-            if entry is None:
-                element = etree.Element(tag)
-                element.text = _NL3
-                children = [etree.SubElement(element, name) for name in _PARTICIPANT]
-                for child in children:
-                    child.tail = _NL3
-                children[-1].tail = _NL2
-                email = self.email(user)
-                children[0].text, children[1].text, children[3].text = email, user.user_type, email
-                entry = cache[key] = (element, children[2])
-            entry[1].text = str(when)
-            xf.write(_NL2)
-            xf.write(entry[0])
-            n += 1
-        return n
-
-
-_PARTICIPANT = ("LoginName", "UserType", "DateTimeUTC", "CorporateEmailID")
-_TRANSFER_STARTED = ("LoginName", "DateTimeUTC", "UserFileName", "FileName")
-_TRANSFER_ENDED = (*_TRANSFER_STARTED, "Status")
+    def blocks(self, cid: str, joins: list[MemberEvent], end_ms: int) -> tuple[bytes, bytes]:
+        """The entered and left blocks of a channel's members for a batch ending at ``end_ms``."""
+        cached = self._blocks.get(cid)
+        if cached is None or cached[0] is not joins or cached[1]:
+            cached = self._render(joins, end_ms)
+        self._next_blocks[cid] = cached
+        _, _, entered, real_parts, pieces = cached
+        closing = str(end_ms).encode().join(pieces) if len(pieces) > 1 else b""
+        left = b"".join(real_parts) + closing if real_parts else closing
+        return entered, left
 
 
 class ActianceFormat(ComplianceFormat):
     """Mattermost's Actiance XML compliance export (Actiance Vantage / Smarsh)."""
 
     name = "actiance"
+
+    def __init__(self, settings: Any, export_format: str | None = None):
+        super().__init__(settings, export_format)
+        self._participants = _Participants()
 
     def write_batch(self, batch: ExportBatch, out: ZipSink, files: FileSource) -> BatchResult:
         result = BatchResult(zip_name=batch.zip_name, channels=len(batch.channels))
@@ -204,19 +245,24 @@ class ActianceFormat(ComplianceFormat):
             result.messages += len(cp.messages)
             result.uploads += len(cp.uploads)
             result.file_deletions += len(cp.file_deletions)
-        templates = _Templates()
+        participants = self._participants
         with out.open(ACTIANCE_XML) as raw:
-            raw.write(XML_DECLARATION)
-            with (
-                etree.xmlfile(raw, encoding="UTF-8") as xf,
-                xf.element("FileDump", nsmap={"xsi": XSI_NAMESPACE}),
-            ):
-                for cid, activity in sorted(batch.channels.items()):
-                    result.members += _write_conversation(
-                        xf, templates, batch, activity, by_channel.get(cid, [])
-                    )
-                if batch.channels:
-                    xf.write("\n")
+            raw.write(XML_DECLARATION + f'<FileDump xmlns:xsi="{XSI_NAMESPACE}">'.encode())
+            for cid, activity in sorted(batch.channels.items()):
+                entered, left = participants.blocks(cid, activity.joins, batch.end_ms)
+                ch = activity.channel
+                raw.write(
+                    f'{_NL1}<Conversation Perspective="{escape_attribute(ch.export_display_name)}">'
+                    f"{_NL2}<RoomID>{escape_text(room_id(activity))}</RoomID>"
+                    f"{_NL2}<StartTimeUTC>{batch.start_ms}</StartTimeUTC>".encode()
+                )
+                raw.write(entered)
+                raw.write(_render_elements(by_channel.get(cid, [])).encode())
+                raw.write(left)
+                raw.write(f"{_NL2}<EndTimeUTC>{batch.end_ms}</EndTimeUTC>{_NL1}</Conversation>".encode())
+                result.members += 2 * len(activity.joins)
+            raw.write(b"\n</FileDump>" if batch.channels else b"</FileDump>")
+        participants.next_batch()
         self._copy_attachments(batch, out, files, result)
         if result.warnings:
             out.write_text(WARNING_TXT, "".join(w + "\n" for w in result.warnings))
@@ -250,66 +296,48 @@ def _iter_files(batch: ExportBatch) -> Iterator[ExportedFile]:
         yield from cp.post.files
 
 
-def _field(xf: etree.xmlfile, indent: str, tag: str, value: object) -> None:
-    xf.write(indent)
-    with xf.element(tag):
-        xf.write(xml_text(value))
-
-
-def _write_conversation(
-    xf: etree.xmlfile,
-    t: _Templates,
-    batch: ExportBatch,
-    activity: ChannelActivity,
-    posts: list[ClassifiedPost],
-) -> int:
-    """Write one ``Conversation``; returns the membership elements written (entered + left)."""
-    xf.write(_NL1)
-    with xf.element("Conversation", Perspective=xml_text(activity.channel.export_display_name)):
-        _field(xf, _NL2, "RoomID", room_id(activity))
-        _field(xf, _NL2, "StartTimeUTC", batch.start_ms)
-        members = t.participants(xf, "ParticipantEntered", ((j.time, j.user) for j in activity.joins))
-        for element in _elements(posts):
-            _write_element(xf, t, element)
-        members += t.participants(xf, "ParticipantLeft", _leaves(activity, batch.end_ms))
-        _field(xf, _NL2, "EndTimeUTC", batch.end_ms)
-        xf.write(_NL1)
-    return members
-
-
-def _write_element(xf: etree.xmlfile, t: _Templates, e: _Element) -> None:
-    p = e.cp.post
-    email = t.email(p.user)
-    if e.kind == 0 or e.kind == 3:
-        fields = ["MessageId", "LoginName", "UserType", "DateTimeUTC"]
-        values = [xml_text(p.id), email, p.user.user_type, str(p.create_at)]
-        if e.kind == 0:
-            m = e.entry
-            assert m is not None
-            update, updated_at, content = m.update_type, m.update_at, m.message
-            edited = m.edited_new_msg_id
+def _render_elements(posts: list[ClassifiedPost]) -> str:
+    """A conversation's ``Message`` / ``FileTransferStarted`` / ``FileTransferEnded`` elements, in order."""
+    out = []
+    for e in _elements(posts):
+        p = e.cp.post
+        email = escape_text(p.user.email)
+        if e.kind == 0 or e.kind == 3:
+            if e.kind == 0:
+                m = e.entry
+                assert m is not None
+                update, updated_at, content = m.update_type, m.update_at, m.message
+                edited = m.edited_new_msg_id
+            else:
+                f = e.file
+                assert f is not None
+                update, updated_at, content = UpdateType.FILE_DELETED, f.delete_at, "delete " + f.path
+                edited = ""
+            fields = [
+                ("MessageId", escape_text(p.id)),
+                ("LoginName", email),
+                ("UserType", p.user.user_type),
+                ("DateTimeUTC", str(p.create_at)),
+            ]
+            if update is not UpdateType.CREATED:
+                fields += [("UpdatedType", update.value), ("UpdatedDateTimeUTC", str(updated_at))]
+            if edited:
+                fields.append(("EditedNewMsgId", escape_text(edited)))
+            fields.append(("Content", escape_text(content)))
+            if p.previewed_post:
+                fields.append(("PreviewsPost", escape_text(p.previewed_post)))
+            out.append(_element("Message", fields))
+            continue
+        f = e.file
+        assert f is not None
+        fields = [
+            ("LoginName", email),
+            ("DateTimeUTC", str(p.create_at)),
+            ("UserFileName", escape_text(f.name)),
+            ("FileName", escape_text(f.path)),
+        ]
+        if e.kind == 1:
+            out.append(_element("FileTransferStarted", fields))
         else:
-            f = e.file
-            assert f is not None
-            update, updated_at, content = UpdateType.FILE_DELETED, f.delete_at, "delete " + f.path
-            edited = ""
-        if update is not UpdateType.CREATED:
-            fields += ["UpdatedType", "UpdatedDateTimeUTC"]
-            values += [update.value, str(updated_at)]
-        if edited:
-            fields.append("EditedNewMsgId")
-            values.append(xml_text(edited))
-        fields.append("Content")
-        values.append(xml_text(content))
-        if p.previewed_post:
-            fields.append("PreviewsPost")
-            values.append(xml_text(p.previewed_post))
-        t.write(xf, "Message", tuple(fields), values)
-        return
-    f = e.file
-    assert f is not None
-    values = [email, str(p.create_at), xml_text(f.name), xml_text(f.path)]
-    if e.kind == 1:
-        t.write(xf, "FileTransferStarted", _TRANSFER_STARTED, values)
-    else:
-        t.write(xf, "FileTransferEnded", _TRANSFER_ENDED, [*values, TRANSFER_COMPLETED])
+            out.append(_element("FileTransferEnded", [*fields, ("Status", TRANSFER_COMPLETED)]))
+    return "".join(out)

@@ -8,7 +8,8 @@ The window is read in one ``REPEATABLE READ, READ ONLY`` transaction through a s
 (named) cursor, ``BatchSize`` rows at a time: posts, their files, channel membership and the
 reconciliation counts (independent ``count(*)`` queries, :class:`WindowCounts`) all see the same
 snapshot, so a post edited while the export runs cannot make the counts disagree with the rows,
-and no row can be missed or read twice between batches. Memory holds one batch; no query runs per
+and no row can be missed or read twice between batches. Memory holds a batch and the next one's rows
+(fetched by a helper thread while the batch is built); no query runs per
 row: files come from a second server-side cursor in the posts' order, membership is cached per
 channel (see :mod:`mmgov.compliance.membership`).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -180,6 +182,8 @@ class WindowReader:
             with (
                 conn.cursor(name=self.CURSOR_NAME) as cur,
                 conn.cursor(name=self.CURSOR_NAME + "_files") as fcur,
+                # Fetches the batch after next while this one is built: the database works meanwhile.
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="compliance-export-fetch") as prefetch,
             ):
                 cur.execute(STREAM_QUERY, params)
                 fcur.execute(FILES_STREAM, params)
@@ -187,10 +191,13 @@ class WindowReader:
                 start = window.start_ms
                 number = 0
                 rows = cur.fetchmany(size)
+                pending = prefetch.submit(cur.fetchmany, size)
                 while True:
                     number += 1
-                    lookahead = cur.fetchone()
-                    is_last = lookahead is None
+                    following = pending.result()  # the next batch's rows; none: this one is the last
+                    is_last = not following
+                    if not is_last:
+                        pending = prefetch.submit(cur.fetchmany, size)
                     end = window.end_ms if is_last else rows[-1][2]
                     batch, counts = self._batch(
                         number, start, end, rows, is_last, membership, users, channels, files
@@ -202,9 +209,7 @@ class WindowReader:
                                 "file rows left over after the last post: stream order mismatch"
                             )
                         return
-                    rows = (
-                        [lookahead, *cur.fetchmany(size - 1)] if size > 1 else [lookahead]
-                    )  # fetchmany(0) = default size
+                    rows = following
                     start = end
 
     def _batch(

@@ -63,10 +63,43 @@ class LocalFileStore:
     def resolve(self, path: str) -> str:
         """The absolute path of a store file, after checking it stays inside the root."""
         rel = safe_relative_path(path)
-        full = os.path.realpath(os.path.join(self._real_root, rel))
+        folder, _, name = rel.rpartition("/")
+        full = self._real_join(self._real_dir(folder) if folder else self._real_root, name)[0]
         if not full.startswith(self._real_root.rstrip(os.sep) + os.sep):
             raise AttachmentUnavailable(path, "file path leads outside the file store (symlink?)")
         return full
+
+    # Resolved folders (``os.path.realpath`` of root/folder), so that a file costs one ``lstat``
+    # instead of one per path component; bounded (cleared when full).
+    _DIR_CACHE_SIZE = 4096
+
+    @cached_property
+    def _dirs(self) -> dict[str, str]:
+        return {}
+
+    def _real_dir(self, folder: str) -> str:
+        """``os.path.realpath(root/folder)``, one component at a time, with the parents cached."""
+        cached = self._dirs.get(folder)
+        if cached is None:
+            parent, _, name = folder.rpartition("/")
+            cached, exists = self._real_join(self._real_dir(parent) if parent else self._real_root, name)
+            if exists:  # a missing folder is resolved again next time (it may appear, as a symlink too)
+                if len(self._dirs) >= self._DIR_CACHE_SIZE:
+                    self._dirs.clear()
+                self._dirs[folder] = cached
+        return cached
+
+    @staticmethod
+    def _real_join(real_dir: str, name: str) -> tuple[str, bool]:
+        """``os.path.realpath(real_dir/name)`` for an already resolved ``real_dir``; and whether it exists."""
+        candidate = os.path.join(real_dir, name)
+        try:
+            if not stat.S_ISLNK(os.lstat(candidate).st_mode):
+                return candidate, True
+        except OSError:
+            return os.path.realpath(candidate), False  # missing or unreadable: realpath decides
+        real = os.path.realpath(candidate)
+        return real, os.path.exists(real)
 
     @contextmanager
     def open(self, path: str) -> Iterator[IO[bytes]]:

@@ -81,58 +81,129 @@ def channel_info_row(row: tuple) -> ChannelInfo:
 
 
 class _Member:
-    """One cached membership row of a channel, with the events built from it (reused across batches).
+    """One cached history row of a channel (or, in the fallback, one current member: ``join`` None)."""
 
-    Events are memoized in fixed slots (no per-row dict: a big workspace caches ~100k rows).
-    """
-
-    __slots__ = ("_enter", "_enter_left", "_leave", "_prev", "_prev_left", "join", "leave", "user")
+    __slots__ = ("event", "exit", "join", "leave", "user")
 
     def __init__(self, user: UserInfo, join: int | None, leave: int | None):
         self.user = user
         self.join = join
         self.leave = leave
-        self._prev = self._prev_left = self._enter = self._enter_left = self._leave = None
+        # from this time on the row is no longer listed: it left, or its user was deactivated
+        exits = [t for t in (leave, user.delete_at or None) if t is not None]
+        self.exit = min(exits) if exits else None
+        self.event: MemberEvent | None = None  # its previously-joined event while in the channel's prefix
 
-    def _new(self, kind: MemberEventKind, time: int, left_at: int | None) -> MemberEvent:
-        return MemberEvent(self.user, kind, time, left_at=left_at, from_current_members=self.join is None)
 
-    def previously_joined(self, time: int, left_at: int | None) -> MemberEvent:
-        if left_at is None:
-            ev = self._prev
-            if ev is None:
-                ev = self._prev = self._new(MemberEventKind.PREVIOUSLY_JOINED, time, None)
-        else:
-            ev = self._prev_left
-            if ev is None:
-                ev = self._prev_left = self._new(MemberEventKind.PREVIOUSLY_JOINED, time, left_at)
-        return ev
+class _Channel:
+    """One channel's membership, advanced batch by batch without revisiting unchanged members.
 
-    def entered(self, time: int, left_at: int | None) -> MemberEvent:
-        if left_at is None:
-            ev = self._enter
-            if ev is None:
-                ev = self._enter = self._new(MemberEventKind.ENTER, time, None)
-        else:
-            ev = self._enter_left
-            if ev is None:
-                ev = self._enter_left = self._new(MemberEventKind.ENTER, time, left_at)
-        return ev
+    ``prefix``: the previously-joined events (no ``left_at``) of the rows with ``join < upto`` still
+    listed at ``upto``, in (join time, e-mail, user id) order; ``present``: user id -> how many of
+    those rows. A batch ``[start, end)`` is ``prefix`` advanced to ``start`` (rows that joined since
+    appended, rows that exited dropped), its leavers given their ``left_at``, then the rows that
+    enter inside the range. When nothing of that happens the list is the very same object as the
+    previous batch's.
+    """
 
-    def left(self, time: int) -> MemberEvent:
-        ev = self._leave
-        if ev is None:
-            ev = self._leave = self._new(MemberEventKind.LEAVE, time, None)
-        return ev
+    __slots__ = ("exits", "next_exit", "next_join", "prefix", "present", "rows", "upto")
+
+    def __init__(self, rows: list[_Member]):
+        self.rows = rows  # sorted by (join, email, user id); the fallback's joins are None (all first)
+        self.exits = sorted((m.exit, i) for i, m in enumerate(rows) if m.exit is not None)
+        self.next_join = 0  # rows[:next_join] have been considered for the prefix
+        self.next_exit = 0  # exits[:next_exit] have been applied
+        self.prefix: list[MemberEvent] = []
+        self.present: dict[str, int] = {}
+        self.upto: int | None = None
+
+    def _advance(self, start: int, window_start: int) -> None:
+        rows, exits = self.rows, self.exits
+        gone: list[_Member] = []
+        j = self.next_exit
+        while j < len(exits) and exits[j][0] < start:
+            m = rows[exits[j][1]]
+            if m.event is not None:
+                gone.append(m)
+            j += 1
+        self.next_exit = j
+        added: list[MemberEvent] = []
+        i = self.next_join
+        while i < len(rows) and (rows[i].join is None or rows[i].join < start):
+            m = rows[i]
+            if m.exit is None or m.exit >= start:
+                time = window_start if m.join is None else m.join
+                m.event = MemberEvent(
+                    m.user, MemberEventKind.PREVIOUSLY_JOINED, time, from_current_members=m.join is None
+                )
+                added.append(m.event)
+            i += 1
+        self.next_join = i
+        self.upto = start
+        if not gone and not added:
+            return
+        present = self.present
+        prefix = self.prefix
+        if gone:
+            drop = {id(m.event) for m in gone}
+            prefix = [e for e in prefix if id(e) not in drop]
+            for m in gone:
+                m.event = None
+                n = present[m.user.id] - 1
+                if n:
+                    present[m.user.id] = n
+                else:
+                    del present[m.user.id]
+        self.prefix = prefix + added if added else prefix  # always a new list: batches keep the old one
+        for e in added:
+            present[e.user.id] = present.get(e.user.id, 0) + 1
+
+    def during(
+        self, start: int, end: int, window_start: int
+    ) -> tuple[list[MemberEvent], list[MemberEvent], set[str]]:
+        """Joins (sorted by time, e-mail, id), leaves, and the user ids of rows entering in ``[start, end)``."""
+        if self.upto is None or start > self.upto:
+            self._advance(start, window_start)
+        rows, exits = self.rows, self.exits
+        # rows of the prefix whose leave is inside the range: listed with their left_at, plus a leave
+        changed: dict[int, MemberEvent] = {}
+        leaves: list[MemberEvent] = []
+        j = self.next_exit
+        while j < len(exits) and exits[j][0] < end:
+            m = rows[exits[j][1]]
+            if m.event is not None and m.leave is not None and m.leave < end:
+                changed[id(m.event)] = MemberEvent(
+                    m.user, MemberEventKind.PREVIOUSLY_JOINED, m.join, left_at=m.leave
+                )
+                leaves.append(MemberEvent(m.user, MemberEventKind.LEAVE, m.leave))
+            j += 1
+        entering: list[MemberEvent] = []
+        i = self.next_join
+        while i < len(rows) and rows[i].join < end:
+            m = rows[i]
+            if m.exit is None or m.exit >= start:
+                left_at = m.leave if m.leave is not None and m.leave < end else None
+                entering.append(MemberEvent(m.user, MemberEventKind.ENTER, m.join, left_at=left_at))
+                if left_at is not None:
+                    leaves.append(MemberEvent(m.user, MemberEventKind.LEAVE, left_at))
+            i += 1
+        joins = self.prefix
+        if changed:
+            joins = [changed.get(id(e), e) for e in joins]
+        if entering:
+            joins = joins + entering
+        if len(leaves) > 1:
+            leaves.sort(key=_event_key)
+        return joins, leaves, {e.user.id for e in entering}
 
 
 class MembershipSource:
     """Membership for the batches of one window.
 
     The window's join/leave times are loaded once; each channel's history rows overlapping the
-    window are loaded once, when the channel first becomes active, and filtered per batch in
-    memory (a big channel is active in most batches: querying and rebuilding its members for each
-    batch would dominate the export).
+    window are loaded once, when the channel first becomes active, and advanced batch by batch
+    (:class:`_Channel`): a big channel is active in most batches, and rebuilding its member list
+    for each batch would dominate the export.
     """
 
     def __init__(self, conn: psycopg.Connection, window_start: int, window_end: int):
@@ -142,15 +213,9 @@ class MembershipSource:
         self.uses_history = bool(conn.execute(_HISTORY_REACHES, (window_start,)).fetchone()[0])
         # channel id -> sorted event times (joins and leaves) inside the window: small (a day's joins).
         self._events: dict[str, list[int]] = defaultdict(list)
-        self._members: dict[str, list[_Member]] = {}
+        self._members: dict[str, _Channel] = {}
         self._users: dict[str, UserInfo] = {}  # shared by every channel's rows
         self._channels: dict[str, ChannelInfo] = {}
-        # channel id -> sorted times inside the window when its membership changes (join, leave, deactivation)
-        self._changes: dict[str, list[int]] = {}
-        # channel id -> (range start it was computed for, joins) when those were all previously-joined
-        self._reuse: dict[str, tuple[int, list[MemberEvent]]] = {}
-        # channel id -> (its last joins list, the ids of those users)
-        self._present: dict[str, tuple[list[MemberEvent], set[str]]] = {}
         if self.uses_history:
             for cid, t in conn.execute(_WINDOW_EVENTS, {"start": window_start, "end": window_end}).fetchall():
                 self._events[cid].append(t)
@@ -168,55 +233,21 @@ class MembershipSource:
 
     def _load(self, channel_ids: list[str]) -> None:
         query = _MEMBERS_FROM_HISTORY if self.uses_history else _MEMBERS_FROM_CURRENT
-        for cid in channel_ids:
-            self._members[cid] = []
+        rows: dict[str, list[_Member]] = {cid: [] for cid in channel_ids}
         params = {"channels": channel_ids, "start": self.window_start, "end": self.window_end}
         users = self._users
-        for cid, uid, jointime, leavetime, username, email, deleteat, is_bot in self.conn.execute(
-            query, params
-        ).fetchall():
-            user = users.get(uid)
-            if user is None:
-                user = users[uid] = UserInfo(uid, username or "", email or "", bool(is_bot), deleteat or 0)
-            self._members[cid].append(_Member(user, jointime, leavetime))
+        with self.conn.cursor() as cur:
+            cur.execute(query, params)
+            while chunk := cur.fetchmany(5000):  # psycopg's rows are released chunk by chunk
+                for cid, uid, jointime, leavetime, username, email, deleteat, is_bot in chunk:
+                    user = users.get(uid)
+                    if user is None:
+                        user = users[uid] = UserInfo(
+                            uid, username or "", email or "", bool(is_bot), deleteat or 0
+                        )
+                    rows[cid].append(_Member(user, jointime, leavetime))
         for cid in channel_ids:
-            times = list(self._events.get(cid, ()))
-            times.extend(
-                m.user.delete_at
-                for m in self._members[cid]
-                if self.window_start <= m.user.delete_at < self.window_end
-            )
-            self._changes[cid] = sorted(times)
-
-    def _unchanged(self, cid: str, since: int, end: int) -> bool:
-        times = self._changes.get(cid, ())
-        i = bisect.bisect_left(times, since)
-        return i >= len(times) or times[i] >= end
-
-    def _members_during(self, cid: str, start: int, end: int) -> tuple[list[MemberEvent], list[MemberEvent]]:
-        """Joins (sorted by time, e-mail) and leaves of a channel's cached history rows for ``[start, end)``."""
-        joins: list[MemberEvent] = []
-        leaves: list[MemberEvent] = []
-        window_start = self.window_start
-        for m in self._members[cid]:
-            if 0 < m.user.delete_at < start:
-                continue
-            join = m.join
-            if join is None:  # fallback: current members, present for the whole window
-                joins.append(m.previously_joined(window_start, None))
-                continue
-            if join >= end:
-                break  # rows are sorted by join time
-            leave = m.leave
-            if leave is not None and leave < start:
-                continue
-            left_at = leave if leave is not None and leave < end else None
-            joins.append(m.previously_joined(join, left_at) if join < start else m.entered(join, left_at))
-            if left_at is not None:
-                leaves.append(m.left(left_at))
-        if len(leaves) > 1:
-            leaves.sort(key=_event_key)
-        return joins, leaves
+            self._members[cid] = _Channel(rows[cid])
 
     def activity(
         self,
@@ -246,24 +277,13 @@ class MembershipSource:
             self._load(new)
         prev = MemberEventKind.PREVIOUSLY_JOINED
         for cid, act in result.items():
-            by_author = authors.get(cid, {})
-            cached = self._reuse.get(cid)
-            if cached is not None and self._unchanged(cid, cached[0], end):
-                base, leaves = cached[1], []  # nothing changed since: the same list object as last time
-            else:
-                base, leaves = self._members_during(cid, start, end)
-                if not leaves and all(e.kind is prev for e in base):
-                    self._reuse[cid] = (start, base)
-                else:
-                    self._reuse.pop(cid, None)
-            known = self._present.get(cid)
-            if known is None or known[0] is not base:
-                known = self._present[cid] = (base, {e.user.id for e in base})
-            present = known[1]
+            state = self._members[cid]
+            base, leaves, entering = state.during(start, end, self.window_start)
+            present = state.present
             synthetic = [
                 MemberEvent(user, prev, start, synthetic=True)
-                for uid, user in by_author.items()
-                if uid not in present
+                for uid, user in authors.get(cid, {}).items()
+                if uid not in present and uid not in entering
             ]
             if synthetic:
                 act.joins = sorted([*base, *synthetic], key=_event_key)

@@ -22,6 +22,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,9 +37,10 @@ from mmgov.compliance.delivery import (
     run_key,
 )
 from mmgov.compliance.export_window import ExportWindow, ExportWindowError, resolve_window
-from mmgov.compliance.extract import WindowCounts, WindowReader
+from mmgov.compliance.extract import DbCounts, WindowCounts, WindowReader
 from mmgov.compliance.file_store import file_store_from_settings
 from mmgov.compliance.formats import ComplianceFormat, FileSource, format_names, get_format
+from mmgov.compliance.model import ExportBatch
 from mmgov.compliance.packaging import BatchZipWriter
 from mmgov.compliance.reconcile import BatchRecord, raise_for_problems, reconcile
 from mmgov.settings import Settings
@@ -52,7 +54,7 @@ class ExportRequest:
     """What one run exports, resolved once (retries of later tasks reuse it)."""
 
     window: ExportWindow
-    source: str  # "params" or "data_interval"
+    source: str  # "params", "data_interval" or "since_last_export"
     export_format: str
     batch_size: int
     destination: str  # where the run folder goes (description, no secrets)
@@ -77,8 +79,13 @@ def resolve_request(
     interval_end: Any = None,
     run_id: str = "manual",
     now_ms: int | None = None,
+    last_export_end_ms: int | None = None,
 ) -> ExportRequest:
-    """Validate the run parameters and settle the window, format and destination."""
+    """Validate the run parameters and settle the window, format and destination.
+
+    ``last_export_end_ms`` (:func:`mmgov.compliance.last_export.last_export_end_ms`) starts a manual
+    run that has neither parameters nor a data interval.
+    """
     export_format = params.get("export_format") or settings.MessageExportSettings.ExportFormat
     if export_format not in format_names():
         raise ExportWindowError(
@@ -91,6 +98,7 @@ def resolve_request(
         interval_end=interval_end,
         floor_ms=settings.MessageExportSettings.ExportFromTimestamp,
         now_ms=now_ms,
+        last_export_end_ms=last_export_end_ms,
     )
     dest = destination_from_settings(settings)
     return ExportRequest(
@@ -163,36 +171,57 @@ def _stage_batches(
     destination: Destination,
     records: list[BatchRecord],
 ) -> None:
+    """Format and package each batch in a worker thread while the next batch is extracted.
+
+    Two stages, one batch apart: while the database computes and sends batch N+1 (the GIL is free
+    while psycopg waits) and zlib deflates (also GIL-free), batch N is rendered. Batches are still
+    written one at a time and in order, by one thread, so a format sees them as before; at most two
+    batches are in memory. An error in either stage ends the run with that error.
+    """
     folder, key = request.run_folder, request.run_key
     started = time.monotonic()
     posts = 0
-    for batch, counts in reader:
+
+    def write(batch: ExportBatch, counts: DbCounts) -> BatchRecord:
         with destination.part_file(folder, key, batch.zip_name) as part:
             with open(part, "wb") as fh, BatchZipWriter(fh, timestamp_ms=request.window.end_ms) as zw:
                 result = fmt.write_batch(batch, zw, files)
             staged = destination.stage(part, folder, key, batch.zip_name)
-        records.append(
-            BatchRecord(
-                batch.number,
-                batch.zip_name,
-                batch.start_ms,
-                batch.end_ms,
-                counts.posts,
-                counts.files,
-                result,
-                staged,
-            )
+        return BatchRecord(
+            batch.number,
+            batch.zip_name,
+            batch.start_ms,
+            batch.end_ms,
+            counts.posts,
+            counts.files,
+            result,
+            staged,
         )
-        posts += result.posts
+
+    def done(record: BatchRecord) -> None:
+        nonlocal posts
+        records.append(record)
+        posts += record.result.posts
         log.info(
             "compliance export: staged %s (%d posts, %d files, %d warnings; %d posts so far, %.0f posts/s)",
-            batch.zip_name,
-            result.posts,
-            result.files,
-            len(result.warnings),
+            record.zip_name,
+            record.result.posts,
+            record.result.files,
+            len(record.result.warnings),
             posts,
             posts / max(time.monotonic() - started, 1e-6),
         )
+
+    # Leaving the pool waits for a running write (so an extraction error never races the worker).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="compliance-export-format") as pool:
+        pending: Future[BatchRecord] | None = None
+        for batch, counts in reader:
+            if pending is not None:
+                done(pending.result())
+            pending = pool.submit(write, batch, counts)
+            del batch, counts  # the worker holds the only reference: freed once written
+        if pending is not None:
+            done(pending.result())
 
 
 def check_staged(request: ExportRequest, manifest: Manifest, destination: Destination) -> dict[str, Any]:
@@ -333,12 +362,24 @@ def _audit(event: str, payload: dict[str, Any]) -> None:
 def task_resolve_window(
     params: Mapping[str, Any], *, interval_start: Any, interval_end: Any, run_id: str
 ) -> dict[str, Any]:
+    from mmgov.compliance.last_export import last_export_end_ms
+    from mmgov.db import hook_connection
     from mmgov.settings import load_settings
+    from mmgov.state import ensure_mmgov_schema
 
+    with hook_connection() as conn:
+        conn.autocommit = True
+        ensure_mmgov_schema(conn)
+        since = last_export_end_ms(conn)
     with fail_fast_on_bad_input():
         settings = load_settings()
         request = resolve_request(
-            params, settings, interval_start=interval_start, interval_end=interval_end, run_id=run_id
+            params,
+            settings,
+            interval_start=interval_start,
+            interval_end=interval_end,
+            run_id=run_id,
+            last_export_end_ms=since,
         )
     _audit(EVENT_PREFIX + "started", {"run_id": run_id, **request.as_dict()})
     log.info(

@@ -130,6 +130,11 @@ BAD = [
         r"Mmgov\.RetentionApproval must be one of always, on_change, never",
     ),
     ({"Mmgov": {"PurgeGraceDays": -1}}, r"PurgeGraceDays must be >= 0"),
+    (
+        {"Mmgov": {"RetentionApprovalTimeoutHours": 0}},
+        r"RetentionApprovalTimeoutHours must be a number of hours > 0",
+    ),
+    ({"Mmgov": {"RetentionApprovalTimeoutHours": "1h"}}, r"RetentionApprovalTimeoutHours must be a number"),
     ({"Mmgov": {"RetentionAnomalyFactor": 1}}, r"RetentionAnomalyFactor must be a number > 1"),
     ({"Mmgov": {"ExportDestination": "relative/dir"}}, r"ExportDestination must be empty"),
     ({"Mmgov": {"Timezone": "Mars/Olympus"}}, r"Mmgov\.Timezone must be an IANA time zone"),
@@ -147,6 +152,17 @@ BAD = [
 def test_bad_values_name_the_key_and_allowed_values(raw, match):
     with pytest.raises(SettingsError, match=match):
         Settings.parse(raw)
+
+
+def test_approval_timeout_may_be_a_fraction_of_an_hour():
+    assert (
+        Settings.parse({"Mmgov": {"RetentionApprovalTimeoutHours": 0.5}}).Mmgov.RetentionApprovalTimeoutHours
+        == 0.5
+    )
+    assert (
+        Settings.parse({"Mmgov": {"RetentionApprovalTimeoutHours": 48}}).Mmgov.RetentionApprovalTimeoutHours
+        == 48
+    )
 
 
 def test_settings_error_is_a_400_with_a_code():

@@ -284,7 +284,7 @@ class MmgovSettings:
     RetentionApproval: str = "on_change"
     RetentionAnomalyFactor: float = 3.0
     PurgeGraceDays: int = 30
-    RetentionApprovalTimeoutHours: int = 24
+    RetentionApprovalTimeoutHours: float = 24  # hours; fractions allowed (0.5 = 30 minutes)
     ExportDestination: str = ""
     GlobalRelayIncludeMessageDeletions: bool = False
     GlobalRelayMaxEmailBytes: int = 250 * 1024 * 1024
@@ -306,9 +306,12 @@ class MmgovSettings:
         if "PurgeGraceDays" in vals:
             _check_int(f"{section}.PurgeGraceDays", vals["PurgeGraceDays"], minimum=0)
         if "RetentionApprovalTimeoutHours" in vals:
-            _check_int(
-                f"{section}.RetentionApprovalTimeoutHours", vals["RetentionApprovalTimeoutHours"], minimum=1
-            )
+            v = vals["RetentionApprovalTimeoutHours"]
+            if isinstance(v, bool) or not isinstance(v, int | float) or v <= 0:
+                raise SettingsError(
+                    f"{section}.RetentionApprovalTimeoutHours must be a number of hours > 0 (0.5 = 30 minutes), "
+                    f"got {v!r}"
+                )
         if "ExportDestination" in vals:
             dest = _check_str(f"{section}.ExportDestination", vals["ExportDestination"])
             if dest and not (dest.startswith("s3://") or dest.startswith("/")):

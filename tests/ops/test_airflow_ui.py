@@ -9,22 +9,21 @@ land in ``test-artifacts/airflow-ui/`` with the Airflow log.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import secrets
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import quote, unquote
 
 import pytest
+
+from tests.support.local_airflow import airflow_local
 
 PROJECT = Path(__file__).resolve().parents[2]
 DAGS = PROJECT / "dags"
@@ -52,17 +51,6 @@ APPROVAL_SETTLE_SECONDS = 15.0
 
 def _ms(iso: str) -> int:
     return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
-
-
-def _airflow_local() -> ModuleType:
-    """scripts/airflow_local.py, the code behind ``make airflow``."""
-    if "airflow_local" in sys.modules:
-        return sys.modules["airflow_local"]
-    spec = importlib.util.spec_from_file_location("airflow_local", PROJECT / "scripts" / "airflow_local.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["airflow_local"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _shot(page, name: str) -> Path:
@@ -101,7 +89,7 @@ def ui_airflow(db_factory, demo_template, tmp_path_factory):
     """A running local Airflow (as ``make airflow`` starts it) on a copy of the demo workspace."""
     if not (DAGS / "compliance_export.py").exists():
         pytest.skip("dags/compliance_export.py does not exist yet")
-    al = _airflow_local()
+    al = airflow_local()
     for stale in ARTIFACTS.glob("*.png"):
         stale.unlink()
     root = tmp_path_factory.mktemp("airflow-ui")

@@ -18,6 +18,7 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 import psycopg
 
 import mmgov.retention  # noqa: F401 - registers retention.sql
@@ -103,11 +104,12 @@ class Writer(threading.Thread):
                 time.sleep(0.001)
 
 
-def bare_update_rate(conn: psycopg.Connection, batch_size: int, rows: int = 30_000) -> float:
-    """Rows/s of a bare ``UPDATE posts SET deleteat, updateat, props WHERE id = ANY(...)`` on young posts.
+def bare_update_rate(conn: psycopg.Connection, batch_size: int, rows: int = 30_000) -> tuple[float, float]:
+    """Rows/s and server CPU µs/row of a bare ``UPDATE posts SET deleteat, updateat, props`` on young posts.
 
     The same index maintenance as a soft delete without any of its checks: the ceiling for this
-    machine and server at this moment. The young posts are put back afterwards (not timed).
+    machine and server at this moment (the CPU figure does not depend on what else the machine
+    runs). The young posts are put back afterwards (not timed).
     """
     ids = [
         r[0]
@@ -115,7 +117,7 @@ def bare_update_rate(conn: psycopg.Connection, batch_size: int, rows: int = 30_0
             "SELECT id FROM posts WHERE deleteat = 0 ORDER BY createat DESC LIMIT %s", (rows,)
         )
     ]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), backend_cpu_s(conn)
     for i in range(0, len(ids), batch_size):
         with conn.transaction():
             conn.execute(
@@ -124,12 +126,19 @@ def bare_update_rate(conn: psycopg.Connection, batch_size: int, rows: int = 30_0
                 (ids[i : i + batch_size],),
             )
     rate = len(ids) / (time.perf_counter() - started)
+    cpu_us = (backend_cpu_s(conn) - cpu) * 1e6 / len(ids)
     conn.execute(
         "UPDATE posts SET deleteat = 0, updateat = updateat - 1, props = props - 'deleteBy' WHERE id = ANY(%s)",
         (ids,),
     )
     conn.execute("VACUUM ANALYZE posts")
-    return rate
+    return rate, cpu_us
+
+
+def backend_cpu_s(conn: psycopg.Connection) -> float:
+    """CPU seconds used so far by ``conn``'s server process (the embedded server runs on this machine)."""
+    times = psutil.Process(conn.info.backend_pid).cpu_times()
+    return times.user + times.system
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -168,7 +177,7 @@ def main() -> None:
             t0 = time.perf_counter()
             seed(conn, args.posts, args.channels, now)
             seed_s = time.perf_counter() - t0
-            ceiling = bare_update_rate(conn, args.batch_size, min(30_000, args.posts // 10))
+            ceiling, bare_cpu_us = bare_update_rate(conn, args.batch_size, min(30_000, args.posts // 10))
             channels = [r[0] for r in conn.execute("SELECT id FROM channels")]
             sample = [r[0] for r in conn.execute("SELECT id FROM posts TABLESAMPLE SYSTEM (1) LIMIT 20000")]
             writer = Writer(dsn, channels, sample)
@@ -182,9 +191,10 @@ def main() -> None:
             t0 = time.perf_counter()
             summary = preview_purge(conn, settings)
             preview_s = time.perf_counter() - t0
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), backend_cpu_s(conn)
             result = soft_delete(conn, settings, summary["run_id"])
             wall_s = time.perf_counter() - t0
+            purge_cpu_us = (backend_cpu_s(conn) - cpu0) * 1e6 / max(1, result["messages_deleted"])
             writer.stop.set()
             writer.join(timeout=30)
     finally:
@@ -207,6 +217,8 @@ def main() -> None:
         "soft_delete_work_s": round(work_s, 2),
         "posts_per_s_excluding_sleeps": round(result["messages_deleted"] / work_s) if work_s > 0 else None,
         "bare_update_rows_per_s": round(ceiling),
+        "server_cpu_us_per_post": round(purge_cpu_us, 1),
+        "bare_update_server_cpu_us_per_row": round(bare_cpu_us, 1),
         "concurrent_writes": len(writer.latencies),
         "concurrent_write_errors": len(writer.errors),
         "write_p50_ms": round(statistics.median(writer.latencies) * 1000, 2) if writer.latencies else None,
@@ -222,7 +234,9 @@ def main() -> None:
     print(
         f"retention purge: {report['posts_per_s_excluding_sleeps']:,} posts/s excluding sleeps "
         f"(target 50,000; a bare UPDATE of the same columns here: {report['bare_update_rows_per_s']:,} rows/s), "
-        f"concurrent write p99 {report['write_p99_ms']} ms (target 50); saved {out}"
+        f"concurrent write p99 {report['write_p99_ms']} ms (target 50); server CPU per post "
+        f"{report['server_cpu_us_per_post']} µs (bare UPDATE {report['bare_update_server_cpu_us_per_row']} µs); "
+        f"saved {out}"
     )
 
 

@@ -2,7 +2,8 @@
 
 Safety rule: the Mattermost database is only read, inside ONE ``REPEATABLE READ READ ONLY``
 transaction, so every line of an export comes from the same snapshot (no post without its channel,
-no count that moved while exporting). The output appears under its final name only when complete
+no count that moved while exporting); the second connection that streams the posts of a
+whole-workspace export imports that transaction's snapshot (:mod:`mmgov.bulk_export.background_lines`). The output appears under its final name only when complete
 (:mod:`mmgov.bulk_export.archive`); on any failure the partial output is removed, the job row is set
 ``failed`` and ``export.failed`` is recorded. Nothing to undo: an export never changes Mattermost.
 
@@ -26,17 +27,24 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from mmgov import audit
 from mmgov.bulk_export import job_state
 from mmgov.bulk_export.archive import JSONL_BUFFER, check_output_path, open_sink
+from mmgov.bulk_export.background_lines import (
+    BackgroundPosts,
+    can_export_snapshot,
+    export_snapshot,
+    open_twin,
+)
 from mmgov.bulk_export.channels import export_channels
 from mmgov.bulk_export.context import BATCH_SIZE, PROGRESS_KEYS, ExportContext
 from mmgov.bulk_export.direct import export_direct_channels
@@ -70,6 +78,13 @@ ENTITY_OF_COUNTER = {
 }
 PROGRESS_ROW_EVERY_S = 5.0
 EXPORT_WORK_MEM = "128MB"
+# The export's per-transaction configuration (see snapshot()), on every connection it reads with.
+# Scans start at the first block (no synchronized scans, e.g. with the reconciliation count running
+# beside the posts): the lines come in the same order whatever else reads the table.
+TRANSACTION_SETTINGS = sql.SQL(
+    "SELECT set_config('jit', 'off', true), set_config('work_mem', {}, true),"
+    " set_config('max_parallel_workers_per_gather', '0', true), set_config('synchronize_seqscans', 'off', true)"
+).format(sql.Literal(EXPORT_WORK_MEM))
 
 
 @dataclass
@@ -157,11 +172,7 @@ def snapshot(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
         conn.rollback()
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        conn.execute(
-            "SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true),"
-            " set_config('max_parallel_workers_per_gather', '0', true)",
-            (EXPORT_WORK_MEM,),
-        )
+        conn.execute(TRANSACTION_SETTINGS)
         yield conn
 
 
@@ -231,6 +242,8 @@ def run_export(
     sink = None
     copier = None
     spool = output_dir / f".{name}.direct_posts.partial"
+    # Whole workspace: the posts stream on a second connection, in the same snapshot.
+    twin = open_twin(conn) if not options.users and can_export_snapshot(conn) else None
     try:
         sink = open_sink(output_dir, name, create_archive=options.create_archive)
         copier = FileCopier(store, sink, output_dir / f".{name}.warnings.partial")
@@ -244,8 +257,9 @@ def run_export(
                 conn=conn, writer=writer, copier=copier, options=options, person=person, batch_size=batch_size
             )
             ctx.report = _Reporter(state_conn, job_id, ctx.progress)
+            snapshot_id = export_snapshot(conn) if twin is not None else None
             with without_cyclic_gc():
-                _write_all(ctx, job_id, started, spool)
+                _write_all(ctx, job_id, started, spool, twin if snapshot_id else None, snapshot_id)
             reconciliation = _reconcile(ctx)
         ctx.progress["attachments_exported"] = copier.copied["attachments"] + copier.copied["emoji"]
         ctx.progress["profile_pictures_exported"] = copier.copied["profile_pictures"]
@@ -262,6 +276,9 @@ def run_export(
         if isinstance(exc, MmgovError) or not isinstance(exc, Exception):
             raise
         raise ExportFailed(f"The data export encountered an error: {reason}") from exc
+    finally:
+        if twin is not None:
+            twin.close()
     result = ExportResult(
         job_id=job_id,
         output_path=str(final),
@@ -285,8 +302,59 @@ def run_export(
     return result
 
 
-def _write_all(ctx: ExportContext, job_id: str, started: datetime, spool_path: Path) -> None:
-    """Every entity type, in the seed's order (rule_02)."""
+def _write_all(
+    ctx: ExportContext,
+    job_id: str,
+    started: datetime,
+    spool_path: Path,
+    twin: psycopg.Connection | None = None,
+    snapshot_id: str | None = None,
+) -> None:
+    """Every entity type, in the seed's order (rule_02). With ``twin`` (a connection) and the
+    ``snapshot_id`` of ``ctx.conn``'s transaction, the posts stream there while the sections before
+    them are written (:mod:`mmgov.bulk_export.background_lines`)."""
+    with open(spool_path, "w+", encoding="utf-8", newline="\n", buffering=JSONL_BUFFER) as spool:
+        direct_writer = JsonlWriter(spool)
+        stream = PostStream(
+            ctx,
+            direct_writer,
+            on_progress=lambda posts, direct: (
+                ctx.set_progress("posts_exported", posts),
+                ctx.set_progress("direct_posts_exported", direct),
+            ),
+        )
+        with ExitStack() as stack:
+            background = None
+            if twin is not None and snapshot_id is not None and ctx.person is None:
+                background = stack.enter_context(
+                    BackgroundPosts(
+                        twin,
+                        snapshot_id,
+                        TRANSACTION_SETTINGS,
+                        ctx.writer,
+                        spool_path.parent,
+                        stream.line_stream,
+                        direct_writer,
+                    )
+                )
+            _write_before_posts(ctx, job_id, started)
+            _count_posts_in_database(ctx)
+            streams = []
+            if background is not None:
+                background.release()
+                direct_lines = background.direct_lines()
+                streams = [background.wait(stream.on_progress, direct_lines), *direct_lines]
+        posts, direct = stream.run(streams)
+        _section_done(ctx, "posts_exported", posts)
+        export_emoji(ctx)
+        export_direct_channels(ctx)
+        ctx.writer.append(direct_writer)
+        _section_done(ctx, "direct_posts_exported", direct)
+    spool_path.unlink()
+
+
+def _write_before_posts(ctx: ExportContext, job_id: str, started: datetime) -> None:
+    """Version, roles and schemes, teams, channels, users, bots."""
     opts = ctx.options
     ctx.writer.version(
         {
@@ -303,24 +371,6 @@ def _write_all(ctx: ExportContext, job_id: str, started: datetime, spool_path: P
     export_channels(ctx)
     export_users(ctx)
     export_bots(ctx)
-    # One pass over the posts: direct posts wait in a spool until emoji and direct channels are written.
-    with open(spool_path, "w+", encoding="utf-8", newline="\n", buffering=JSONL_BUFFER) as spool:
-        direct_writer = JsonlWriter(spool)
-        stream = PostStream(
-            ctx,
-            direct_writer,
-            on_progress=lambda posts, direct: (
-                ctx.set_progress("posts_exported", posts),
-                ctx.set_progress("direct_posts_exported", direct),
-            ),
-        )
-        posts, direct = stream.run()
-        _section_done(ctx, "posts_exported", posts)
-        export_emoji(ctx)
-        export_direct_channels(ctx)
-        ctx.writer.append(direct_writer)
-        _section_done(ctx, "direct_posts_exported", direct)
-    spool_path.unlink()
 
 
 def _section_done(ctx: ExportContext, key: str, counts: PostCounts) -> None:
@@ -338,19 +388,12 @@ def _reconcile(ctx: ExportContext) -> dict[str, int]:
     """
     if ctx.person is not None:
         return {}
-    row = ctx.conn.execute(
-        "SELECT count(*) FILTER (WHERE c.type IN ('O', 'P')), count(*) FILTER (WHERE c.type IN ('D', 'G'))"
-        " FROM posts p JOIN channels c ON c.id = p.channelid LEFT JOIN teams t ON t.id = c.teamid"
-        " WHERE c.type IN ('D', 'G') OR (t.id IS NOT NULL AND c.type IN ('O', 'P') AND (%(archived)s"
-        " OR (COALESCE(c.deleteat, 0) = 0 AND COALESCE(t.deleteat, 0) = 0)))",
-        {"archived": ctx.options.include_archived_channels},
-    ).fetchone()
     totals = ctx.post_totals
     out = {
-        "posts_in_database": int(row[0]),
+        "posts_in_database": totals["posts_in_database"],
         "posts_exported": totals.get("posts_exported", 0),
         "posts_skipped": totals.get("posts_skipped", 0),
-        "direct_posts_in_database": int(row[1]),
+        "direct_posts_in_database": totals["direct_posts_in_database"],
         "direct_posts_exported": totals.get("direct_posts_exported", 0),
         "direct_posts_skipped": totals.get("direct_posts_skipped", 0),
     }
@@ -365,6 +408,23 @@ def _reconcile(ctx: ExportContext) -> dict[str, int]:
                 "named above",
             )
     return out
+
+
+def _count_posts_in_database(ctx: ExportContext) -> None:
+    """Whole workspace: the posts of the exported channels in the snapshot, for :func:`_reconcile`
+    (counted while the posts stream on the other connection, if there is one)."""
+    if ctx.person is not None:
+        return
+    row = ctx.conn.execute(
+        "SELECT count(*) FILTER (WHERE c.type IN ('O', 'P')), count(*) FILTER (WHERE c.type IN ('D', 'G'))"
+        " FROM posts p JOIN channels c ON c.id = p.channelid LEFT JOIN teams t ON t.id = c.teamid"
+        " WHERE c.type IN ('D', 'G') OR (t.id IS NOT NULL AND c.type IN ('O', 'P') AND (%(archived)s"
+        " OR (COALESCE(c.deleteat, 0) = 0 AND COALESCE(t.deleteat, 0) = 0)))",
+        {"archived": ctx.options.include_archived_channels},
+    ).fetchone()
+    assert row is not None
+    ctx.post_totals["posts_in_database"] = int(row[0])
+    ctx.post_totals["direct_posts_in_database"] = int(row[1])
 
 
 def _size(path: Path) -> int:

@@ -88,13 +88,13 @@ chan AS MATERIALIZED (
            SELECT count(*), string_agg(to_json(u.username)::text, ',' ORDER BY u.username)
              FROM channelmembers cm JOIN users u ON u.id = cm.userid
             WHERE c.type = 'G' AND cm.channelid = c.id) m ON c.type IN ('D', 'G') AND m.n > 0
-     WHERE (c.type IN ('O', 'P') AND t.id IS NOT NULL AND {archived}) OR c.type IN ('D', 'G')),
+     WHERE {scope}),
 authors AS MATERIALIZED (SELECT id, '"user":' || to_json(username)::text AS author FROM users),"""
 # Replies rendered and aggregated per root, in thread order (time, then id).
 _REPLIES = """
 replies AS (
     SELECT rootid, is_direct, count(*) AS n, bool_and(renderable) AS renderable,
-           string_agg('{{' || author || {fields} || extras || dl || '}}', ',') AS body
+           string_agg({reply}, ',') AS body
       FROM (SELECT r.rootid COLLATE "C" AS rootid, ch.is_direct, r.type, r.message, r.props, r.createat,
                    r.editat, r.ispinned, a.author, COALESCE(so.extras, '') AS extras,
                    COALESCE(',"delete_at":' || NULLIF(COALESCE(r.deleteat, 0), 0)::text, '') AS dl,
@@ -105,38 +105,63 @@ replies AS (
              WHERE r.rootid <> ''
              ORDER BY 1, 2, r.createat, r.id COLLATE "C") r
      GROUP BY rootid, is_direct)"""
-# Roots in table order, each joined to its replies: a line, or the thread key for the Python path.
+# Roots in table order, each joined to its replies (the join behind a fence, so a filter of the
+# part of the lines a query streams cannot change the join): a line, or the thread key for the
+# Python path.
 _SELECT = """
-SELECT CASE WHEN rt.id IS NULL THEN 'X' || CASE WHEN rp.is_direct THEN '1' ELSE '0' END || rp.rootid
-            WHEN NOT (%(render)s AND rt.renderable AND COALESCE(rp.renderable, true))
-                 THEN 'X' || CASE WHEN rt.is_direct THEN '1' ELSE '0' END || rt.id
-            ELSE COALESCE('#' || rp.n || ':', '') || rt.lead || rt.author || {fields} || rt.extras
-                 || COALESCE(',"replies":[' || rp.body || ']', '') || rt.followers || rt.dl || '}}}}' || E'\\n'
+SELECT CASE WHEN j.id IS NULL THEN 'X' || CASE WHEN j.rp_direct THEN '1' ELSE '0' END || j.rootid
+            WHEN NOT (%(render)s AND j.renderable AND COALESCE(j.rp_renderable, true))
+                 THEN 'X' || CASE WHEN j.is_direct THEN '1' ELSE '0' END || j.id
+            ELSE COALESCE('#' || j.n || ':', '') || j.lead || j.author || {fields} || j.extras
+                 || COALESCE(',"replies":[' || j.body || ']', '') || j.followers || j.dl || '}}}}' || E'\\n'
        END
-  FROM (SELECT p.id COLLATE "C" AS id, ch.is_direct, ch.lead, a.author, p.type, p.message, p.props,
-               p.createat, p.editat, p.ispinned, COALESCE(so.extras, '') AS extras,
-               COALESCE(so.followers, '') AS followers,
-               COALESCE(',"delete_at":' || NULLIF(COALESCE(p.deleteat, 0), 0)::text, '') AS dl,
-               a.author IS NOT NULL AND ch.lead IS NOT NULL AND COALESCE(so.renderable, true) AS renderable
-          FROM posts p JOIN chan ch ON ch.id = p.channelid
-          LEFT JOIN authors a ON a.id = p.userid
-          LEFT JOIN side_json so ON so.postid = p.id COLLATE "C"
-         WHERE p.rootid = '' OR p.rootid IS NULL) rt
-  FULL JOIN replies rp ON rp.rootid = rt.id AND rp.is_direct = rt.is_direct
+  FROM (SELECT rt.*, rp.rootid, rp.is_direct AS rp_direct, rp.n, rp.renderable AS rp_renderable, rp.body
+          FROM (SELECT p.id COLLATE "C" AS id, ch.is_direct, ch.lead, a.author, p.type, p.message, p.props,
+                       p.createat, p.editat, p.ispinned, COALESCE(so.extras, '') AS extras,
+                       COALESCE(so.followers, '') AS followers,
+                       COALESCE(',"delete_at":' || NULLIF(COALESCE(p.deleteat, 0), 0)::text, '') AS dl,
+                       a.author IS NOT NULL AND ch.lead IS NOT NULL AND COALESCE(so.renderable, true) AS renderable
+                  FROM posts p JOIN chan ch ON ch.id = p.channelid
+                  LEFT JOIN authors a ON a.id = p.userid
+                  LEFT JOIN side_json so ON so.postid = p.id COLLATE "C"
+                 WHERE p.rootid = '' OR p.rootid IS NULL) rt
+          FULL JOIN replies rp ON rp.rootid = rt.id AND rp.is_direct = rt.is_direct
+        OFFSET 0) j
+{where}
 """
+# A direct post line PostgreSQL renders (the ELSE branch above).
+_RENDERED_DIRECT = (
+    "j.id IS NOT NULL AND j.is_direct AND %(render)s AND j.renderable AND COALESCE(j.rp_renderable, true)"
+)
+_REPLY = "'{{' || author || {fields} || extras || dl || '}}'"
+# What a stream covers: every line and thread key (one connection); or, on two connections, every
+# line but the rendered direct post lines (and no reply body of a direct thread), and those alone.
+ALL, NOT_RENDERED_DIRECT, RENDERED_DIRECT = "all", "not rendered direct", "rendered direct"
+_SCOPES = {
+    ALL: ("(c.type IN ('O', 'P') AND t.id IS NOT NULL AND {archived}) OR c.type IN ('D', 'G')", _REPLY, ""),
+    NOT_RENDERED_DIRECT: (
+        "(c.type IN ('O', 'P') AND t.id IS NOT NULL AND {archived}) OR c.type IN ('D', 'G')",
+        f"CASE WHEN NOT is_direct THEN {_REPLY} END",
+        f"WHERE NOT ({_RENDERED_DIRECT})",
+    ),
+    RENDERED_DIRECT: ("c.type IN ('D', 'G')", _REPLY, f"WHERE {_RENDERED_DIRECT}"),
+}
 # The keys after '"user":..' (POST_FIELDS without the author), from the raw columns of a row alias.
 _REST_FIELDS = POST_FIELDS[1:]
 
 
-def lines_query() -> sql.Composed:
-    """The whole-workspace line stream; parameters: archived, copy_files, render, people (NULL)."""
+def lines_query(part: str = ALL) -> sql.Composed:
+    """The whole-workspace line stream (``part``: see :data:`ALL`); parameters: archived, copy_files,
+    render, people (NULL)."""
+    scope, reply, where = _SCOPES[part]
     side_json = sql.SQL(_SIDE_JSON).format(plain_path=sql.SQL(_PLAIN_PATH), sorted=sql.SQL(SORTED_SIDE_ROWS))
-    chan = sql.SQL(_CHANNELS).format(archived=sql.SQL(ARCHIVED))
+    chan = sql.SQL(_CHANNELS).format(scope=sql.SQL(scope).format(archived=sql.SQL(ARCHIVED)))
     replies = sql.SQL(_REPLIES).format(
-        fields=sql.SQL("',' || ") + json_members(fields_of(_REST_FIELDS, "r")),
+        reply=sql.SQL(reply).format(fields=sql.SQL("',' || ") + json_members(fields_of(_REST_FIELDS, "r"))),
     )
     select = sql.SQL(_SELECT).format(
-        fields=sql.SQL("',' || ") + json_members(fields_of(_REST_FIELDS, "rt")),
+        fields=sql.SQL("',' || ") + json_members(fields_of(_REST_FIELDS, "j")),
+        where=sql.SQL(where),
     )
     query = sql.SQL("WITH {side}{side_json}{chan}{replies} {select}").format(
         side=side_rows(), side_json=side_json, chan=chan, replies=replies, select=select
@@ -161,8 +186,10 @@ class LineStream:
         on_progress: Callable[[int, int], None] | None = None,
         lines_per_write: int = 2000,
         progress_every_s: float = 5.0,
+        part: str = ALL,
     ):
         self.conn = conn
+        self.part = part
         self.writers = writers
         self.params = {
             "archived": include_archived,
@@ -185,7 +212,7 @@ class LineStream:
         write_key = self.keys.write
         per_write = self.lines_per_write
         last_report = time.monotonic()
-        with self.conn.cursor().copy(lines_query(), self.params) as copy:
+        with self.conn.cursor().copy(lines_query(self.part), self.params) as copy:
             rows = iter(copy)
             first = next(rows, None)
             if first is None or bytes(first[:11]) != _BINARY_HEADER:

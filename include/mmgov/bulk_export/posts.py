@@ -28,12 +28,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+import psycopg
 from psycopg import sql
 
 from mmgov.bulk_export.context import ExportContext
 from mmgov.bulk_export.file_copy import attachment_member
 from mmgov.bulk_export.jsonl_writer import JsonlWriter, dumps
-from mmgov.bulk_export.post_lines import LineStream
+from mmgov.bulk_export.post_lines import ALL, LineStream
 from mmgov.bulk_export.post_sql import thread_query
 from mmgov.compliance.file_store import safe_relative_path
 from mmgov.compliance.formats import AttachmentUnavailable
@@ -84,28 +85,46 @@ class PostStream:
         self.counts = {False: PostCounts(), True: PostCounts()}
         self._members: dict[tuple[str, ...], str | None] = {}
 
-    def run(self) -> tuple[PostCounts, PostCounts]:
-        """Stream all posts; returns the counts of the ``post`` and the ``direct_post`` sections."""
+    def line_stream(
+        self,
+        conn: psycopg.Connection | None = None,
+        writers: dict[bool, JsonlWriter] | None = None,
+        part: str = ALL,
+    ) -> LineStream:
+        """The ``part`` of the whole workspace's rendered lines on ``conn`` (default: the export's),
+        into ``writers`` (default: the sections'); progress is reported only on the export's."""
+        return LineStream(
+            conn or self.ctx.conn,
+            writers or self.writers,
+            include_archived=self.ctx.options.include_archived_channels,
+            copy_files=self.copy_attachments,
+            on_progress=self.on_progress if conn is None and part == ALL else None,
+            lines_per_write=LINES_PER_WRITE,
+            progress_every_s=PROGRESS_EVERY_S,
+            part=part,
+        )
+
+    def run(self, streams: Sequence[LineStream] = ()) -> tuple[PostCounts, PostCounts]:
+        """Stream all posts; returns the counts of the ``post`` and the ``direct_post`` sections.
+
+        ``streams``: the whole workspace's line streams, already run (see
+        :mod:`mmgov.bulk_export.background_lines`); default: run one here.
+        """
         if self.ctx.person is not None:
             self._threads(self._stream(thread_query(per_person=True), self._person_params()))
             return self.counts[False], self.counts[True]
-        lines = LineStream(
-            self.ctx.conn,
-            self.writers,
-            include_archived=self.ctx.options.include_archived_channels,
-            copy_files=self.copy_attachments,
-            on_progress=self.on_progress,
-            lines_per_write=LINES_PER_WRITE,
-            progress_every_s=PROGRESS_EVERY_S,
-        )
-        lines.run()
-        for direct in (False, True):
-            self.counts[direct].lines += lines.lines[direct]
-            self.counts[direct].replies += lines.replies[direct]
+        if not streams:
+            streams = [self.line_stream()]
+            streams[0].run()
+        for lines in streams:
+            for direct in (False, True):
+                self.counts[direct].lines += lines.lines[direct]
+                self.counts[direct].replies += lines.replies[direct]
         query = thread_query(keyed=True)
-        for keys in lines.thread_keys(THREADS_PER_QUERY):
-            params = self._params() | {"keys": keys, "roots": [key[1:] for key in keys]}
-            self._threads(self._stream(query, params))
+        for lines in streams:
+            for keys in lines.thread_keys(THREADS_PER_QUERY):
+                params = self._params() | {"keys": keys, "roots": [key[1:] for key in keys]}
+                self._threads(self._stream(query, params))
         return self.counts[False], self.counts[True]
 
     def _params(self) -> dict[str, object]:

@@ -251,6 +251,23 @@ class TestClassification:
         assert by_id[p_hook].split(",")[-2] == "user"
         assert out.summary["messages"] == 4
 
+    def test_author_and_channel_without_rows_export_empty_fields(self, ws, run_export):
+        """Authors and channels are looked up by id: a missing row gives empty fields, as a LEFT JOIN would."""
+        chan, alice, head, _prev = self._setup(ws)
+        ghost, nowhere = mmid("ghost"), mmid("nowhere")
+        p_lost = ws.post("lost", channel=nowhere, user=ghost, create=T0 + 1, message="orphan")
+        p_ghost = ws.post("ghost", channel=chan, user=ghost, create=T0 + 2, props={"from_bot": "true"})
+        p_alice = ws.post("alice", channel=nowhere, user=alice, create=T0 + 3, message="hi")
+        out = run_export(START, END)
+        by_id = {line.split(",")[13]: line for line in out.csv_lines() if line.split(",")[13]}
+        assert (
+            by_id[p_lost] == f"{T0 + 1},{T0 + 1},,,,,{nowhere},,,,{ghost},,,{p_lost},,,orphan,message,user,"
+        )
+        assert by_id[p_ghost] == f"{T0 + 2},{T0 + 2},,{head},{ghost},,,{p_ghost},,,message ghost,message,bot,"
+        assert by_id[p_alice] == (
+            f"{T0 + 3},{T0 + 3},,,,,{nowhere},,,,{alice},alice@example.com,alice,{p_alice},,,hi,message,user,"
+        )
+
     def test_user_deactivated_after_posting_is_exported(self, ws, run_export):
         team = ws.team("acme", display="Acme Corp")
         chan = ws.channel("town", team=team, display="Town Square")

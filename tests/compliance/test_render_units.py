@@ -36,10 +36,26 @@ def _posts() -> list:
     return out
 
 
+def _plain_posts() -> list:
+    """Posts without files (the renderer's fast path): created, edited, updated, an edit's old text."""
+    out = []
+    for i, text in enumerate(NASTY):
+        user = UserInfo(f"u{i}", f"name{text}", f"e{i}{text}@x", is_bot=i % 2 == 1)
+        channel = ChannelInfo(f"c{i}", f"n{text}", f"d{text}", "OPDG"[i % 4], "t", f"tn{text}", f"td{text}")
+        update_at, edit_at = (10, 0) if i % 3 == 0 else (20 + i, i % 2)
+        post = PostRecord(
+            f"q{i}", 10, update_at, 30 if i == 5 else 0, edit_at, user, channel, "root" if i % 2 else "",
+            "orig" + text if i == 5 else "", text, "", None, "prev" if i == 2 else "",
+        )  # fmt: skip
+        out.append(classify(post, 0))
+    return out
+
+
 def test_csv_lines_equal_the_escaped_rows():
     lines = _Lines()
-    for cp in _posts():
+    for cp in _posts() + _plain_posts():
         assert lines.post(cp) == [csv_line(r) for r in post_rows(cp)]
+        assert lines.block(cp) == "".join(csv_line(r) for r in post_rows(cp))
         e = MemberEvent(cp.post.user, MemberEventKind.ENTER, 5)
         assert lines.member(cp.post.channel, e) == csv_line(member_row(cp.post.channel, e))
 
@@ -76,3 +92,40 @@ def test_participant_blocks_reused_for_an_unchanged_member_list():
     for end in (700, 500):  # a left_at at or after the end becomes a closing leave at the end
         assert kept.blocks("c", with_leave, end) == _Participants().blocks("c", list(with_leave), end)
         kept.next_batch()
+
+
+def test_csv_merge_of_posts_and_members_equals_one_sort_of_all_rows():
+    from mmgov.compliance.csv_format import _merged, _sorted_row_by_row
+    from mmgov.compliance.export_window import ExportWindow
+    from mmgov.compliance.model import ExportBatch
+
+    lines = _Lines()
+    posts = _posts() + _plain_posts()  # creation times 10..17, several posts at 10
+    members = []
+    for t in (5, 10, 10, 12, 17, 30):  # ties with posts' creation times go first
+        for cp in posts[:3]:
+            e = MemberEvent(cp.post.user, MemberEventKind.PREVIOUSLY_JOINED, t)
+            ch = cp.post.channel
+            members.append(((t, "", ch.id, 0, e.user.email, e.user.id), lines.member(ch, e)))
+    members.sort(key=lambda m: m[0])
+    batch = ExportBatch(1, ExportWindow(0, 100), 0, 100, posts, {})
+    expected = "".join(_sorted_row_by_row(members, batch, lines))
+    blocks = [(cp.post.create_at, cp.post.id, lines.block(cp)) for cp in reversed(posts)]
+    merged = "".join(_merged(members, blocks, batch, lines))
+    assert merged == expected
+    rows = list(csv.reader(io.StringIO(merged, newline="")))
+    # 3 members at 5, 6 at 10, then the posts created at 10 (post rows have a post id)
+    assert [r[0] for r in rows[:9]] == ["5"] * 3 + ["10"] * 6
+    assert not any(r[13] for r in rows[:9])
+    assert rows[9][0] == "10"
+    assert rows[9][13]
+
+
+def test_csv_line_caches_stay_bounded_and_exact():
+    lines = _Lines()
+    lines.LIMIT = 3
+    for _ in range(2):  # the second pass renders from refilled caches
+        for cp in _plain_posts():  # 8 distinct users and channels
+            assert lines.block(cp) == "".join(csv_line(r) for r in post_rows(cp))
+            assert len(lines._users) <= 3
+            assert len(lines._channels) <= 3

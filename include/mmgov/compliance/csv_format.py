@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from json.encoder import encode_basestring  # the C string encoder
 from typing import Any
 
@@ -163,27 +164,38 @@ def member_row(ch: ChannelInfo, e: MemberEvent) -> list[Any]:
 
 
 class _Lines:
-    """Renders a batch's rows to CSV lines, with each channel's and user's columns escaped once.
+    """Renders rows to CSV lines, with each channel's and user's columns escaped once.
 
     Equal to :func:`csv_line` of :func:`post_rows` / :func:`member_row` (a test checks it), about four
     times faster: the hot path is one f-string per row and one regex search over its free-text fields.
+    One instance serves a whole window: the caches are keyed by object identity and keep the keyed
+    objects alive (an id is never reused while cached), and each is emptied when it passes ``LIMIT``
+    entries, so memory stays bounded whatever the window's size.
     """
 
+    LIMIT = 20_000
+
     def __init__(self) -> None:
-        self._channels: dict[str, str] = {}
-        self._users: dict[int, str] = {}  # id(UserInfo) -> "id,email,username" (objects live for the batch)
+        self._channels: dict[int, tuple[ChannelInfo, str]] = {}
+        # id(UserInfo) -> (it, "id,email,username", user type)
+        self._users: dict[int, tuple[UserInfo, str, str]] = {}
 
     def channel(self, ch: ChannelInfo) -> str:
-        head = self._channels.get(ch.id)
-        if head is None:
-            head = self._channels[ch.id] = ",".join([csv_field(v) for v in _channel_cols(ch)])
-        return head
+        cached = self._channels.get(id(ch))
+        if cached is None:
+            if len(self._channels) >= self.LIMIT:
+                self._channels.clear()
+            cached = self._channels[id(ch)] = (ch, ",".join([csv_field(v) for v in _channel_cols(ch)]))
+        return cached[1]
 
     def user(self, u: UserInfo) -> str:
-        cols = self._users.get(id(u))
-        if cols is None:
-            cols = self._users[id(u)] = f"{csv_field(u.id)},{csv_field(u.email)},{csv_field(u.username)}"
-        return cols
+        cached = self._users.get(id(u))
+        if cached is None:
+            if len(self._users) >= self.LIMIT:
+                self._users.clear()
+            cols = f"{csv_field(u.id)},{csv_field(u.email)},{csv_field(u.username)}"
+            cached = self._users[id(u)] = (u, cols, u.user_type)
+        return cached[1]
 
     def post(self, cp: ClassifiedPost) -> list[str]:
         """The lines of one post, in :func:`post_rows` order."""
@@ -214,6 +226,36 @@ class _Lines:
                 f"{created},{f.delete_at},FileDeleted,{who},,{root},{text},deleted attachment,{tail}"
             )
         return lines
+
+    def block(self, cp: ClassifiedPost) -> str:
+        """All lines of one post as one string (``"".join(self.post(cp))``), fast for a post with one entry."""
+        p = cp.post
+        messages = cp.messages
+        if len(messages) != 1 or cp.uploads or cp.file_deletions:
+            return "".join(self.post(cp))
+        pid, root, preview = p.id, p.root_id, p.previewed_post
+        if _NEEDS_QUOTES.search(pid + root + preview) is not None:  # never for Mattermost ids
+            return "".join(self.post(cp))
+        ch, u = p.channel, p.user
+        chs = self._channels.get(id(ch))
+        if chs is None:
+            self.channel(ch)
+            chs = self._channels[id(ch)]
+        us = self._users.get(id(u))
+        if us is None:
+            self.user(u)
+            us = self._users[id(u)]
+        m = messages[0]
+        kind, text = m.update_type, m.message
+        if _NEEDS_QUOTES.search(text) is not None:
+            text = csv_field(text)
+        edited = p.original_id if kind is _EDITED_ORIGINAL else ""
+        if edited and _NEEDS_QUOTES.search(edited) is not None:
+            edited = csv_field(edited)
+        return (
+            f"{p.create_at},{p.update_at},{_UPDATE_TYPE_TEXT[kind]},{chs[1]},{us[1]},{pid},{edited},{root},"
+            f"{text},message,{us[2]},{preview}\n"
+        )
 
     def member(self, ch: ChannelInfo, e: MemberEvent) -> str:
         u = e.user
@@ -303,6 +345,8 @@ def metadata_document(batch: ExportBatch, counts: dict[str, list[int]]) -> str:
 
 
 Entry = tuple[tuple[Any, ...], str]  # (sort key, CSV line)
+_EDITED_ORIGINAL = UpdateType.EDITED_ORIGINAL
+_UPDATE_TYPE_TEXT = {t: t.value for t in UpdateType}
 
 
 class CsvFormat(ComplianceFormat):
@@ -333,6 +377,7 @@ class CsvFormat(ComplianceFormat):
         # batch mode: channel -> (joins list, its entries), while the channel's membership is unchanged
         self._channel_entries: dict[str, tuple[list[MemberEvent], list[Entry]]] = {}
         self._cached_lines = 0
+        self._lines = _Lines()  # rendering caches, bounded
 
     def _member_entries(self, batch: ExportBatch, result: BatchResult, lines: _Lines) -> list[Entry]:
         if self.per_window:
@@ -407,32 +452,39 @@ class CsvFormat(ComplianceFormat):
 
     def write_batch(self, batch: ExportBatch, out: ZipSink, files: FileSource) -> BatchResult:
         result = BatchResult(zip_name=batch.zip_name, channels=len(batch.channels))
-        lines = _Lines()
-        entries = self._member_entries(batch, result, lines)
+        lines = self._lines
+        members = self._member_entries(batch, result, lines)
+        members.sort(key=_first)
         counts: dict[str, list[int]] = {}
+        blocks: list[tuple[int, str, str]] = []  # (creation time, post id, the post's lines)
+        block = lines.block
+        messages = uploads = deletions = 0
+        with_files: list[ClassifiedPost] = []
         for cp in batch.posts:
             p = cp.post
-            pid, cid, created = p.id, p.channel.id, p.create_at
-            post_lines = lines.post(cp)
-            if len(post_lines) == 1:
-                entries.append(((created, pid, cid, 0, "", ""), post_lines[0]))
-            else:
-                entries.extend(((created, pid, cid, i, "", ""), line) for i, line in enumerate(post_lines))
+            cid = p.channel.id
+            blocks.append((p.create_at, p.id, block(cp)))
+            if p.files:
+                with_files.append(cp)
             c = counts.get(cid)
             if c is None:
                 c = counts[cid] = [0, 0]
-            c[0] += len(cp.messages)
-            c[1] += len(cp.uploads)
-            result.messages += len(cp.messages)
-            result.uploads += len(cp.uploads)
-            result.file_deletions += len(cp.file_deletions)
+            n, k = len(cp.messages), len(cp.uploads)
+            c[0] += n
+            c[1] += k
+            messages += n
+            uploads += k
+            if cp.file_deletions:
+                deletions += len(cp.file_deletions)
+        result.messages += messages
+        result.uploads += uploads
+        result.file_deletions += deletions
         result.posts += len(batch.posts)
-        entries.sort(key=_first)
         with out.open(POSTS_CSV) as raw:
             raw.write((HEADER + "\n").encode())
-            for i in range(0, len(entries), 4096):
-                raw.write("".join([e[1] for e in entries[i : i + 4096]]).encode())
-        for file in (f for cp in batch.posts for f in cp.post.files):
+            for chunk in _merged(members, blocks, batch, lines):
+                raw.write(chunk.encode())
+        for file in (f for cp in with_files for f in cp.post.files):
             copy_attachment(out, file.zip_name, file, files, result)
         if result.warnings:
             out.write_text(WARNING_TXT, "".join(w + "\n" for w in result.warnings))
@@ -440,6 +492,52 @@ class CsvFormat(ComplianceFormat):
             counts.setdefault(cid, [0, 0])
         out.write_text(METADATA_JSON, metadata_document(batch, counts))
         return result
+
+
+def _merged(
+    members: list[Entry], blocks: list[tuple[int, str, str]], batch: ExportBatch, lines: _Lines
+) -> Iterator[str]:
+    """The batch's lines in (time, post id) order, membership rows first on ties, in chunks of ~4096 lines.
+
+    ``members`` is sorted by its keys ``(time, "", channel id, ...)``; ``blocks`` (one per post) are
+    sorted by (creation time, post id), which no two posts share. A membership row goes before every
+    post whose ``(creation time, post id)`` is not below its ``(time, "")``: the order of one sort of
+    all rows by ``(time, post id, channel id, ...)``. A batch holding a post with an empty id (never
+    in Mattermost) is sorted row by row instead, to keep that exact order.
+    """
+    if any(not b[1] for b in blocks):
+        yield from _sorted_row_by_row(members, batch, lines)
+        return
+    blocks.sort()
+    out: list[str] = []
+    j = 0
+    for key, line in members:
+        k = bisect.bisect_left(blocks, (key[0], key[1]), lo=j)
+        if k > j:
+            out.extend([b[2] for b in blocks[j:k]])
+            j = k
+        out.append(line)
+        if len(out) >= 4096:
+            yield "".join(out)
+            out = []
+    for i in range(j, len(blocks), 4096):
+        out.extend([b[2] for b in blocks[i : i + 4096]])
+        yield "".join(out)
+        out = []
+    if out:
+        yield "".join(out)
+
+
+def _sorted_row_by_row(members: list[Entry], batch: ExportBatch, lines: _Lines) -> Iterator[str]:
+    entries = list(members)
+    for cp in batch.posts:
+        p = cp.post
+        entries.extend(
+            ((p.create_at, p.id, p.channel.id, i, "", ""), line) for i, line in enumerate(lines.post(cp))
+        )
+    entries.sort(key=_first)
+    for i in range(0, len(entries), 4096):
+        yield "".join([e[1] for e in entries[i : i + 4096]])
 
 
 def _event_time(e: MemberEvent) -> int:

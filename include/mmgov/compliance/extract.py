@@ -10,13 +10,13 @@ reconciliation counts (independent ``count(*)`` queries, :class:`WindowCounts`) 
 snapshot, so a post edited while the export runs cannot make the counts disagree with the rows,
 and no row can be missed or read twice between batches. Memory holds a batch and the next one's rows
 (fetched by a helper thread while the batch is built); no query runs per
-row: files come from a second server-side cursor in the posts' order, membership is cached per
-channel (see :mod:`mmgov.compliance.membership`).
+row: post rows are narrow (authors and channels are looked up by id once per window, see
+:mod:`mmgov.compliance.post_rows`), files come from a second server-side cursor in the posts'
+order, membership is cached per channel (see :mod:`mmgov.compliance.membership`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -26,16 +26,23 @@ import psycopg
 
 from mmgov.compliance.export_window import ExportWindow
 from mmgov.compliance.membership import MembershipSource
-from mmgov.compliance.model import ChannelInfo, ExportBatch, ExportedFile, PostRecord, UserInfo
+from mmgov.compliance.model import (
+    ClassifiedPost,
+    ExportBatch,
+    ExportedFile,
+    MessageEntry,
+    PostRecord,
+    UpdateType,
+    UserInfo,
+)
 from mmgov.compliance.post_classifier import classify
+from mmgov.compliance.post_rows import POST_QUERY, WINDOW_PREDICATE, FileStream, Lookups
 
 DEFAULT_BATCH_SIZE = 10_000
 
-# The selection predicate, shared by the batch query, the counts and the benchmark's COPY.
-WINDOW_PREDICATE = (
-    "p.updateat >= %(start)s AND p.updateat < %(end)s AND (p.type IS NULL OR p.type NOT LIKE 'system\\_%%')"
-)
-
+# The selection with its channel, team, author and bot joins: what a post row means, and the
+# benchmark's COPY baseline. The export reads the same rows narrower (POST_QUERY) and looks the
+# joined attributes up by id (:class:`mmgov.compliance.post_rows.Lookups`).
 POST_COLUMNS = """
     p.id, p.createat, p.updateat, COALESCE(p.deleteat, 0), COALESCE(p.editat, 0), p.userid, p.channelid,
     COALESCE(p.rootid, ''), COALESCE(p.originalid, ''), COALESCE(p.message, ''), COALESCE(p.type, ''),
@@ -112,43 +119,6 @@ def snapshot(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
         yield conn
 
 
-class _FileStream:
-    """The window's file rows, consumed post by post in the post stream's order."""
-
-    CHUNK = 5000
-
-    def __init__(self, cur: psycopg.ServerCursor):
-        self.cur = cur
-        self.rows: list[tuple] = []
-        self.pos = 0
-        self.done = False
-
-    def _peek(self) -> tuple | None:
-        if self.pos >= len(self.rows):
-            if self.done:
-                return None
-            self.rows = self.cur.fetchmany(self.CHUNK)
-            self.pos = 0
-            if len(self.rows) < self.CHUNK:
-                self.done = True
-            if not self.rows:
-                return None
-        return self.rows[self.pos]
-
-    def take(self, post_id: str) -> list[ExportedFile]:
-        """The files of ``post_id`` (the next post of the stream): the rows at the head with that post id."""
-        out: list[ExportedFile] = []
-        row = self._peek()
-        while row is not None and row[1] == post_id:
-            out.append(ExportedFile(*row))
-            self.pos += 1
-            row = self._peek()
-        return out
-
-    def exhausted(self) -> bool:
-        return self._peek() is None
-
-
 class WindowReader:
     """Iterate over a window's batches; :attr:`counts` holds the database's counts of the same snapshot.
 
@@ -171,8 +141,7 @@ class WindowReader:
     def __iter__(self) -> Iterator[tuple[ExportBatch, DbCounts]]:
         conn, window, size = self.conn, self.window, self.batch_size
         conn.autocommit = True
-        users: dict[tuple[str, bool], UserInfo] = {}
-        channels: dict[str, ChannelInfo] = {}
+        lookups = Lookups()
         with snapshot(conn):
             # Plan for the whole result (like COPY), not for the first rows.
             conn.execute("SET LOCAL cursor_tuple_fraction = 1.0")
@@ -185,22 +154,28 @@ class WindowReader:
                 # Fetches the batch after next while this one is built: the database works meanwhile.
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="compliance-export-fetch") as prefetch,
             ):
-                cur.execute(STREAM_QUERY, params)
+                cur.execute(POST_QUERY, params)
                 fcur.execute(FILES_STREAM, params)
-                files = _FileStream(fcur)
+                files = FileStream(fcur)
+
+                def fetch() -> tuple[list[tuple], dict[str, list[ExportedFile]]]:
+                    rows = cur.fetchmany(size)
+                    lookups.resolve(conn, rows)
+                    return rows, files.take({r[0] for r in rows})
+
                 start = window.start_ms
                 number = 0
-                rows = cur.fetchmany(size)
-                pending = prefetch.submit(cur.fetchmany, size)
+                rows, batch_files = fetch()
+                pending = prefetch.submit(fetch)
                 while True:
                     number += 1
-                    following = pending.result()  # the next batch's rows; none: this one is the last
+                    following, following_files = pending.result()  # none: this batch is the last
                     is_last = not following
                     if not is_last:
-                        pending = prefetch.submit(cur.fetchmany, size)
+                        pending = prefetch.submit(fetch)
                     end = window.end_ms if is_last else rows[-1][2]
                     batch, counts = self._batch(
-                        number, start, end, rows, is_last, membership, users, channels, files
+                        number, start, end, rows, batch_files, is_last, membership, lookups
                     )
                     yield batch, counts
                     if is_last:
@@ -209,7 +184,7 @@ class WindowReader:
                                 "file rows left over after the last post: stream order mismatch"
                             )
                         return
-                    rows = following
+                    rows, batch_files = following, following_files
                     start = end
 
     def _batch(
@@ -218,31 +193,32 @@ class WindowReader:
         start: int,
         end: int,
         rows: list[tuple],
+        files: dict[str, list[ExportedFile]],
         is_last: bool,
         membership: MembershipSource,
-        users: dict[tuple[str, bool], UserInfo],
-        channels: dict[str, ChannelInfo],
-        files: _FileStream,
+        lookups: Lookups,
     ) -> tuple[ExportBatch, DbCounts]:
-        posts = [_post(r, files.take(r[0]), users, channels) for r in rows]
-        nfiles = sum(len(p.files) for p in posts)
-        batch_channels: dict[str, ChannelInfo] = {}
-        authors: dict[str, dict[str, UserInfo]] = defaultdict(dict)
-        for p in posts:
-            batch_channels[p.channel.id] = p.channel
-            authors[p.channel.id].setdefault(p.user.id, p.user)
+        posts = _classified_posts(rows, files, lookups, self.window.start_ms)
+        batch_channels = {}
+        authors: dict[str, dict[str, UserInfo]] = {}
+        for cp in posts:
+            p = cp.post
+            cid = p.channel.id
+            if cid not in batch_channels:
+                batch_channels[cid] = p.channel
+                authors[cid] = {}
+            authors[cid].setdefault(p.user.id, p.user)
         activity = membership.activity(start, end, batch_channels, authors)
-        window_start = self.window.start_ms
         batch = ExportBatch(
             number=number,
             window=self.window,
             start_ms=start,
             end_ms=end,
-            posts=[classify(p, window_start) for p in posts],
+            posts=posts,
             channels=activity,
             is_last=is_last,
         )
-        return batch, DbCounts(posts=len(rows), files=nfiles)
+        return batch, DbCounts(posts=len(rows), files=sum(len(f) for f in files.values()))
 
 
 def iter_batches(
@@ -252,10 +228,23 @@ def iter_batches(
     yield from WindowReader(conn, window, batch_size)
 
 
-def _post(
-    r: tuple, files, users: dict[tuple[str, bool], UserInfo], channels: dict[str, ChannelInfo]
-) -> PostRecord:
-    (
+_CREATED = UpdateType.CREATED
+_EDITED_NEW = UpdateType.EDITED_NEW
+_UPDATED = UpdateType.UPDATED_NO_MSG_CHANGE
+
+
+def _classified_posts(
+    rows: list[tuple], files: dict[str, list[ExportedFile]], lookups: Lookups, window_start: int
+) -> list[ClassifiedPost]:
+    """The batch's post records, classified (:func:`~mmgov.compliance.post_classifier.classify`).
+
+    A post with no files that is neither deleted nor an edit's old text (nearly all of them) gets
+    its single entry here, without the classifier's general path.
+    """
+    users, channels = lookups.users, lookups.channels
+    out: list[ClassifiedPost] = []
+    append = out.append
+    for (
         pid,
         createat,
         updateat,
@@ -274,54 +263,34 @@ def _post(
         from_plugin,
         override_username,
         webhook_display_name,
-        cname,
-        cdisplay,
-        ctype,
-        teamid,
-        tname,
-        tdisplay,
-        username,
-        email,
-        udeleteat,
-        has_bot_row,
-    ) = r
-    is_bot = bool(has_bot_row) or from_bot == "true"
-    user = users.get((userid, is_bot))
-    if user is None:
-        user = users[(userid, is_bot)] = UserInfo(
-            userid or "", username or "", email or "", is_bot, udeleteat
+    ) in rows:
+        post_files = files.get(pid)
+        createat = createat or 0
+        # Positional: this runs once per post, and keyword passing costs measurably more.
+        post = PostRecord(
+            pid,
+            createat,
+            updateat,
+            deleteat,
+            editat,
+            users[userid][from_bot == "true"],
+            channels[channelid],
+            rootid,
+            originalid,
+            message,
+            ptype,
+            delete_by,
+            previewed or "",
+            from_webhook == "true",
+            from_bot == "true",
+            from_plugin == "true",
+            override_username or "",
+            webhook_display_name or "",
+            tuple(post_files) if post_files else (),
         )
-    channel = channels.get(channelid)
-    if channel is None:
-        is_dm = ctype in ("D", "G")
-        channel = channels[channelid] = ChannelInfo(
-            id=channelid or "",
-            name=cname or "",
-            display_name=cdisplay or "",
-            type=ctype or "",
-            team_id="" if is_dm else (teamid or ""),
-            team_name="" if is_dm else (tname or ""),
-            team_display_name="" if is_dm else (tdisplay or ""),
-        )
-    # Positional: this runs once per post, and keyword passing costs measurably more.
-    return PostRecord(
-        pid,
-        createat or 0,
-        updateat,
-        deleteat,
-        editat,
-        user,
-        channel,
-        rootid,
-        originalid,
-        message,
-        ptype,
-        delete_by,
-        previewed or "",
-        from_webhook == "true",
-        from_bot == "true",
-        from_plugin == "true",
-        override_username or "",
-        webhook_display_name or "",
-        tuple(files),
-    )
+        if post_files or deleteat > 0:
+            append(classify(post, window_start))
+        else:
+            kind = _CREATED if updateat <= createat else (_EDITED_NEW if editat > 0 else _UPDATED)
+            append(ClassifiedPost(post, (MessageEntry(post, kind, message, updateat),)))
+    return out

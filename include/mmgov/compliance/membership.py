@@ -24,6 +24,7 @@ changed in between (no join, leave or deactivation): formats may cache what they
 from __future__ import annotations
 
 import bisect
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -80,63 +81,89 @@ def channel_info_row(row: tuple) -> ChannelInfo:
     )
 
 
-class _Member:
-    """One cached history row of a channel (or, in the fallback, one current member: ``join`` None)."""
-
-    __slots__ = ("event", "exit", "join", "leave", "user")
-
-    def __init__(self, user: UserInfo, join: int | None, leave: int | None):
-        self.user = user
-        self.join = join
-        self.leave = leave
-        # from this time on the row is no longer listed: it left, or its user was deactivated
-        exits = [t for t in (leave, user.delete_at or None) if t is not None]
-        self.exit = min(exits) if exits else None
-        self.event: MemberEvent | None = None  # its previously-joined event while in the channel's prefix
+_NO_LEAVE = -1  # leavetime NULL in the leaves array (real leave times are >= the window start >= 0)
 
 
 class _Channel:
     """One channel's membership, advanced batch by batch without revisiting unchanged members.
 
+    The channel's history rows (sorted by join time, e-mail, user id) are kept column-wise: ``users``,
+    ``joins`` and ``leaves`` (``array('q')``; ``joins`` is None in the current-members fallback,
+    where every row is present from the window start), ``exit_times`` / ``exit_rows``: from when each
+    row is no longer listed (it left, or its user was deactivated), sorted. A row has a
+    :class:`MemberEvent` (``events[i]``) only while it is in the prefix, so memory is a few machine
+    words per history row plus one event per present member.
+
     ``prefix``: the previously-joined events (no ``left_at``) of the rows with ``join < upto`` still
-    listed at ``upto``, in (join time, e-mail, user id) order; ``present``: user id -> how many of
-    those rows. A batch ``[start, end)`` is ``prefix`` advanced to ``start`` (rows that joined since
-    appended, rows that exited dropped), its leavers given their ``left_at``, then the rows that
-    enter inside the range. When nothing of that happens the list is the very same object as the
-    previous batch's.
+    listed at ``upto``, in row order; ``present``: user id -> how many of those rows. A batch
+    ``[start, end)`` is ``prefix`` advanced to ``start`` (rows that joined since appended, rows that
+    exited dropped), its leavers given their ``left_at``, then the rows that enter inside the range.
+    When nothing of that happens the list is the very same object as the previous batch's.
     """
 
-    __slots__ = ("exits", "next_exit", "next_join", "prefix", "present", "rows", "upto")
+    __slots__ = (
+        "events",
+        "exit_rows",
+        "exit_times",
+        "joins",
+        "leaves",
+        "next_exit",
+        "next_join",
+        "prefix",
+        "present",
+        "upto",
+        "users",
+    )
 
-    def __init__(self, rows: list[_Member]):
-        self.rows = rows  # sorted by (join, email, user id); the fallback's joins are None (all first)
-        self.exits = sorted((m.exit, i) for i, m in enumerate(rows) if m.exit is not None)
+    def __init__(self, users: list[UserInfo], joins: array | None, leaves: array | None):
+        self.users = users
+        self.joins = joins
+        self.leaves = leaves
+        exits = sorted((t, i) for i in range(len(users)) if (t := self._exit(i)) is not None)
+        self.exit_times = array("q", [t for t, _ in exits])
+        self.exit_rows = array("q", [i for _, i in exits])
+        self.events: list[MemberEvent | None] = [None] * len(users)
         self.next_join = 0  # rows[:next_join] have been considered for the prefix
         self.next_exit = 0  # exits[:next_exit] have been applied
         self.prefix: list[MemberEvent] = []
         self.present: dict[str, int] = {}
         self.upto: int | None = None
 
+    def _leave(self, i: int) -> int | None:
+        if self.leaves is None:
+            return None
+        t = self.leaves[i]
+        return None if t == _NO_LEAVE else t
+
+    def _exit(self, i: int) -> int | None:
+        """When row ``i`` stops being listed: the earlier of its leave and its user's deactivation."""
+        leave = self._leave(i)
+        deactivated = self.users[i].delete_at or None
+        if leave is None:
+            return deactivated
+        return leave if deactivated is None else min(leave, deactivated)
+
     def _advance(self, start: int, window_start: int) -> None:
-        rows, exits = self.rows, self.exits
-        gone: list[_Member] = []
+        users, joins, events = self.users, self.joins, self.events
+        exit_times, exit_rows = self.exit_times, self.exit_rows
+        gone: list[int] = []
         j = self.next_exit
-        while j < len(exits) and exits[j][0] < start:
-            m = rows[exits[j][1]]
-            if m.event is not None:
-                gone.append(m)
+        while j < len(exit_times) and exit_times[j] < start:
+            if events[exit_rows[j]] is not None:
+                gone.append(exit_rows[j])
             j += 1
         self.next_exit = j
         added: list[MemberEvent] = []
         i = self.next_join
-        while i < len(rows) and (rows[i].join is None or rows[i].join < start):
-            m = rows[i]
-            if m.exit is None or m.exit >= start:
-                time = window_start if m.join is None else m.join
-                m.event = MemberEvent(
-                    m.user, MemberEventKind.PREVIOUSLY_JOINED, time, from_current_members=m.join is None
+        n = len(users)
+        while i < n and (joins is None or joins[i] < start):
+            ex = self._exit(i)
+            if ex is None or ex >= start:
+                time = window_start if joins is None else joins[i]
+                e = events[i] = MemberEvent(
+                    users[i], MemberEventKind.PREVIOUSLY_JOINED, time, from_current_members=joins is None
                 )
-                added.append(m.event)
+                added.append(e)
             i += 1
         self.next_join = i
         self.upto = start
@@ -145,15 +172,16 @@ class _Channel:
         present = self.present
         prefix = self.prefix
         if gone:
-            drop = {id(m.event) for m in gone}
+            drop = {id(events[i]) for i in gone}
             prefix = [e for e in prefix if id(e) not in drop]
-            for m in gone:
-                m.event = None
-                n = present[m.user.id] - 1
-                if n:
-                    present[m.user.id] = n
+            for i in gone:
+                events[i] = None
+                uid = users[i].id
+                k = present[uid] - 1
+                if k:
+                    present[uid] = k
                 else:
-                    del present[m.user.id]
+                    del present[uid]
         self.prefix = prefix + added if added else prefix  # always a new list: batches keep the old one
         for e in added:
             present[e.user.id] = present.get(e.user.id, 0) + 1
@@ -164,37 +192,41 @@ class _Channel:
         """Joins (sorted by time, e-mail, id), leaves, and the user ids of rows entering in ``[start, end)``."""
         if self.upto is None or start > self.upto:
             self._advance(start, window_start)
-        rows, exits = self.rows, self.exits
+        users, joins, events = self.users, self.joins, self.events
+        exit_times, exit_rows = self.exit_times, self.exit_rows
         # rows of the prefix whose leave is inside the range: listed with their left_at, plus a leave
         changed: dict[int, MemberEvent] = {}
         leaves: list[MemberEvent] = []
         j = self.next_exit
-        while j < len(exits) and exits[j][0] < end:
-            m = rows[exits[j][1]]
-            if m.event is not None and m.leave is not None and m.leave < end:
-                changed[id(m.event)] = MemberEvent(
-                    m.user, MemberEventKind.PREVIOUSLY_JOINED, m.join, left_at=m.leave
+        while j < len(exit_times) and exit_times[j] < end:
+            i = exit_rows[j]
+            event, leave = events[i], self._leave(i)
+            if event is not None and leave is not None and leave < end:
+                changed[id(event)] = MemberEvent(
+                    users[i], MemberEventKind.PREVIOUSLY_JOINED, event.time, left_at=leave
                 )
-                leaves.append(MemberEvent(m.user, MemberEventKind.LEAVE, m.leave))
+                leaves.append(MemberEvent(users[i], MemberEventKind.LEAVE, leave))
             j += 1
         entering: list[MemberEvent] = []
         i = self.next_join
-        while i < len(rows) and rows[i].join < end:
-            m = rows[i]
-            if m.exit is None or m.exit >= start:
-                left_at = m.leave if m.leave is not None and m.leave < end else None
-                entering.append(MemberEvent(m.user, MemberEventKind.ENTER, m.join, left_at=left_at))
+        n = len(users) if joins is not None else 0
+        while i < n and joins[i] < end:
+            ex = self._exit(i)
+            if ex is None or ex >= start:
+                leave = self._leave(i)
+                left_at = leave if leave is not None and leave < end else None
+                entering.append(MemberEvent(users[i], MemberEventKind.ENTER, joins[i], left_at=left_at))
                 if left_at is not None:
-                    leaves.append(MemberEvent(m.user, MemberEventKind.LEAVE, left_at))
+                    leaves.append(MemberEvent(users[i], MemberEventKind.LEAVE, left_at))
             i += 1
-        joins = self.prefix
+        joins_out = self.prefix
         if changed:
-            joins = [changed.get(id(e), e) for e in joins]
+            joins_out = [changed.get(id(e), e) for e in joins_out]
         if entering:
-            joins = joins + entering
+            joins_out = joins_out + entering
         if len(leaves) > 1:
             leaves.sort(key=_event_key)
-        return joins, leaves, {e.user.id for e in entering}
+        return joins_out, leaves, {e.user.id for e in entering}
 
 
 class MembershipSource:
@@ -211,16 +243,19 @@ class MembershipSource:
         self.window_start = window_start
         self.window_end = window_end
         self.uses_history = bool(conn.execute(_HISTORY_REACHES, (window_start,)).fetchone()[0])
-        # channel id -> sorted event times (joins and leaves) inside the window: small (a day's joins).
-        self._events: dict[str, list[int]] = defaultdict(list)
+        # channel id -> sorted event times (joins and leaves) inside the window, 8 bytes each.
+        self._events: dict[str, array] = {}
         self._members: dict[str, _Channel] = {}
         self._users: dict[str, UserInfo] = {}  # shared by every channel's rows
         self._channels: dict[str, ChannelInfo] = {}
         if self.uses_history:
-            for cid, t in conn.execute(_WINDOW_EVENTS, {"start": window_start, "end": window_end}).fetchall():
-                self._events[cid].append(t)
-            for times in self._events.values():
-                times.sort()
+            events: dict[str, array] = defaultdict(lambda: array("q"))
+            with conn.cursor() as cur:
+                cur.execute(_WINDOW_EVENTS, {"start": window_start, "end": window_end})
+                while chunk := cur.fetchmany(5000):
+                    for cid, t in chunk:
+                        events[cid].append(t)
+            self._events = {cid: array("q", sorted(times)) for cid, times in events.items()}
 
     def channels_with_events(self, start: int, end: int) -> set[str]:
         """Channels with a join or leave in ``[start, end)``."""
@@ -233,7 +268,9 @@ class MembershipSource:
 
     def _load(self, channel_ids: list[str]) -> None:
         query = _MEMBERS_FROM_HISTORY if self.uses_history else _MEMBERS_FROM_CURRENT
-        rows: dict[str, list[_Member]] = {cid: [] for cid in channel_ids}
+        rows: dict[str, tuple[list[UserInfo], list[int], list[int]]] = {
+            cid: ([], [], []) for cid in channel_ids
+        }
         params = {"channels": channel_ids, "start": self.window_start, "end": self.window_end}
         users = self._users
         with self.conn.cursor() as cur:
@@ -245,9 +282,17 @@ class MembershipSource:
                         user = users[uid] = UserInfo(
                             uid, username or "", email or "", bool(is_bot), deleteat or 0
                         )
-                    rows[cid].append(_Member(user, jointime, leavetime))
+                    members, joins, leaves = rows[cid]
+                    members.append(user)
+                    if self.uses_history:
+                        joins.append(jointime)
+                        leaves.append(_NO_LEAVE if leavetime is None else leavetime)
         for cid in channel_ids:
-            self._members[cid] = _Channel(rows[cid])
+            members, joins, leaves = rows.pop(cid)
+            if self.uses_history:
+                self._members[cid] = _Channel(members, array("q", joins), array("q", leaves))
+            else:
+                self._members[cid] = _Channel(members, None, None)
 
     def activity(
         self,

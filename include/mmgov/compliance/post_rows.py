@@ -1,0 +1,156 @@
+"""The window's post rows as the extractor reads them: narrow rows, authors and channels looked up by id.
+
+A post row carries only the post's own columns; its channel (with team) and its author (with the
+bot flag) come from small caches keyed by id, filled by one query per batch for the ids not seen
+yet (a window has far fewer channels and users than posts). The caches are read in the same
+snapshot as the rows, so the records equal those of the joined query
+(:data:`mmgov.compliance.extract.STREAM_QUERY`). File rows come from a second stream in the posts'
+own order and are grouped per post for the batch.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from mmgov.compliance.model import ChannelInfo, ExportedFile, UserInfo
+
+WINDOW_PREDICATE = (
+    "p.updateat >= %(start)s AND p.updateat < %(end)s AND (p.type IS NULL OR p.type NOT LIKE 'system\\_%%')"
+)
+
+# Column order of a narrow post row (see _ROW_* below).
+POST_QUERY = (
+    "SELECT p.id, p.createat, p.updateat, COALESCE(p.deleteat, 0), COALESCE(p.editat, 0), p.userid,"
+    " p.channelid, COALESCE(p.rootid, ''), COALESCE(p.originalid, ''), COALESCE(p.message, ''),"
+    " COALESCE(p.type, ''), p.props->>'deleteBy', p.props->>'previewed_post', p.props->>'from_webhook',"
+    " p.props->>'from_bot', p.props->>'from_plugin', p.props->>'override_username',"
+    " p.props->>'webhook_display_name'"
+    f' FROM posts p WHERE {WINDOW_PREDICATE} ORDER BY p.updateat, p.id COLLATE "C"'
+)
+
+# An id without a users / bots / channels / teams row gets NULLs, as the LEFT JOINs of STREAM_QUERY do.
+USERS_BY_ID = """
+SELECT x.id, u.username, u.email, COALESCE(u.deleteat, 0), b.userid IS NOT NULL
+FROM unnest(%s::text[]) AS x(id)
+LEFT JOIN users u ON u.id = x.id
+LEFT JOIN bots b ON b.userid = x.id
+"""
+
+CHANNELS_BY_ID = """
+SELECT x.id, c.name, c.displayname, c.type::text, c.teamid, t.name, t.displayname
+FROM unnest(%s::text[]) AS x(id)
+LEFT JOIN channels c ON c.id = x.id
+LEFT JOIN teams t ON t.id = c.teamid
+"""
+
+_ROW_USER = 5
+_ROW_CHANNEL = 6
+
+
+class Lookups:
+    """Authors and channels by id, for the whole window (bounded by the workspace's users and channels).
+
+    ``users[user id]`` is a pair of :class:`UserInfo`: ``[0]`` for a post without ``props.from_bot``,
+    ``[1]`` for one with it (the same object when the user has a ``bots`` row).
+    """
+
+    def __init__(self) -> None:
+        self.users: dict[str | None, tuple[UserInfo, UserInfo]] = {}
+        self.channels: dict[str | None, ChannelInfo] = {}
+
+    def resolve(self, conn: psycopg.Connection, rows: list[tuple]) -> None:
+        """Look up the authors and channels of ``rows`` that are not cached yet (one query each)."""
+        users, channels = self.users, self.channels
+        new_users = {r[_ROW_USER] for r in rows} - users.keys()
+        new_channels = {r[_ROW_CHANNEL] for r in rows} - channels.keys()
+        if None in new_users:
+            new_users.discard(None)
+            users[None] = _user_pair("", None, None, 0, False)
+        if None in new_channels:
+            new_channels.discard(None)
+            channels[None] = _channel("", None, None, None, None, None, None)
+        if new_users:
+            for uid, username, email, delete_at, has_bot in conn.execute(
+                USERS_BY_ID, (sorted(new_users),)
+            ).fetchall():
+                users[uid] = _user_pair(uid, username, email, delete_at, has_bot)
+        if new_channels:
+            for row in conn.execute(CHANNELS_BY_ID, (sorted(new_channels),)).fetchall():
+                channels[row[0]] = _channel(*row)
+
+
+def _user_pair(
+    uid: str, username: str | None, email: str | None, delete_at: int, has_bot: bool
+) -> tuple[UserInfo, UserInfo]:
+    bot = UserInfo(uid, username or "", email or "", True, delete_at)
+    if has_bot:
+        return bot, bot
+    return UserInfo(uid, username or "", email or "", False, delete_at), bot
+
+
+def _channel(
+    cid: str,
+    name: str | None,
+    display: str | None,
+    ctype: str | None,
+    team_id: str | None,
+    team_name: str | None,
+    team_display: str | None,
+) -> ChannelInfo:
+    is_dm = ctype in ("D", "G")
+    return ChannelInfo(
+        cid,
+        name or "",
+        display or "",
+        ctype or "",
+        "" if is_dm else (team_id or ""),
+        "" if is_dm else (team_name or ""),
+        "" if is_dm else (team_display or ""),
+    )
+
+
+class FileStream:
+    """The window's file rows, in the post stream's order, handed out batch by batch."""
+
+    CHUNK = 5000
+
+    def __init__(self, cur: psycopg.ServerCursor):
+        self.cur = cur
+        self.rows: list[tuple] = []
+        self.pos = 0
+        self.done = False
+
+    def _fill(self) -> bool:
+        """Make ``rows[pos]`` valid; False at the end of the stream."""
+        if self.pos < len(self.rows):
+            return True
+        if self.done:
+            return False
+        self.rows = self.cur.fetchmany(self.CHUNK)
+        self.pos = 0
+        if len(self.rows) < self.CHUNK:
+            self.done = True
+        return bool(self.rows)
+
+    def take(self, post_ids: set[str]) -> dict[str, list[ExportedFile]]:
+        """The files of a batch's posts (the rows at the head of the stream whose post is in ``post_ids``)."""
+        out: dict[str, list[ExportedFile]] = {}
+        while self._fill():
+            rows, pos = self.rows, self.pos
+            end = len(rows)
+            while pos < end:
+                row = rows[pos]
+                pid = row[1]
+                if pid not in post_ids:
+                    self.pos = pos
+                    return out
+                files = out.get(pid)
+                if files is None:
+                    files = out[pid] = []
+                files.append(ExportedFile(*row))
+                pos += 1
+            self.pos = pos
+        return out
+
+    def exhausted(self) -> bool:
+        return not self._fill()

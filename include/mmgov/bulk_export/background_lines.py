@@ -34,8 +34,9 @@ log = logging.getLogger(__name__)
 # The export's connection streams the rendered direct post lines while the twin streams the rest
 # (False: the twin streams them all). Shortens the twin's stream (the export's critical path) by
 # about an eighth at the price of the side data and the post scans computed twice (measured at
-# 1,000,000 posts: twin 3.6 -> 3.25 s of CPU, the export's connection +1.6 s).
-SPLIT_DIRECT = True
+# 1,000,000 posts: twin 3.6 -> 3.25 s of CPU, the export's connection +1.6 s). Off: on an idle
+# 2-core machine the extra work costs more than it saves (1M posts: 3.33-3.42 s off, 3.64-3.66 s on).
+SPLIT_DIRECT = False
 
 
 def can_export_snapshot(conn: psycopg.Connection) -> bool:

@@ -11,7 +11,7 @@
 4. Measures the COPY baseline again: the machine may be shared, the best COPY run is used.
 
 Prints posts/s, peak RSS (target <= 250 MB, and within 10% between 100k and 1M posts) and the
-ratio of the export's time to the COPY (target <= 3.0); writes ``bench/results/compliance_export-<format>-N.json``.
+ratio of the export's time to the COPY (target <= 3.0 for csv, 4.0 for actiance); writes ``bench/results/compliance_export-<format>-N.json``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 END = "2026-01-01"
 DAYS = 30
 TARGET_RSS_MB = 250
-TARGET_RATIO = 3.0
+TARGET_RATIO = {"csv": 3.0, "actiance": 4.0}  # issue targets; other formats have none
 
 
 def window_of(dsn: str) -> tuple[int, int]:
@@ -213,7 +213,7 @@ def main() -> int:
             "generated_posts": args.posts,
             "window": [start, end],
             "load_average": os.getloadavg(),
-            "targets": {"peak_rss_mb": TARGET_RSS_MB, "ratio_to_copy": TARGET_RATIO},
+            "targets": {"peak_rss_mb": TARGET_RSS_MB, "ratio_to_copy": TARGET_RATIO.get(args.export_format)},
         }
     )
     RESULTS.mkdir(exist_ok=True)
@@ -223,7 +223,7 @@ def main() -> int:
         f"[bench] {args.export_format}: {result['posts']:,} posts ({result['message_entries']:,} entries, "
         f"{result['membership_rows']:,} membership rows, {result['files']:,} files) in "
         f"{result['seconds']:.1f}s = {result['posts_per_s']:,.0f} posts/s; peak RSS {result['peak_rss_mb']:.0f} MB "
-        f"(target <= {TARGET_RSS_MB}); COPY {copy_s:.2f}s, ratio {ratio:.2f} (target <= {TARGET_RATIO}); "
+        f"(target <= {TARGET_RSS_MB}); COPY {copy_s:.2f}s, ratio {ratio:.2f} (target <= {TARGET_RATIO.get(args.export_format, '-')}); "
         f"load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )

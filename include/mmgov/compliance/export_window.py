@@ -163,8 +163,8 @@ def resolve_window(
     start, end = to_epoch_ms(interval_start), to_epoch_ms(interval_end)
     if start > end:
         raise ExportWindowError(
-            f"the run's data interval [{interval_start.isoformat()}, {interval_end.isoformat()}) is empty: "
-            "give export_from/export_to, or trigger a scheduled run"
+            f"the run's data interval [{interval_start.isoformat()}, {interval_end.isoformat()}) ends before it "
+            "starts: give export_from/export_to, or trigger a scheduled run"
         )
     if end > now:
         raise ExportWindowError(

@@ -12,10 +12,8 @@ from dataclasses import dataclass
 
 import psycopg
 
-from mmgov.compliance.last_export import COMPLETED_EVENT, last_export_end_ms
+from mmgov.compliance.last_export import last_export_end_ms
 from mmgov.settings import Settings
-
-__all__ = ["COMPLETED_EVENT", "ExportGuard", "export_guard", "export_watermark"]
 
 
 @dataclass(frozen=True)
@@ -43,14 +41,9 @@ class ExportGuard:
         return f"only posts last updated before {self.watermark_ms} (end of the last compliance export) are deleted"
 
 
-def export_watermark(conn: psycopg.Connection) -> int | None:
-    """The highest ``window_end_ms`` of a completed compliance export, or ``None``."""
-    return last_export_end_ms(conn)
-
-
 def export_guard(conn: psycopg.Connection, settings: Settings) -> ExportGuard:
     """The guard a run applies, decided once at its preview."""
     if not settings.MessageExportSettings.EnableExport:
         return ExportGuard("off", None)
-    mark = export_watermark(conn)
+    mark = last_export_end_ms(conn)
     return ExportGuard("blocked", None) if mark is None else ExportGuard("on", mark)

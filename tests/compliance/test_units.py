@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import struct
 import zipfile
 
 import pytest
@@ -329,3 +330,33 @@ def test_zip_writer_is_deterministic_and_stores_compressed_types():
         "files/p/f-photo.JPG": zipfile.ZIP_STORED,
         "files/p/g-notes.txt": zipfile.ZIP_DEFLATED,
     }
+
+
+def test_zip_writer_deflates_with_isal_and_any_unzip_reads_it():
+    """Deflated entries come from ISA-L (not zlib), and stay ordinary deflate streams."""
+    import zlib
+
+    from isal import isal_zlib
+
+    from mmgov.compliance.packaging import fast_deflate_available
+
+    assert fast_deflate_available()
+    text = "".join(f"{i},user{i % 97}@example.com,hello world {i * 7919 % 1000}\n" for i in range(20000))
+    buf = io.BytesIO()
+    with BatchZipWriter(buf, timestamp_ms=JAN1) as zw:
+        with zw.open("posts.csv") as stream:
+            assert type(stream._compressor).__module__.startswith("isal")
+            stream.write(text.encode())
+        zw.write_text("metadata.json", '{"a": 1}')
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zf:
+        assert zf.testzip() is None
+        assert zf.read("posts.csv") == text.encode()
+        assert zf.read("metadata.json") == b'{"a": 1}'
+        info = zf.getinfo("posts.csv")
+    data = buf.getvalue()
+    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26 : info.header_offset + 30])
+    raw = data[info.header_offset + 30 + name_len + extra_len :][: info.compress_size]
+    # the stored stream is ISA-L's level-1 deflate, which zlib decodes
+    expected = isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)
+    assert raw == expected.compress(text.encode()) + expected.flush()
+    assert zlib.decompress(raw, -15) == text.encode()

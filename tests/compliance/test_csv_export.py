@@ -483,3 +483,72 @@ def test_metadata_document_matches_json_dumps_with_go_escapes():
     assert "\\u0026" in expected
     empty = ExportBatch(1, ExportWindow(10, 99), 10, 99, [], {})
     assert json.loads(metadata_document(empty, {}))["Channels"] is None
+
+
+NASTY_TEXTS = [
+    "a,b",
+    'say "hi"',
+    "line\nbreak",
+    "cr\ronly",
+    "",
+    "plain",
+    "é ü 😀",
+    " leading space",
+    "\tleading tab",
+    "\u3000ideographic space",
+    "\xa0nbsp first",
+    "\u200bzero width first",  # not a space for Go: unquoted
+    "\\.",
+    "\\.x",
+    "trailing space ",
+]
+
+
+def test_database_rendered_lines_equal_the_python_path(ws, run_export, tmp_path, monkeypatch):
+    """Plain posts are rendered by PostgreSQL (CSV_POST_COLUMNS); every byte equals the Python renderer's."""
+    from mmgov.compliance.csv_format import CsvFormat
+
+    team = ws.team("acme", name="a,cme", display=" Acme")
+    chan = ws.channel("town", team=team, display='Town "Square"')
+    private = ws.channel("priv", team=team, ctype="P", name=" lead", display="\\.")
+    alice = ws.user("alice", email="alice,1@example.com")
+    bot = ws.user("robot", bot=True)
+    carol = ws.user("carol")
+    dm = ws.channel("dm", team=None, ctype="D", name=f"{alice}__{carol}", display="")
+    gm = ws.channel("gm", team=None, ctype="G", name="gm-name", display="")
+    ws.history(chan, alice, T0 - 5)
+    t = T0
+    for i, text in enumerate(NASTY_TEXTS):
+        for j, (channel, user) in enumerate(((chan, alice), (private, bot), (dm, carol), (gm, alice))):
+            t += 7
+            kind = (i + j) % 3  # created / edited / updated without a text change
+            ws.post(
+                f"p{i}-{j}",
+                channel=channel,
+                user=user,
+                create=t,
+                update=t if kind == 0 else t + 3,
+                edit=t + 3 if kind == 1 else 0,
+                message=text,
+                root=mmid(f"p{i}-0") if j == 3 else "",
+                props={"from_bot": "true"} if (i + j) % 4 == 0 else ({"previewed_post": " x,y"} if j == 1 else {}),
+            )
+    # a post whose author and channel rows are missing, and deleted and edited-original posts
+    ws.post("ghost", channel=mmid("nochannel"), user=mmid("nobody"), create=T0 + 9000, message=" ghost")
+    ws.post("gone", channel=chan, user=alice, create=T0 + 9100, delete=T0 + 9200, message="bye, now")
+    ws.post("old", channel=chan, user=alice, create=T0 + 9300, delete=T0 + 9400, original=mmid("p0-0"), message="x")
+
+    in_database = run_export(START, END, batch_size=7, dest=tmp_path / "db")
+    monkeypatch.setattr(CsvFormat, "rendered_columns", None)
+    in_python = run_export(START, END, batch_size=7, dest=tmp_path / "py")
+    assert len(in_database.zips) == len(in_python.zips) > 5
+    for a, b in zip(in_database.zips, in_python.zips, strict=True):
+        assert a.name == b.name
+        for name in ("posts.csv", "metadata.json"):
+            assert in_database.read(a, name) == in_python.read(b, name), (a.name, name)
+    lines = in_database.csv_lines()
+    assert any(',"\\.",private,' in line for line in lines)  # `\.` alone is quoted, as Go does
+    assert any(',\\.x,message,' in line for line in lines)
+    assert any('," leading space",message,' in line for line in lines)
+    assert any(",\u200bzero width first,message," in line for line in lines)
+    assert in_database.summary["messages"] == in_python.summary["messages"] == len(NASTY_TEXTS) * 4 + 3  # posts

@@ -68,6 +68,14 @@ def test_csv_fields_round_trip_and_carriage_returns_are_quoted():
     assert csv_field("plain") == "plain"
 
 
+def test_csv_quoting_follows_go_encoding_csv():
+    """Go's Writer.fieldNeedsQuotes: also a leading Unicode space (unicode.IsSpace) and the field `\\.`."""
+    for text in (" a", "\ta", "\u3000a", "\xa0a", "\x85a", "\u2028a", "\\."):
+        assert csv_field(text) == f'"{text}"', repr(text)
+    for text in ("a ", "\u200ba", "\x1ca", "\\.x", "x\\.", "", "-"):  # not spaces for Go / not `\.` alone
+        assert csv_field(text) == text, repr(text)
+
+
 def test_xml_escapes_parse_back():
     raw = "a&<>\"'\r\n\t]]>\x00\ud800\ufffe é"
     clean = "a&<>\"'\r\n\t]]>\ufffd\ufffd\ufffd é"

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
 from collections.abc import Iterator
 from json.encoder import encode_basestring  # the C string encoder
-from typing import Any
+from typing import Any, ClassVar
 
 from mmgov.compliance.formats import BatchResult, ComplianceFormat, FileSource, ZipSink, copy_attachment
 from mmgov.compliance.model import (
@@ -50,13 +51,21 @@ def attachment_message(file: ExportedFile) -> str:
     return f"{file.name} ({file.zip_name})".strip()
 
 
-# Go's encoding/csv quotes a field holding a comma, a quote, \n or \r; Python's csv module would
-# leave a lone \r unquoted with "\n" line endings, so fields are escaped here, by hand (also faster).
-_NEEDS_QUOTES = re.compile('[,"\n\r]')
+# Go's encoding/csv (Writer.fieldNeedsQuotes) quotes a field holding a comma, a quote, \n or \r, a
+# field whose first character is a Unicode space (unicode.IsSpace) and the field `\.`. Python's csv
+# module differs (a lone \r, leading spaces), so fields are escaped here, by hand (also faster).
+# One pattern for Python and PostgreSQL (which renders plain posts, see CSV_POST_COLUMNS): the
+# characters are literal, and both engines read `[...]`, `^`, `|` and `\\`, `\.` alike.
+_GO_SPACES = "\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+QUOTE_PATTERN_SQL = '[,"\r\n]|^[' + _GO_SPACES + "]|^\\\\\\.$"
+_NEEDS_QUOTES = re.compile(QUOTE_PATTERN_SQL[:-1] + "\\Z")  # Python's $ also matches before a final \n
 
 
 def csv_field(value: object) -> str:
-    """One CSV field: quoted (quotes doubled) when it holds ``,``, ``"``, ``\\n`` or ``\\r``."""
+    """One CSV field, quoted (quotes doubled) exactly when Go's ``encoding/csv`` quotes it.
+
+    That is when it holds ``,``, ``"``, ``\\n`` or ``\\r``, starts with a Unicode space, or is ``\\.``.
+    """
     text = value if isinstance(value, str) else ("" if value is None else str(value))
     if _NEEDS_QUOTES.search(text) is None:
         return text
@@ -66,6 +75,29 @@ def csv_field(value: object) -> str:
 def csv_line(fields: list[Any]) -> str:
     """A whole CSV line, ``\\n``-terminated."""
     return ",".join([csv_field(f) for f in fields]) + "\n"
+
+
+def _sql_field(expr: str) -> str:
+    """:func:`csv_field` of a text expression, in PostgreSQL (``%(csv_quote)s`` = QUOTE_PATTERN_SQL)."""
+    return (
+        f"""CASE WHEN {expr} ~ %(csv_quote)s THEN '"' || replace({expr}, '"', '""') || '"' ELSE {expr} END"""
+    )
+
+
+_ROOT = "COALESCE(p.rootid, '')"
+_MESSAGE = "COALESCE(p.message, '')"
+_PREVIEWED = "COALESCE(p.props->>'previewed_post', '')"
+# A plain post's line (one message entry, no files; see ComplianceFormat.rendered_columns) in three
+# parts rendered by PostgreSQL: "<created>,<updated>,<update type>," / ",<post id>,,<root id>,<message>,
+# message," / ",<previewed post id>\n". Python puts the channel, author and user-type columns between
+# them (CsvFormat._rendered_blocks): the same line as _Lines.block, escaped by the same rule.
+CSV_POST_COLUMNS = (
+    "COALESCE(p.createat, 0) || ',' || p.updateat || ',' || CASE WHEN p.updateat <= COALESCE(p.createat, 0)"
+    " THEN '' WHEN COALESCE(p.editat, 0) > 0 THEN 'EditedNewMsg' ELSE 'UpdatedNoMsgChange' END || ','",
+    f"',' || {_sql_field('p.id')} || ',,' || {_sql_field(_ROOT)} || ',' || {_sql_field(_MESSAGE)}"
+    " || ',message,'",
+    f"',' || {_sql_field(_PREVIEWED)} || chr(10)",
+)
 
 
 def _channel_cols(ch: ChannelInfo) -> list[Any]:
@@ -202,7 +234,7 @@ class _Lines:
         p = cp.post
         u = p.user
         pid, root, preview = p.id, p.root_id, p.previewed_post
-        if _NEEDS_QUOTES.search(pid + root + preview) is not None:  # never for Mattermost ids
+        if _any_needs_quotes(pid, root, preview):  # never for Mattermost ids
             return [csv_line(row) for row in post_rows(cp)]
         who = f"{self.channel(p.channel)},{self.user(u)},{pid}"
         tail = f"{u.user_type},{preview}\n"
@@ -234,7 +266,7 @@ class _Lines:
         if len(messages) != 1 or cp.uploads or cp.file_deletions:
             return "".join(self.post(cp))
         pid, root, preview = p.id, p.root_id, p.previewed_post
-        if _NEEDS_QUOTES.search(pid + root + preview) is not None:  # never for Mattermost ids
+        if _any_needs_quotes(pid, root, preview):  # never for Mattermost ids
             return "".join(self.post(cp))
         ch, u = p.channel, p.user
         chs = self._channels.get(id(ch))
@@ -318,30 +350,63 @@ def _go_escape(text: str) -> str:
     return text
 
 
-def metadata_document(batch: ExportBatch, counts: dict[str, list[int]]) -> str:
+def metadata_document(
+    batch: ExportBatch, counts: dict[str, list[int]], cache: dict[tuple[str, int, int], str] | None = None
+) -> str:
     """``metadata.json``: exactly ``json.dumps(metadata_fields(...), indent=2)`` with Go's escapes.
 
     Written by hand because ``indent`` makes Python fall back to its pure-Python encoder, which
-    costs ~50 ms per batch on a workspace with hundreds of active channels.
+    costs ~50 ms per batch on a workspace with hundreds of active channels. ``cache`` keeps each
+    channel's block up to its counts, rendered and escaped once per window (a window's channel
+    records do not change).
     """
-    doc = metadata_fields(batch, counts)
-    enc = encode_basestring
-    if doc["Channels"] is None:
+    if not batch.channels:
         channels = "null"
     else:
+        cache = {} if cache is None else cache
         blocks = []
-        for cid, fields in doc["Channels"].items():
-            inner = ",\n".join(
-                f"      {enc(k)}: {enc(v) if isinstance(v, str) else v}" for k, v in fields.items()
-            )
-            blocks.append(f"    {enc(cid)}: {{\n{inner}\n    }}")
+        start, end = batch.window.start_ms, batch.window.end_ms
+        for cid, act in sorted(batch.channels.items()):
+            head = cache.get((cid, start, end))
+            if head is None:
+                head = cache[(cid, start, end)] = _channel_block_head(cid, act.channel, batch)
+            messages, attachments = counts.get(cid, (0, 0))
+            blocks.append(f'{head}{messages},\n      "AttachmentsCount": {attachments}\n    }}')
         channels = "{\n" + ",\n".join(blocks) + "\n  }"
-    text = (
-        f'{{\n  "Channels": {channels},\n  "MessagesCount": {doc["MessagesCount"]},\n'
-        f'  "AttachmentsCount": {doc["AttachmentsCount"]},\n  "StartTime": {doc["StartTime"]},\n'
-        f'  "EndTime": {doc["EndTime"]}\n}}'
+    messages = sum(c[0] for c in counts.values())
+    attachments = sum(c[1] for c in counts.values())
+    return (
+        f'{{\n  "Channels": {channels},\n  "MessagesCount": {messages},\n'
+        f'  "AttachmentsCount": {attachments},\n  "StartTime": {batch.start_ms},\n'
+        f'  "EndTime": {batch.end_ms}\n}}'
     )
-    return _go_escape(text)
+
+
+def _channel_block_head(cid: str, ch: ChannelInfo, batch: ExportBatch) -> str:
+    """A channel's ``metadata.json`` block up to the value of ``MessagesCount`` (escaped)."""
+    enc = encode_basestring
+    values = (
+        ch.team_id,
+        ch.team_name,
+        ch.team_display_name,
+        ch.id,
+        ch.name,
+        ch.display_name,
+        ch.type,
+        ch.room_id,
+        batch.window.start_ms,
+        batch.window.end_ms,
+    )
+    inner = "".join(
+        f"      {enc(k)}: {enc(v) if isinstance(v, str) else v},\n"
+        for k, v in zip(_CHANNEL_KEYS, values, strict=False)
+    )
+    return _go_escape(f'    {enc(cid)}: {{\n{inner}      "MessagesCount": ')
+
+
+def _any_needs_quotes(*fields: str) -> bool:
+    search = _NEEDS_QUOTES.search
+    return any(search(f) is not None for f in fields)
 
 
 Entry = tuple[tuple[Any, ...], str]  # (sort key, CSV line)
@@ -364,6 +429,9 @@ class CsvFormat(ComplianceFormat):
     """
 
     name = "csv"
+    # Plain posts (nearly all) come escaped from PostgreSQL: Python only joins the parts.
+    rendered_columns = CSV_POST_COLUMNS
+    rendered_params: ClassVar[dict[str, Any]] = {"csv_quote": QUOTE_PATTERN_SQL}
     # batch mode: at most this many rendered membership lines are kept for unchanged channels
     CACHE_LINES = 50_000
 
@@ -378,6 +446,10 @@ class CsvFormat(ComplianceFormat):
         self._channel_entries: dict[str, tuple[list[MemberEvent], list[Entry]]] = {}
         self._cached_lines = 0
         self._lines = _Lines()  # rendering caches, bounded
+        # rendered posts: channel id -> its columns; author id -> (columns, user type, as a bot)
+        self._rendered_channels: dict[str | None, str] = {}
+        self._rendered_authors: dict[str | None, tuple[str, str, str]] = {}
+        self._metadata_heads: dict[tuple[str, int, int], str] = {}  # metadata.json channel blocks
 
     def _member_entries(self, batch: ExportBatch, result: BatchResult, lines: _Lines) -> list[Entry]:
         if self.per_window:
@@ -476,10 +548,12 @@ class CsvFormat(ComplianceFormat):
             uploads += k
             if cp.file_deletions:
                 deletions += len(cp.file_deletions)
+        if batch.rendered:
+            messages += self._rendered_blocks(batch, lines, blocks, counts)
         result.messages += messages
         result.uploads += uploads
         result.file_deletions += deletions
-        result.posts += len(batch.posts)
+        result.posts += len(batch.posts) + len(batch.rendered)
         with out.open(POSTS_CSV) as raw:
             raw.write((HEADER + "\n").encode())
             for chunk in _merged(members, blocks, batch, lines):
@@ -490,8 +564,40 @@ class CsvFormat(ComplianceFormat):
             out.write_text(WARNING_TXT, "".join(w + "\n" for w in result.warnings))
         for cid in batch.channels:
             counts.setdefault(cid, [0, 0])
-        out.write_text(METADATA_JSON, metadata_document(batch, counts))
+        out.write_text(METADATA_JSON, metadata_document(batch, counts, self._metadata_heads))
         return result
+
+    def _rendered_blocks(
+        self,
+        batch: ExportBatch,
+        lines: _Lines,
+        blocks: list[tuple[int, str, str]],
+        counts: dict[str, list[int]],
+    ) -> int:
+        """The lines of the batch's rendered posts: CSV_POST_COLUMNS around the channel and author columns."""
+        channel_cols, author_cols = self._rendered_channels, self._rendered_authors
+        if len(channel_cols) > _Lines.LIMIT or len(author_cols) > _Lines.LIMIT:  # bounded memory
+            channel_cols.clear()
+            author_cols.clear()
+        channel_of, author_of = batch.channel_of, batch.author_of
+        append = blocks.append
+        for pid, create_at, _u, _d, from_bot, uid, cid, head, middle, tail in batch.rendered:
+            chs = channel_cols.get(cid)
+            if chs is None:
+                chs = channel_cols[cid] = lines.channel(channel_of[cid])
+            us = author_cols.get(uid)
+            if us is None:
+                user, as_bot = author_of[uid]
+                us = author_cols[uid] = (lines.user(user), user.user_type, as_bot.user_type)
+            append((create_at or 0, pid, f"{head}{chs},{us[0]}{middle}{us[2] if from_bot else us[1]}{tail}"))
+        for cid, n in Counter([r[6] for r in batch.rendered]).items():
+            key = channel_of[cid].id
+            c = counts.get(key)
+            if c is None:
+                counts[key] = [n, 0]
+            else:
+                c[0] += n
+        return len(batch.rendered)
 
 
 def _merged(
@@ -506,7 +612,7 @@ def _merged(
     in Mattermost) is sorted row by row instead, to keep that exact order.
     """
     if any(not b[1] for b in blocks):
-        yield from _sorted_row_by_row(members, batch, lines)
+        yield from _sorted_row_by_row(members, batch, lines, blocks)
         return
     blocks.sort()
     out: list[str] = []
@@ -528,13 +634,19 @@ def _merged(
         yield "".join(out)
 
 
-def _sorted_row_by_row(members: list[Entry], batch: ExportBatch, lines: _Lines) -> Iterator[str]:
+def _sorted_row_by_row(
+    members: list[Entry], batch: ExportBatch, lines: _Lines, blocks: list[tuple[int, str, str]] | None = None
+) -> Iterator[str]:
     entries = list(members)
     for cp in batch.posts:
         p = cp.post
         entries.extend(
             ((p.create_at, p.id, p.channel.id, i, "", ""), line) for i, line in enumerate(lines.post(cp))
         )
+    if batch.rendered:  # one line each, rendered in blocks
+        rendered_lines = {b[1]: b[2] for b in blocks or ()}
+        for r in batch.rendered:
+            entries.append(((r[1] or 0, r[0], batch.channel_of[r[6]].id, 0, "", ""), rendered_lines[r[0]]))
     entries.sort(key=_first)
     for i in range(0, len(entries), 4096):
         yield "".join([e[1] for e in entries[i : i + 4096]])

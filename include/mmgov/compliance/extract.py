@@ -13,6 +13,10 @@ and no row can be missed or read twice between batches. Memory holds a batch and
 row: post rows are narrow (authors and channels are looked up by id once per window, see
 :mod:`mmgov.compliance.post_rows`), files come from a second server-side cursor in the posts'
 order, membership is cached per channel (see :mod:`mmgov.compliance.membership`).
+
+A format with ``rendered_columns`` (CSV) gets its plain posts rendered by PostgreSQL: the cursor
+then returns short rows with the format's columns, and only deleted posts and posts with files are
+read again in full (one query per batch, same snapshot) and classified.
 """
 
 from __future__ import annotations
@@ -21,22 +25,32 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
 from mmgov.compliance.export_window import ExportWindow
 from mmgov.compliance.membership import MembershipSource
 from mmgov.compliance.model import (
+    ChannelInfo,
     ClassifiedPost,
     ExportBatch,
     ExportedFile,
     MessageEntry,
     PostRecord,
+    RenderedPost,
     UpdateType,
     UserInfo,
 )
 from mmgov.compliance.post_classifier import classify
-from mmgov.compliance.post_rows import POST_QUERY, WINDOW_PREDICATE, FileStream, Lookups
+from mmgov.compliance.post_rows import (
+    POST_QUERY,
+    POSTS_BY_ID,
+    WINDOW_PREDICATE,
+    FileStream,
+    Lookups,
+    rendered_post_query,
+)
 
 DEFAULT_BATCH_SIZE = 10_000
 
@@ -130,12 +144,25 @@ class WindowReader:
 
     CURSOR_NAME = "mmgov_compliance_export"
 
-    def __init__(self, conn: psycopg.Connection, window: ExportWindow, batch_size: int = DEFAULT_BATCH_SIZE):
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        window: ExportWindow,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        *,
+        rendered_columns: tuple[str, str, str] | None = None,
+        rendered_params: dict[str, Any] | None = None,
+    ):
+        """``rendered_columns`` / ``rendered_params``: a format's SQL rendering of plain posts
+        (:attr:`mmgov.compliance.formats.ComplianceFormat.rendered_columns`); those posts then come
+        in ``batch.rendered`` and only the others are classified into ``batch.posts``."""
         if batch_size < 1:
             raise ValueError(f"BatchSize must be >= 1, got {batch_size}")
         self.conn = conn
         self.window = window
         self.batch_size = batch_size
+        self.rendered_columns = rendered_columns
+        self.rendered_params = rendered_params or {}
         self.counts: WindowCounts | None = None
 
     def __iter__(self) -> Iterator[tuple[ExportBatch, DbCounts]]:
@@ -148,20 +175,29 @@ class WindowReader:
             self.counts = count_window(conn, window)
             membership = MembershipSource(conn, window.start_ms, window.end_ms)
             params = {"start": window.start_ms, "end": window.end_ms}
+            rendered = self.rendered_columns is not None
             with (
                 conn.cursor(name=self.CURSOR_NAME) as cur,
                 conn.cursor(name=self.CURSOR_NAME + "_files") as fcur,
                 # Fetches the batch after next while this one is built: the database works meanwhile.
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="compliance-export-fetch") as prefetch,
             ):
-                cur.execute(POST_QUERY, params)
+                if self.rendered_columns is not None:
+                    cur.execute(
+                        rendered_post_query(self.rendered_columns), {**params, **self.rendered_params}
+                    )
+                else:
+                    cur.execute(POST_QUERY, params)
                 fcur.execute(FILES_STREAM, params)
                 files = FileStream(fcur)
 
                 def fetch() -> tuple[list[tuple], dict[str, list[ExportedFile]]]:
                     rows = cur.fetchmany(size)
                     lookups.resolve(conn, rows)
-                    return rows, files.take({r[0] for r in rows})
+                    batch_files = files.take({r[0] for r in rows})
+                    if rendered:
+                        rows = _with_full_rows(conn, rows, batch_files)
+                    return rows, batch_files
 
                 start = window.start_ms
                 number = 0
@@ -198,16 +234,36 @@ class WindowReader:
         membership: MembershipSource,
         lookups: Lookups,
     ) -> tuple[ExportBatch, DbCounts]:
-        posts = _classified_posts(rows, files, lookups, self.window.start_ms)
-        batch_channels = {}
+        batch_channels: dict[str, ChannelInfo] = {}
         authors: dict[str, dict[str, UserInfo]] = {}
-        for cp in posts:
-            p = cp.post
-            cid = p.channel.id
-            if cid not in batch_channels:
-                batch_channels[cid] = p.channel
-                authors[cid] = {}
-            authors[cid].setdefault(p.user.id, p.user)
+        rendered: list[RenderedPost] = []
+        if self.rendered_columns is None:
+            posts = _classified_posts(rows, files, lookups, self.window.start_ms)
+            for cp in posts:
+                p = cp.post
+                cid = p.channel.id
+                if cid not in batch_channels:
+                    batch_channels[cid] = p.channel
+                    authors[cid] = {}
+                authors[cid].setdefault(p.user.id, p.user)
+        else:
+            rendered = [r for r in rows if len(r) == _SHORT_ROW]
+            posts = _classified_posts(
+                [r for r in rows if len(r) != _SHORT_ROW], files, lookups, self.window.start_ms
+            )
+            # (channel id, author id) -> from_bot of the author's first post there (which decides
+            # the author record of a synthetic join): the comprehension runs backwards, so the first wins.
+            first = {
+                (r[6], r[5]): (r[4] if len(r) == _SHORT_ROW else r[14] == "true") for r in reversed(rows)
+            }
+            users, channels = lookups.users, lookups.channels
+            for (cid, uid), from_bot in first.items():
+                ch, user = channels[cid], users[uid][from_bot]
+                seen = authors.get(ch.id)
+                if seen is None:
+                    batch_channels[ch.id] = ch
+                    seen = authors[ch.id] = {}
+                seen[user.id] = user
         activity = membership.activity(start, end, batch_channels, authors)
         batch = ExportBatch(
             number=number,
@@ -217,6 +273,9 @@ class WindowReader:
             posts=posts,
             channels=activity,
             is_last=is_last,
+            rendered=rendered,
+            channel_of=lookups.channels,
+            author_of=lookups.users,
         )
         return batch, DbCounts(posts=len(rows), files=sum(len(f) for f in files.values()))
 
@@ -226,6 +285,23 @@ def iter_batches(
 ) -> Iterator[tuple[ExportBatch, DbCounts]]:
     """The window's batches in order (see :class:`WindowReader`)."""
     yield from WindowReader(conn, window, batch_size)
+
+
+_SHORT_ROW = 10  # columns of a rendered read's row (a POST_QUERY row has 18)
+
+
+def _with_full_rows(
+    conn: psycopg.Connection, rows: list[tuple], files: dict[str, list[ExportedFile]]
+) -> list[tuple]:
+    """A rendered read's rows, with each deleted post or post with files replaced by its full row.
+
+    Those posts need the classifier (several entries, files); one query per batch, same snapshot.
+    """
+    ids = [r[0] for r in rows if r[3] or r[0] in files]
+    if not ids:
+        return rows
+    full = {r[0]: r for r in conn.execute(POSTS_BY_ID, {"ids": ids}).fetchall()}
+    return [full.get(r[0], r) if r[3] or r[0] in files else r for r in rows]
 
 
 _CREATED = UpdateType.CREATED

@@ -225,13 +225,23 @@ class ChannelActivity:
     leaves: list[MemberEvent] = field(default_factory=list)
 
 
+# A plain post (not deleted, no files: exactly one message entry, CREATED / EDITED_NEW /
+# UPDATED_NO_MSG_CHANGE) as the database rendered it for a format that asks for it: the row as read,
+# ``(id, createat, updateat, deleted, from_bot, userid, channelid, *the format's three columns)``
+# (see mmgov.compliance.post_rows.rendered_post_query). Its channel is
+# ``batch.channel_of[channelid]``, its author ``batch.author_of[userid][from_bot]``. Rows, not
+# records: an export reads millions of them.
+RenderedPost = tuple[str, int | None, int, bool, bool, str | None, str | None, str, str, str]
+
+
 @dataclass(slots=True)
 class ExportBatch:
     """One batch: at most ``BatchSize`` post rows in (updateat, id) order, and their channels.
 
     Time range: ``[start_ms, end_ms)`` for membership events; ``start_ms`` is the window start
     (first batch) or the previous batch's last ``updateat``; ``end_ms`` is this batch's last
-    ``updateat``, or the window end for the last batch. ``number`` is 1-based.
+    ``updateat``, or the window end for the last batch. ``number`` is 1-based. The batch's post rows
+    are ``posts`` plus ``rendered`` (empty unless the format asked for database rendering).
     """
 
     number: int
@@ -241,6 +251,12 @@ class ExportBatch:
     posts: list[ClassifiedPost]
     channels: dict[str, ChannelActivity]  # channel id -> activity, every channel of this batch
     is_last: bool = False
+    # Plain posts the database rendered for the format (only for a format with
+    # ``ComplianceFormat.rendered_columns``; see RenderedPost). ``posts`` then holds the others.
+    rendered: list[RenderedPost] = field(default_factory=list)
+    # channel id -> channel, author id -> (author, author as a bot): for ``rendered`` rows
+    channel_of: dict[str | None, ChannelInfo] = field(default_factory=dict)
+    author_of: dict[str | None, tuple[UserInfo, UserInfo]] = field(default_factory=dict)
 
     @property
     def zip_name(self) -> str:

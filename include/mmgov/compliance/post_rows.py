@@ -28,6 +28,26 @@ POST_QUERY = (
     f' FROM posts p WHERE {WINDOW_PREDICATE} ORDER BY p.updateat, p.id COLLATE "C"'
 )
 
+# The same columns for given post ids (the rows a rendered read hands back to the Python path).
+POSTS_BY_ID = POST_QUERY.split(" FROM posts p ", 1)[0] + " FROM posts p WHERE p.id = ANY(%(ids)s)"
+
+
+def rendered_post_query(columns: tuple[str, str, str]) -> str:
+    """The window's posts as short rows, with a format's three rendered columns (NULL for deleted posts).
+
+    Row: ``(id, createat, updateat, deleted, from_bot, userid, channelid, *columns)``; ``userid``
+    and ``channelid`` sit where they are in :data:`POST_QUERY` (:class:`Lookups` reads both kinds).
+    A deleted post, or one with files, is read again with :data:`POSTS_BY_ID` and classified.
+    """
+    a, b, c = (f"CASE WHEN COALESCE(p.deleteat, 0) = 0 THEN {col} END" for col in columns)
+    return (
+        "SELECT p.id, p.createat, p.updateat, COALESCE(p.deleteat, 0) <> 0,"
+        " COALESCE(p.props->>'from_bot' = 'true', false), p.userid, p.channelid,"
+        f" {a}, {b}, {c}"
+        f' FROM posts p WHERE {WINDOW_PREDICATE} ORDER BY p.updateat, p.id COLLATE "C"'
+    )
+
+
 # An id without a users / bots / channels / teams row gets NULLs, as the LEFT JOINs of STREAM_QUERY do.
 USERS_BY_ID = """
 SELECT x.id, u.username, u.email, COALESCE(u.deleteat, 0), b.userid IS NOT NULL

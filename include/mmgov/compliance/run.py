@@ -137,7 +137,13 @@ def stage_export(
     """Extract, format and package every batch of the window into staging; return the manifest."""
     destination.begin(request.run_folder, request.run_key)
     records: list[BatchRecord] = []
-    reader = WindowReader(conn, request.window, request.batch_size)
+    reader = WindowReader(
+        conn,
+        request.window,
+        request.batch_size,
+        rendered_columns=fmt.rendered_columns,
+        rendered_params=fmt.rendered_params,
+    )
     with _fewer_gc_passes():
         _stage_batches(reader, request, fmt, files, destination, records)
     if reader.counts is None:  # pragma: no cover - the reader always yields at least one batch

@@ -531,12 +531,22 @@ def test_database_rendered_lines_equal_the_python_path(ws, run_export, tmp_path,
                 edit=t + 3 if kind == 1 else 0,
                 message=text,
                 root=mmid(f"p{i}-0") if j == 3 else "",
-                props={"from_bot": "true"} if (i + j) % 4 == 0 else ({"previewed_post": " x,y"} if j == 1 else {}),
+                props={"from_bot": "true"}
+                if (i + j) % 4 == 0
+                else ({"previewed_post": " x,y"} if j == 1 else {}),
             )
     # a post whose author and channel rows are missing, and deleted and edited-original posts
     ws.post("ghost", channel=mmid("nochannel"), user=mmid("nobody"), create=T0 + 9000, message=" ghost")
     ws.post("gone", channel=chan, user=alice, create=T0 + 9100, delete=T0 + 9200, message="bye, now")
-    ws.post("old", channel=chan, user=alice, create=T0 + 9300, delete=T0 + 9400, original=mmid("p0-0"), message="x")
+    ws.post(
+        "old",
+        channel=chan,
+        user=alice,
+        create=T0 + 9300,
+        delete=T0 + 9400,
+        original=mmid("p0-0"),
+        message="x",
+    )
 
     in_database = run_export(START, END, batch_size=7, dest=tmp_path / "db")
     monkeypatch.setattr(CsvFormat, "rendered_columns", None)
@@ -548,7 +558,9 @@ def test_database_rendered_lines_equal_the_python_path(ws, run_export, tmp_path,
             assert in_database.read(a, name) == in_python.read(b, name), (a.name, name)
     lines = in_database.csv_lines()
     assert any(',"\\.",private,' in line for line in lines)  # `\.` alone is quoted, as Go does
-    assert any(',\\.x,message,' in line for line in lines)
+    assert any(",\\.x,message," in line for line in lines)
     assert any('," leading space",message,' in line for line in lines)
     assert any(",\u200bzero width first,message," in line for line in lines)
-    assert in_database.summary["messages"] == in_python.summary["messages"] == len(NASTY_TEXTS) * 4 + 3  # posts
+    assert (
+        in_database.summary["messages"] == in_python.summary["messages"] == len(NASTY_TEXTS) * 4 + 3
+    )  # posts

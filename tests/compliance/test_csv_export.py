@@ -505,7 +505,7 @@ NASTY_TEXTS = [
 
 
 def test_database_rendered_lines_equal_the_python_path(ws, run_export, tmp_path, monkeypatch):
-    """Plain posts are rendered by PostgreSQL (CSV_POST_COLUMNS); every byte equals the Python renderer's."""
+    """Plain posts are rendered by PostgreSQL (CSV_POST_LINE); every byte equals the Python renderer's."""
     from mmgov.compliance.csv_format import CsvFormat
 
     team = ws.team("acme", name="a,cme", display=" Acme")
@@ -549,7 +549,7 @@ def test_database_rendered_lines_equal_the_python_path(ws, run_export, tmp_path,
     )
 
     in_database = run_export(START, END, batch_size=7, dest=tmp_path / "db")
-    monkeypatch.setattr(CsvFormat, "rendered_columns", None)
+    monkeypatch.setattr(CsvFormat, "rendered_line", None)
     in_python = run_export(START, END, batch_size=7, dest=tmp_path / "py")
     assert len(in_database.zips) == len(in_python.zips) > 5
     for a, b in zip(in_database.zips, in_python.zips, strict=True):

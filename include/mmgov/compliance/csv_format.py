@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from json.encoder import encode_basestring  # the C string encoder
+from operator import itemgetter
 from typing import Any, ClassVar
 
 from mmgov.compliance.formats import BatchResult, ComplianceFormat, FileSource, ZipSink, copy_attachment
@@ -54,7 +55,7 @@ def attachment_message(file: ExportedFile) -> str:
 # Go's encoding/csv (Writer.fieldNeedsQuotes) quotes a field holding a comma, a quote, \n or \r, a
 # field whose first character is a Unicode space (unicode.IsSpace) and the field `\.`. Python's csv
 # module differs (a lone \r, leading spaces), so fields are escaped here, by hand (also faster).
-# One pattern for Python and PostgreSQL (which renders plain posts, see CSV_POST_COLUMNS): the
+# One pattern for Python and PostgreSQL (which renders plain posts, see CSV_POST_LINE): the
 # characters are literal, and both engines read `[...]`, `^`, `|` and `\\`, `\.` alike.
 _GO_SPACES = "\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 QUOTE_PATTERN_SQL = '[,"\r\n]|^[' + _GO_SPACES + "]|^\\\\\\.$"
@@ -84,20 +85,36 @@ def _sql_field(expr: str) -> str:
     )
 
 
-_ROOT = "COALESCE(p.rootid, '')"
-_MESSAGE = "COALESCE(p.message, '')"
-_PREVIEWED = "COALESCE(p.props->>'previewed_post', '')"
-# A plain post's line (one message entry, no files; see ComplianceFormat.rendered_columns) in three
-# parts rendered by PostgreSQL: "<created>,<updated>,<update type>," / ",<post id>,,<root id>,<message>,
-# message," / ",<previewed post id>\n". Python puts the channel, author and user-type columns between
-# them (CsvFormat._rendered_blocks): the same line as _Lines.block, escaped by the same rule.
-CSV_POST_COLUMNS = (
-    "COALESCE(p.createat, 0) || ',' || p.updateat || ',' || CASE WHEN p.updateat <= COALESCE(p.createat, 0)"
-    " THEN '' WHEN COALESCE(p.editat, 0) > 0 THEN 'EditedNewMsg' ELSE 'UpdatedNoMsgChange' END || ','",
-    f"',' || {_sql_field('p.id')} || ',,' || {_sql_field(_ROOT)} || ',' || {_sql_field(_MESSAGE)}"
-    " || ',message,'",
-    f"',' || {_sql_field(_PREVIEWED)} || chr(10)",
-)
+def _sql_fields(*exprs: str) -> str:
+    return " || ',' || ".join(_sql_field(e) for e in exprs)
+
+
+# A plain post's CSV line (one message entry, no files; see ComplianceFormat.rendered_line), rendered
+# by PostgreSQL exactly as _Lines.block renders it: the same columns, escaped by the same rule.
+# The channel's and the author's columns come from lateral subqueries that PostgreSQL memoizes
+# (computed once per channel and per author); a missing channel or author row gives the columns
+# Python gives it (empty names; the id kept).
+_CHANNEL_COLS = f"""CASE WHEN c.type IN ('D', 'G') THEN ',,,' ELSE {
+    _sql_fields("COALESCE(c.teamid, '')", "COALESCE(t.name, '')", "COALESCE(t.displayname, '')")
+} || ',' END || {_sql_fields("c.id", "COALESCE(c.name, '')")} || ',' || CASE c.type
+WHEN 'D' THEN 'Direct Message' WHEN 'G' THEN 'Group Message' ELSE {
+    _sql_field("COALESCE(c.displayname, '')")
+} END
+|| ',' || CASE c.type WHEN 'O' THEN 'public' WHEN 'P' THEN 'private' WHEN 'D' THEN 'direct'
+WHEN 'G' THEN 'group' ELSE '' END"""
+CSV_POST_JOINS = f"""
+LEFT JOIN LATERAL (SELECT {_CHANNEL_COLS} AS cols FROM channels c LEFT JOIN teams t ON t.id = c.teamid
+                   WHERE c.id = p.channelid OFFSET 0) ch ON true
+LEFT JOIN LATERAL (SELECT {_sql_fields("u.id", "COALESCE(u.email, '')", "COALESCE(u.username, '')")} AS cols,
+                          EXISTS (SELECT 1 FROM bots b WHERE b.userid = u.id) AS is_bot
+                   FROM users u WHERE u.id = p.userid OFFSET 0) us ON true"""
+CSV_POST_LINE = f"""COALESCE(p.createat, 0) || ',' || p.updateat || ',' || CASE WHEN p.updateat <= COALESCE(p.createat, 0)
+THEN '' WHEN COALESCE(p.editat, 0) > 0 THEN 'EditedNewMsg' ELSE 'UpdatedNoMsgChange' END
+|| ',' || COALESCE(ch.cols, ',,,' || {_sql_field("COALESCE(p.channelid, '')")} || ',,,')
+|| ',' || COALESCE(us.cols, {_sql_field("COALESCE(p.userid, '')")} || ',,')
+|| ',' || {_sql_field("p.id")} || ',,' || {_sql_fields("COALESCE(p.rootid, '')", "COALESCE(p.message, '')")}
+|| ',message,' || CASE WHEN us.is_bot OR p.props->>'from_bot' = 'true' THEN 'bot' ELSE 'user' END
+|| ',' || {_sql_field("COALESCE(p.props->>'previewed_post', '')")} || chr(10)"""
 
 
 def _channel_cols(ch: ChannelInfo) -> list[Any]:
@@ -430,7 +447,8 @@ class CsvFormat(ComplianceFormat):
 
     name = "csv"
     # Plain posts (nearly all) come escaped from PostgreSQL: Python only joins the parts.
-    rendered_columns = CSV_POST_COLUMNS
+    rendered_line = CSV_POST_LINE
+    rendered_joins = CSV_POST_JOINS
     rendered_params: ClassVar[dict[str, Any]] = {"csv_quote": QUOTE_PATTERN_SQL}
     # batch mode: at most this many rendered membership lines are kept for unchanged channels
     CACHE_LINES = 50_000
@@ -446,9 +464,6 @@ class CsvFormat(ComplianceFormat):
         self._channel_entries: dict[str, tuple[list[MemberEvent], list[Entry]]] = {}
         self._cached_lines = 0
         self._lines = _Lines()  # rendering caches, bounded
-        # rendered posts: channel id -> its columns; author id -> (columns, user type, as a bot)
-        self._rendered_channels: dict[str | None, str] = {}
-        self._rendered_authors: dict[str | None, tuple[str, str, str]] = {}
         self._metadata_heads: dict[tuple[str, int, int], str] = {}  # metadata.json channel blocks
 
     def _member_entries(self, batch: ExportBatch, result: BatchResult, lines: _Lines) -> list[Entry]:
@@ -549,7 +564,7 @@ class CsvFormat(ComplianceFormat):
             if cp.file_deletions:
                 deletions += len(cp.file_deletions)
         if batch.rendered:
-            messages += self._rendered_blocks(batch, lines, blocks, counts)
+            messages += self._rendered_blocks(batch, blocks, counts)
         result.messages += messages
         result.uploads += uploads
         result.file_deletions += deletions
@@ -567,29 +582,13 @@ class CsvFormat(ComplianceFormat):
         out.write_text(METADATA_JSON, metadata_document(batch, counts, self._metadata_heads))
         return result
 
+    @staticmethod
     def _rendered_blocks(
-        self,
-        batch: ExportBatch,
-        lines: _Lines,
-        blocks: list[tuple[int, str, str]],
-        counts: dict[str, list[int]],
+        batch: ExportBatch, blocks: list[tuple[int, str, str]], counts: dict[str, list[int]]
     ) -> int:
-        """The lines of the batch's rendered posts: CSV_POST_COLUMNS around the channel and author columns."""
-        channel_cols, author_cols = self._rendered_channels, self._rendered_authors
-        if len(channel_cols) > _Lines.LIMIT or len(author_cols) > _Lines.LIMIT:  # bounded memory
-            channel_cols.clear()
-            author_cols.clear()
-        channel_of, author_of = batch.channel_of, batch.author_of
-        append = blocks.append
-        for pid, create_at, _u, _d, from_bot, uid, cid, head, middle, tail in batch.rendered:
-            chs = channel_cols.get(cid)
-            if chs is None:
-                chs = channel_cols[cid] = lines.channel(channel_of[cid])
-            us = author_cols.get(uid)
-            if us is None:
-                user, as_bot = author_of[uid]
-                us = author_cols[uid] = (lines.user(user), user.user_type, as_bot.user_type)
-            append((create_at or 0, pid, f"{head}{chs},{us[0]}{middle}{us[2] if from_bot else us[1]}{tail}"))
+        """The batch's rendered posts (CSV_POST_LINE) as blocks; their channels' message counts."""
+        blocks.extend(map(_CREATED_ID_LINE, batch.rendered))
+        channel_of = batch.channel_of
         for cid, n in Counter([r[6] for r in batch.rendered]).items():
             key = channel_of[cid].id
             c = counts.get(key)
@@ -611,8 +610,8 @@ def _merged(
     all rows by ``(time, post id, channel id, ...)``. A batch holding a post with an empty id (never
     in Mattermost) is sorted row by row instead, to keep that exact order.
     """
-    if any(not b[1] for b in blocks):
-        yield from _sorted_row_by_row(members, batch, lines, blocks)
+    if not all(map(_second, blocks)):
+        yield from _sorted_row_by_row(members, batch, lines)
         return
     blocks.sort()
     out: list[str] = []
@@ -634,22 +633,22 @@ def _merged(
         yield "".join(out)
 
 
-def _sorted_row_by_row(
-    members: list[Entry], batch: ExportBatch, lines: _Lines, blocks: list[tuple[int, str, str]] | None = None
-) -> Iterator[str]:
+def _sorted_row_by_row(members: list[Entry], batch: ExportBatch, lines: _Lines) -> Iterator[str]:
     entries = list(members)
     for cp in batch.posts:
         p = cp.post
         entries.extend(
             ((p.create_at, p.id, p.channel.id, i, "", ""), line) for i, line in enumerate(lines.post(cp))
         )
-    if batch.rendered:  # one line each, rendered in blocks
-        rendered_lines = {b[1]: b[2] for b in blocks or ()}
-        for r in batch.rendered:
-            entries.append(((r[1] or 0, r[0], batch.channel_of[r[6]].id, 0, "", ""), rendered_lines[r[0]]))
+    for r in batch.rendered:  # one line each, rendered by PostgreSQL
+        entries.append(((r[1], r[0], batch.channel_of[r[6]].id, 0, "", ""), r[7]))
     entries.sort(key=_first)
     for i in range(0, len(entries), 4096):
         yield "".join([e[1] for e in entries[i : i + 4096]])
+
+
+_second = itemgetter(1)
+_CREATED_ID_LINE = itemgetter(1, 0, 7)  # a RenderedPost's (createat, id, line): its block
 
 
 def _event_time(e: MemberEvent) -> int:

@@ -14,8 +14,8 @@ row: post rows are narrow (authors and channels are looked up by id once per win
 :mod:`mmgov.compliance.post_rows`), files come from a second server-side cursor in the posts'
 order, membership is cached per channel (see :mod:`mmgov.compliance.membership`).
 
-A format with ``rendered_columns`` (CSV) gets its plain posts rendered by PostgreSQL: the cursor
-then returns short rows with the format's columns, and only deleted posts and posts with files are
+A format with ``rendered_line`` (CSV) gets its plain posts rendered by PostgreSQL: the cursor
+then returns short rows with the format's rendering, and only deleted posts and posts with files are
 read again in full (one query per batch, same snapshot) and classified.
 """
 
@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import psycopg
@@ -150,18 +151,20 @@ class WindowReader:
         window: ExportWindow,
         batch_size: int = DEFAULT_BATCH_SIZE,
         *,
-        rendered_columns: tuple[str, str, str] | None = None,
+        rendered_line: str | None = None,
+        rendered_joins: str = "",
         rendered_params: dict[str, Any] | None = None,
     ):
-        """``rendered_columns`` / ``rendered_params``: a format's SQL rendering of plain posts
-        (:attr:`mmgov.compliance.formats.ComplianceFormat.rendered_columns`); those posts then come
+        """``rendered_*``: a format's SQL rendering of plain posts
+        (:attr:`mmgov.compliance.formats.ComplianceFormat.rendered_line`); those posts then come
         in ``batch.rendered`` and only the others are classified into ``batch.posts``."""
         if batch_size < 1:
             raise ValueError(f"BatchSize must be >= 1, got {batch_size}")
         self.conn = conn
         self.window = window
         self.batch_size = batch_size
-        self.rendered_columns = rendered_columns
+        self.rendered_line = rendered_line
+        self.rendered_joins = rendered_joins
         self.rendered_params = rendered_params or {}
         self.counts: WindowCounts | None = None
 
@@ -175,16 +178,17 @@ class WindowReader:
             self.counts = count_window(conn, window)
             membership = MembershipSource(conn, window.start_ms, window.end_ms)
             params = {"start": window.start_ms, "end": window.end_ms}
-            rendered = self.rendered_columns is not None
+            rendered = self.rendered_line is not None
             with (
                 conn.cursor(name=self.CURSOR_NAME) as cur,
                 conn.cursor(name=self.CURSOR_NAME + "_files") as fcur,
                 # Fetches the batch after next while this one is built: the database works meanwhile.
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="compliance-export-fetch") as prefetch,
             ):
-                if self.rendered_columns is not None:
+                if self.rendered_line is not None:
                     cur.execute(
-                        rendered_post_query(self.rendered_columns), {**params, **self.rendered_params}
+                        rendered_post_query(self.rendered_line, self.rendered_joins),
+                        {**params, **self.rendered_params},
                     )
                 else:
                     cur.execute(POST_QUERY, params)
@@ -237,7 +241,7 @@ class WindowReader:
         batch_channels: dict[str, ChannelInfo] = {}
         authors: dict[str, dict[str, UserInfo]] = {}
         rendered: list[RenderedPost] = []
-        if self.rendered_columns is None:
+        if self.rendered_line is None:
             posts = _classified_posts(rows, files, lookups, self.window.start_ms)
             for cp in posts:
                 p = cp.post
@@ -251,13 +255,8 @@ class WindowReader:
             posts = _classified_posts(
                 [r for r in rows if len(r) != _SHORT_ROW], files, lookups, self.window.start_ms
             )
-            # (channel id, author id) -> from_bot of the author's first post there (which decides
-            # the author record of a synthetic join): the comprehension runs backwards, so the first wins.
-            first = {
-                (r[6], r[5]): (r[4] if len(r) == _SHORT_ROW else r[14] == "true") for r in reversed(rows)
-            }
             users, channels = lookups.users, lookups.channels
-            for (cid, uid), from_bot in first.items():
+            for (cid, uid), from_bot in _first_author_posts(rows, rendered).items():
                 ch, user = channels[cid], users[uid][from_bot]
                 seen = authors.get(ch.id)
                 if seen is None:
@@ -287,7 +286,32 @@ def iter_batches(
     yield from WindowReader(conn, window, batch_size)
 
 
-_SHORT_ROW = 10  # columns of a rendered read's row (a POST_QUERY row has 18)
+_SHORT_ROW = 8  # columns of a rendered read's row (a POST_QUERY row has 18)
+_CHANNEL_AUTHOR_BOT = itemgetter(6, 5, 4)
+
+
+def _first_author_posts(rows: list[tuple], rendered: list[tuple]) -> dict[tuple[str, str], bool]:
+    """(channel id, author id) -> from_bot of the author's first post there in the batch.
+
+    That post decides the author record of a synthetic join (as a bot or not). Usually an author
+    posts one way only; the rows are scanned in order only for the pairs that posted both ways.
+    """
+    keys = set(map(_CHANNEL_AUTHOR_BOT, rendered))
+    keys.update((r[6], r[5], r[14] == "true") for r in rows if len(r) != _SHORT_ROW)
+    out: dict[tuple[str, str], bool] = {}
+    both: set[tuple[str, str]] = set()
+    for cid, uid, from_bot in keys:
+        if (cid, uid) in out:
+            both.add((cid, uid))
+        out[(cid, uid)] = from_bot
+    for r in rows if both else ():
+        pair = (r[6], r[5])
+        if pair in both:
+            out[pair] = r[4] if len(r) == _SHORT_ROW else r[14] == "true"
+            both.discard(pair)
+            if not both:
+                break
+    return out
 
 
 def _with_full_rows(

@@ -144,12 +144,13 @@ class ComplianceFormat(ABC):
     #: False when the zips are a means of delivery, not the deliverable (``globalrelay`` mails the
     #: EMLs and does not keep the zips in the export root); True publishes them there.
     publishes_archive: ClassVar[bool] = True
-    #: Three SQL expressions over ``posts p`` that render a plain post (not deleted, no files) for this
-    #: format, or None. When set, the extractor reads those posts as
-    #: :data:`~mmgov.compliance.model.RenderedPost` tuples into ``batch.rendered`` instead of
-    #: classifying them into ``batch.posts`` (the CSV format: PostgreSQL escapes the text, Python
-    #: adds the channel and author columns). Named query parameters they use: :attr:`rendered_params`.
-    rendered_columns: ClassVar[tuple[str, str, str] | None] = None
+    #: An SQL expression over ``posts p`` (and the relations :attr:`rendered_joins` adds) that
+    #: renders a plain post (not deleted, no files: one message entry) for this format, or None.
+    #: When set, the extractor reads those posts as :data:`~mmgov.compliance.model.RenderedPost`
+    #: rows into ``batch.rendered`` instead of classifying them into ``batch.posts`` (the CSV
+    #: format: PostgreSQL writes the whole line). Named query parameters: :attr:`rendered_params`.
+    rendered_line: ClassVar[str | None] = None
+    rendered_joins: ClassVar[str] = ""
     rendered_params: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, settings: Settings, export_format: str | None = None):

@@ -227,11 +227,10 @@ class ChannelActivity:
 
 # A plain post (not deleted, no files: exactly one message entry, CREATED / EDITED_NEW /
 # UPDATED_NO_MSG_CHANGE) as the database rendered it for a format that asks for it: the row as read,
-# ``(id, createat, updateat, deleted, from_bot, userid, channelid, *the format's three columns)``
-# (see mmgov.compliance.post_rows.rendered_post_query). Its channel is
-# ``batch.channel_of[channelid]``, its author ``batch.author_of[userid][from_bot]``. Rows, not
-# records: an export reads millions of them.
-RenderedPost = tuple[str, int | None, int, bool, bool, str | None, str | None, str, str, str]
+# ``(id, createat or 0, updateat, deleted, from_bot, userid, channelid, rendering)`` (see
+# mmgov.compliance.post_rows.rendered_post_query). Its channel is ``batch.channel_of[channelid]``,
+# its author ``batch.author_of[userid][from_bot]``. Rows, not records: an export reads millions.
+RenderedPost = tuple[str, int, int, bool, bool, str | None, str | None, str]
 
 
 @dataclass(slots=True)
@@ -252,7 +251,7 @@ class ExportBatch:
     channels: dict[str, ChannelActivity]  # channel id -> activity, every channel of this batch
     is_last: bool = False
     # Plain posts the database rendered for the format (only for a format with
-    # ``ComplianceFormat.rendered_columns``; see RenderedPost). ``posts`` then holds the others.
+    # ``ComplianceFormat.rendered_line``; see RenderedPost). ``posts`` then holds the others.
     rendered: list[RenderedPost] = field(default_factory=list)
     # channel id -> channel, author id -> (author, author as a bot): for ``rendered`` rows
     channel_of: dict[str | None, ChannelInfo] = field(default_factory=dict)

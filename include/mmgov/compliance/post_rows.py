@@ -32,19 +32,18 @@ POST_QUERY = (
 POSTS_BY_ID = POST_QUERY.split(" FROM posts p ", 1)[0] + " FROM posts p WHERE p.id = ANY(%(ids)s)"
 
 
-def rendered_post_query(columns: tuple[str, str, str]) -> str:
-    """The window's posts as short rows, with a format's three rendered columns (NULL for deleted posts).
+def rendered_post_query(line: str, joins: str = "") -> str:
+    """The window's posts as short rows with a format's rendering of each (NULL for deleted posts).
 
-    Row: ``(id, createat, updateat, deleted, from_bot, userid, channelid, *columns)``; ``userid``
-    and ``channelid`` sit where they are in :data:`POST_QUERY` (:class:`Lookups` reads both kinds).
-    A deleted post, or one with files, is read again with :data:`POSTS_BY_ID` and classified.
+    Row: ``(id, createat, updateat, deleted, from_bot, userid, channelid, line)``; ``userid`` and
+    ``channelid`` sit where they are in :data:`POST_QUERY` (:class:`Lookups` reads both kinds). A
+    deleted post, or one with files, is read again with :data:`POSTS_BY_ID` and classified.
     """
-    a, b, c = (f"CASE WHEN COALESCE(p.deleteat, 0) = 0 THEN {col} END" for col in columns)
     return (
-        "SELECT p.id, p.createat, p.updateat, COALESCE(p.deleteat, 0) <> 0,"
+        "SELECT p.id, COALESCE(p.createat, 0), p.updateat, COALESCE(p.deleteat, 0) <> 0,"
         " COALESCE(p.props->>'from_bot' = 'true', false), p.userid, p.channelid,"
-        f" {a}, {b}, {c}"
-        f' FROM posts p WHERE {WINDOW_PREDICATE} ORDER BY p.updateat, p.id COLLATE "C"'
+        f" CASE WHEN COALESCE(p.deleteat, 0) = 0 THEN {line} END"
+        f' FROM posts p {joins} WHERE {WINDOW_PREDICATE} ORDER BY p.updateat, p.id COLLATE "C"'
     )
 
 

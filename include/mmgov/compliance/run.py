@@ -141,7 +141,8 @@ def stage_export(
         conn,
         request.window,
         request.batch_size,
-        rendered_columns=fmt.rendered_columns,
+        rendered_line=fmt.rendered_line,
+        rendered_joins=fmt.rendered_joins,
         rendered_params=fmt.rendered_params,
     )
     with _fewer_gc_passes():

@@ -137,3 +137,17 @@ def test_csv_line_caches_stay_bounded_and_exact():
             assert lines.block(cp) == "".join(csv_line(r) for r in post_rows(cp))
             assert len(lines._users) <= 3
             assert len(lines._channels) <= 3
+
+
+def test_actiance_message_fast_path_equals_the_general_element():
+    from mmgov.compliance.actiance_format import _Element, _message_element, _other_element
+
+    nasty = ["a&b<c>", "cr\ronly", "ctl\x01\x0b", "emoji 😀", "\ufffe", "]]>"]
+    for cp in _plain_posts() + _posts():
+        p = cp.post
+        for text in nasty:
+            for m in cp.messages:
+                m.message = text
+                p.previewed_post = text if text.startswith("a") else p.previewed_post
+                general = _other_element(_Element(p.create_at, p.id, 0, 0, cp, m, None))
+                assert _message_element(p, m, {}) == general

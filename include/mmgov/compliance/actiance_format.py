@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from mmgov.compliance.formats import BatchResult, ComplianceFormat, FileSource, ZipSink, copy_attachment
@@ -46,6 +47,7 @@ from mmgov.compliance.model import (
     ExportedFile,
     MemberEvent,
     MessageEntry,
+    PostRecord,
     UpdateType,
     UserInfo,
 )
@@ -59,7 +61,10 @@ _RESERVED_ENTRIES = frozenset({ACTIANCE_XML, WARNING_TXT})
 
 # XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]. Everything else
 # (C0 controls, lone surrogates, U+FFFE, U+FFFF) is replaced by U+FFFD.
-_NOT_XML_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# The complement, as one positive character class (a class searches several times faster than an
+# alternation with a negated class): C0 controls but tab/LF/CR, surrogates, U+FFFE and U+FFFF.
+_FORBIDDEN_XML = "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
+_NOT_XML_CHAR = re.compile(f"[{_FORBIDDEN_XML}]")
 REPLACEMENT_CHARACTER = "\ufffd"
 
 # Indentation (Go's xml.Encoder.Indent("", "  ")): depth 1 = Conversation, 2 = its children, 3 = fields.
@@ -115,8 +120,8 @@ def _elements(posts: list[ClassifiedPost]) -> list[_Element]:
 
 
 # Text and attribute escaping, as lxml serialises them.
-_TEXT_SPECIAL = re.compile("[&<>\r]|" + _NOT_XML_CHAR.pattern)
-_ATTR_SPECIAL = re.compile('[&<>"\r\n\t]|' + _NOT_XML_CHAR.pattern)
+_TEXT_SPECIAL = re.compile(f"[&<>\r{_FORBIDDEN_XML}]")
+_ATTR_SPECIAL = re.compile(f'[&<>"\r\n\t{_FORBIDDEN_XML}]')
 _TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 _ATTR_ESCAPES = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"}
@@ -145,42 +150,65 @@ def _element(tag: str, fields: Iterable[tuple[str, str]]) -> str:
     return f"{_NL2}<{tag}>{inner}{_NL2}</{tag}>"
 
 
-# (joins list, rendered for this end only, entered block, real leaves, closing-leave pieces)
-_Blocks = tuple[list[MemberEvent], bool, bytes, list[bytes], list[bytes]]
+# A member's rendered pieces: (e-mail, user id, the user, entered before / after its time, its
+# closing leave with _END where the batch end goes, left before / after its time). Sorting them
+# by their first two fields orders closing leaves by (e-mail, id).
+_UserParts = tuple[str, str, UserInfo, str, str, str, str, str]
+_END = "\x00"  # never in the output: escape_text turns NUL into U+FFFD
+# id(event) -> (the event, its ParticipantEntered, its user's pieces)
+_EnteredCache = dict[int, tuple[MemberEvent, str, _UserParts]]
+# (joins list, rendered for this end only, entered block, real leaves, closing leaves with _END,
+#  the entered elements of the joins list's events)
+_Blocks = tuple[list[MemberEvent], bool, bytes, bytes, bytes, _EnteredCache]
+_BY_EMAIL_ID = itemgetter(0, 1)
+_BY_TIME_EMAIL_ID = itemgetter(0, 1, 2)
 
 
-def _without_user(key: tuple) -> tuple:
-    return key[:-1]
+def _participant_template(tag: str, email: str, user_type: str) -> tuple[str, str]:
+    return (
+        f"{_NL2}<{tag}>{_NL3}<LoginName>{email}</LoginName>{_NL3}<UserType>{user_type}</UserType>"
+        f"{_NL3}<DateTimeUTC>",
+        f"</DateTimeUTC>{_NL3}<CorporateEmailID>{email}</CorporateEmailID>{_NL2}</{tag}>",
+    )
 
 
 class _Participants:
     """``ParticipantEntered`` / ``ParticipantLeft`` blocks, the hot path of big batches.
 
-    Each (tag, user) has a template split around its ``DateTimeUTC``; a channel's blocks are kept
-    for the next batch with the member list they were rendered from (the same list object while the
-    membership does not change): then its entered block is reused as it is, and its closing leaves,
-    which all happen at the batch end, are the kept pieces joined by the new end time. Only the
-    channels of the current batch are kept.
+    Each user's elements are rendered once (split around their ``DateTimeUTC``), and each
+    membership event's ``ParticipantEntered`` once while it stays in the channel's member list (the
+    membership source keeps the same event objects from batch to batch): a changed member list
+    costs a join of the kept strings, not a rendering. Closing leaves (all at the batch end) are
+    kept with a marker where the end time goes. A channel's blocks are kept for the next batch with
+    the member list they were rendered from (the same list object while the membership does not
+    change): then its blocks are reused as they are, with the new end time put in. Only the channels
+    of the current batch are kept, plus at most ``MAX_USERS`` users' pieces.
     """
 
     MAX_USERS = 50_000
 
     def __init__(self) -> None:
-        self._templates: dict[tuple[str, str, str, str], tuple[str, str]] = {}
+        self._users: dict[int, _UserParts] = {}  # id(user) -> its pieces (the user kept alive in them)
         self._blocks: dict[str, _Blocks] = {}
         self._next_blocks: dict[str, _Blocks] = {}
 
-    def _template(self, tag: str, user: UserInfo) -> tuple[str, str]:
-        key = (tag, user.id, user.email, user.user_type)
-        found = self._templates.get(key)
-        if found is None:
-            if len(self._templates) >= self.MAX_USERS:
-                self._templates.clear()
-            email = escape_text(user.email)
-            found = self._templates[key] = (
-                f"{_NL2}<{tag}>{_NL3}<LoginName>{email}</LoginName>{_NL3}<UserType>{user.user_type}</UserType>"
-                f"{_NL3}<DateTimeUTC>",
-                f"</DateTimeUTC>{_NL3}<CorporateEmailID>{email}</CorporateEmailID>{_NL2}</{tag}>",
+    def _user_parts(self, user: UserInfo) -> _UserParts:
+        found = self._users.get(id(user))
+        if found is None or found[2] is not user:
+            if len(self._users) >= self.MAX_USERS:
+                self._users.clear()
+            email, user_type = escape_text(user.email), user.user_type
+            entered_pre, entered_post = _participant_template("ParticipantEntered", email, user_type)
+            left_pre, left_post = _participant_template("ParticipantLeft", email, user_type)
+            found = self._users[id(user)] = (
+                user.email,
+                user.id,
+                user,
+                entered_pre,
+                entered_post,
+                f"{left_pre}{_END}{left_post}",
+                left_pre,
+                left_post,
             )
         return found
 
@@ -188,43 +216,46 @@ class _Participants:
         """Forget the blocks of channels that were not in the batch just written."""
         self._blocks, self._next_blocks = self._next_blocks, {}
 
-    def _render(self, joins: list[MemberEvent], end_ms: int) -> _Blocks:
+    def _render(self, joins: list[MemberEvent], end_ms: int, cached: _EnteredCache) -> _Blocks:
+        user_parts = self._user_parts
+        kept: _EnteredCache = {}
         entered = []
+        real: list[tuple[int, str, str, _UserParts]] = []
+        closing: list[_UserParts] = []
         for e in joins:
-            pre, post = self._template("ParticipantEntered", e.user)
-            entered.append(f"{pre}{e.time}{post}")
-        real: list[tuple[int, str, str, UserInfo]] = []
-        closing: list[tuple[str, str, UserInfo]] = []
-        for e in joins:
-            if e.left_at is not None and e.left_at < end_ms:
-                real.append((e.left_at, e.user.email, e.user.id, e.user))
+            found = cached.get(id(e))
+            if found is None or found[0] is not e:
+                u = user_parts(e.user)
+                found = (e, f"{u[3]}{e.time}{u[4]}", u)
+            kept[id(e)] = found
+            entered.append(found[1])
+            left_at = e.left_at
+            if left_at is not None and left_at < end_ms:
+                u = found[2]
+                real.append((left_at, u[0], u[1], u))
             else:
-                closing.append((e.user.email, e.user.id, e.user))
-        real.sort(key=_without_user)
-        closing.sort(key=_without_user)
-        real_parts = []
-        for left_at, _, _, user in real:
-            pre, post = self._template("ParticipantLeft", user)
-            real_parts.append(f"{pre}{left_at}{post}".encode())
-        # the closing leaves (all at the batch end): "pre0", "post0 pre1", ..., "postN", joined by the time
-        pieces = [""]
-        for _, _, user in closing:
-            pre, post = self._template("ParticipantLeft", user)
-            pieces[-1] += pre
-            pieces.append(post)
+                closing.append(found[2])
+        real.sort(key=_BY_TIME_EMAIL_ID)
+        closing.sort(key=_BY_EMAIL_ID)
         depends_on_end = any(e.left_at is not None for e in joins)  # then only valid for this end_ms
-        return (joins, depends_on_end, "".join(entered).encode(), real_parts, [p.encode() for p in pieces])
+        return (
+            joins,
+            depends_on_end,
+            "".join(entered).encode(),
+            "".join([f"{u[6]}{left_at}{u[7]}" for left_at, _, _, u in real]).encode(),
+            "".join([u[5] for u in closing]).encode(),
+            kept,
+        )
 
     def blocks(self, cid: str, joins: list[MemberEvent], end_ms: int) -> tuple[bytes, bytes]:
         """The entered and left blocks of a channel's members for a batch ending at ``end_ms``."""
         cached = self._blocks.get(cid)
         if cached is None or cached[0] is not joins or cached[1]:
-            cached = self._render(joins, end_ms)
+            cached = self._render(joins, end_ms, cached[5] if cached is not None else {})
         self._next_blocks[cid] = cached
-        _, _, entered, real_parts, pieces = cached
-        closing = str(end_ms).encode().join(pieces) if len(pieces) > 1 else b""
-        left = b"".join(real_parts) + closing if real_parts else closing
-        return entered, left
+        _, _, entered_block, real_block, closing_block, _ = cached
+        closing = closing_block.replace(b"\x00", str(end_ms).encode()) if closing_block else b""
+        return entered_block, real_block + closing if real_block else closing
 
 
 class ActianceFormat(ComplianceFormat):
@@ -297,47 +328,99 @@ def _iter_files(batch: ExportBatch) -> Iterator[ExportedFile]:
 
 
 def _render_elements(posts: list[ClassifiedPost]) -> str:
-    """A conversation's ``Message`` / ``FileTransferStarted`` / ``FileTransferEnded`` elements, in order."""
-    out = []
-    for e in _elements(posts):
-        p = e.cp.post
-        email = escape_text(p.user.email)
-        if e.kind == 0 or e.kind == 3:
-            if e.kind == 0:
-                m = e.entry
-                assert m is not None
-                update, updated_at, content = m.update_type, m.update_at, m.message
-                edited = m.edited_new_msg_id
-            else:
-                f = e.file
-                assert f is not None
-                update, updated_at, content = UpdateType.FILE_DELETED, f.delete_at, "delete " + f.path
-                edited = ""
-            fields = [
-                ("MessageId", escape_text(p.id)),
-                ("LoginName", email),
-                ("UserType", p.user.user_type),
-                ("DateTimeUTC", str(p.create_at)),
-            ]
-            if update is not UpdateType.CREATED:
-                fields += [("UpdatedType", update.value), ("UpdatedDateTimeUTC", str(updated_at))]
-            if edited:
-                fields.append(("EditedNewMsgId", escape_text(edited)))
-            fields.append(("Content", escape_text(content)))
-            if p.previewed_post:
-                fields.append(("PreviewsPost", escape_text(p.previewed_post)))
-            out.append(_element("Message", fields))
-            continue
-        f = e.file
-        assert f is not None
-        fields = [
-            ("LoginName", email),
-            ("DateTimeUTC", str(p.create_at)),
-            ("UserFileName", escape_text(f.name)),
-            ("FileName", escape_text(f.path)),
-        ]
-        if e.kind == 1:
-            out.append(_element("FileTransferStarted", fields))
+    """A conversation's ``Message`` / ``FileTransferStarted`` / ``FileTransferEnded`` elements, in order.
+
+    Elements sort by (time, post id), then a post's own order. A post with one message entry and no
+    files (nearly all) is one element, rendered by :func:`_message_element`; the others go through
+    :func:`_elements` (its ``seq`` keeps their own order).
+    """
+    if not posts:
+        return ""
+    keyed: list[tuple[int, str, int, str]] = []
+    rest: list[ClassifiedPost] = []
+    emails: dict[int, str] = {}
+    for cp in posts:
+        if len(cp.messages) == 1 and not cp.uploads and not cp.file_deletions:
+            p = cp.post
+            keyed.append((p.create_at, p.id, 0, _message_element(p, cp.messages[0], emails)))
         else:
-            out.append(_element("FileTransferEnded", [*fields, ("Status", TRANSFER_COMPLETED)]))
-    return "".join(out)
+            rest.append(cp)
+    if rest:
+        keyed.extend((e.time, e.post_id, e.seq, _other_element(e)) for e in _elements(rest))
+    keyed.sort(key=_TIME_POST_SEQ)
+    return "".join([k[3] for k in keyed])
+
+
+_TIME_POST_SEQ = itemgetter(0, 1, 2)
+_CREATED = UpdateType.CREATED
+
+
+def _message_element(p: PostRecord, m: MessageEntry, emails: dict[int, str]) -> str:
+    """One ``Message`` element (the fields of :func:`_other_element` for a message, as one f-string)."""
+    user = p.user
+    email = emails.get(id(user))
+    if email is None:
+        email = emails[id(user)] = escape_text(user.email)
+    update = m.update_type
+    edited = m.edited_new_msg_id
+    pid, preview = p.id, p.previewed_post
+    if _TEXT_SPECIAL.search(pid + edited + preview) is not None:  # never for Mattermost ids
+        pid, edited, preview = escape_text(pid), escape_text(edited), escape_text(preview)
+    updated = (
+        ""
+        if update is _CREATED
+        else f"{_NL3}<UpdatedType>{update.value}</UpdatedType>{_NL3}<UpdatedDateTimeUTC>{m.update_at}</UpdatedDateTimeUTC>"
+    )
+    if edited:
+        updated = f"{updated}{_NL3}<EditedNewMsgId>{edited}</EditedNewMsgId>"
+    text = m.message
+    if _TEXT_SPECIAL.search(text) is not None:
+        text = escape_text(text)
+    return (
+        f"{_NL2}<Message>{_NL3}<MessageId>{pid}</MessageId>{_NL3}<LoginName>{email}</LoginName>"
+        f"{_NL3}<UserType>{'bot' if user.is_bot else 'user'}</UserType>{_NL3}<DateTimeUTC>{p.create_at}"
+        f"</DateTimeUTC>{updated}{_NL3}<Content>{text}</Content>"
+        f"{f'{_NL3}<PreviewsPost>{preview}</PreviewsPost>' if preview else ''}{_NL2}</Message>"
+    )
+
+
+def _other_element(e: _Element) -> str:
+    """The element of a message, file transfer or file deletion entry (the general path)."""
+    p = e.cp.post
+    email = escape_text(p.user.email)
+    if e.kind == 0 or e.kind == 3:
+        if e.kind == 0:
+            m = e.entry
+            assert m is not None
+            update, updated_at, content = m.update_type, m.update_at, m.message
+            edited = m.edited_new_msg_id
+        else:
+            f = e.file
+            assert f is not None
+            update, updated_at, content = UpdateType.FILE_DELETED, f.delete_at, "delete " + f.path
+            edited = ""
+        fields = [
+            ("MessageId", escape_text(p.id)),
+            ("LoginName", email),
+            ("UserType", p.user.user_type),
+            ("DateTimeUTC", str(p.create_at)),
+        ]
+        if update is not UpdateType.CREATED:
+            fields += [("UpdatedType", update.value), ("UpdatedDateTimeUTC", str(updated_at))]
+        if edited:
+            fields.append(("EditedNewMsgId", escape_text(edited)))
+        fields.append(("Content", escape_text(content)))
+        if p.previewed_post:
+            fields.append(("PreviewsPost", escape_text(p.previewed_post)))
+        return _element("Message", fields)
+    f = e.file
+    assert f is not None
+    fields = [
+        ("LoginName", email),
+        ("DateTimeUTC", str(p.create_at)),
+        ("UserFileName", escape_text(f.name)),
+        ("FileName", escape_text(f.path)),
+    ]
+    if e.kind == 1:
+        return _element("FileTransferStarted", fields)
+    return _element("FileTransferEnded", [*fields, ("Status", TRANSFER_COMPLETED)])

@@ -155,11 +155,8 @@ def _element(tag: str, fields: Iterable[tuple[str, str]]) -> str:
 # by their first two fields orders closing leaves by (e-mail, id).
 _UserParts = tuple[str, str, UserInfo, str, str, str, str, str]
 _END = "\x00"  # never in the output: escape_text turns NUL into U+FFFD
-# id(event) -> (the event, its ParticipantEntered, its user's pieces)
-_EnteredCache = dict[int, tuple[MemberEvent, str, _UserParts]]
-# (joins list, rendered for this end only, entered block, real leaves, closing leaves with _END,
-#  the entered elements of the joins list's events)
-_Blocks = tuple[list[MemberEvent], bool, bytes, bytes, bytes, _EnteredCache]
+# (joins list, rendered for this end only, entered block, real leaves, closing leaves with _END)
+_Blocks = tuple[list[MemberEvent], bool, bytes, bytes, bytes]
 _BY_EMAIL_ID = itemgetter(0, 1)
 _BY_TIME_EMAIL_ID = itemgetter(0, 1, 2)
 
@@ -175,10 +172,8 @@ def _participant_template(tag: str, email: str, user_type: str) -> tuple[str, st
 class _Participants:
     """``ParticipantEntered`` / ``ParticipantLeft`` blocks, the hot path of big batches.
 
-    Each user's elements are rendered once (split around their ``DateTimeUTC``), and each
-    membership event's ``ParticipantEntered`` once while it stays in the channel's member list (the
-    membership source keeps the same event objects from batch to batch): a changed member list
-    costs a join of the kept strings, not a rendering. Closing leaves (all at the batch end) are
+    Each user's elements are rendered once (split around their ``DateTimeUTC``): a member costs an
+    f-string per element. Closing leaves (all at the batch end) are
     kept with a marker where the end time goes. A channel's blocks are kept for the next batch with
     the member list they were rendered from (the same list object while the membership does not
     change): then its blocks are reused as they are, with the new end time put in. Only the channels
@@ -216,25 +211,19 @@ class _Participants:
         """Forget the blocks of channels that were not in the batch just written."""
         self._blocks, self._next_blocks = self._next_blocks, {}
 
-    def _render(self, joins: list[MemberEvent], end_ms: int, cached: _EnteredCache) -> _Blocks:
+    def _render(self, joins: list[MemberEvent], end_ms: int) -> _Blocks:
         user_parts = self._user_parts
-        kept: _EnteredCache = {}
         entered = []
         real: list[tuple[int, str, str, _UserParts]] = []
         closing: list[_UserParts] = []
         for e in joins:
-            found = cached.get(id(e))
-            if found is None or found[0] is not e:
-                u = user_parts(e.user)
-                found = (e, f"{u[3]}{e.time}{u[4]}", u)
-            kept[id(e)] = found
-            entered.append(found[1])
+            u = user_parts(e.user)
+            entered.append(f"{u[3]}{e.time}{u[4]}")
             left_at = e.left_at
             if left_at is not None and left_at < end_ms:
-                u = found[2]
                 real.append((left_at, u[0], u[1], u))
             else:
-                closing.append(found[2])
+                closing.append(u)
         real.sort(key=_BY_TIME_EMAIL_ID)
         closing.sort(key=_BY_EMAIL_ID)
         depends_on_end = any(e.left_at is not None for e in joins)  # then only valid for this end_ms
@@ -244,16 +233,15 @@ class _Participants:
             "".join(entered).encode(),
             "".join([f"{u[6]}{left_at}{u[7]}" for left_at, _, _, u in real]).encode(),
             "".join([u[5] for u in closing]).encode(),
-            kept,
         )
 
     def blocks(self, cid: str, joins: list[MemberEvent], end_ms: int) -> tuple[bytes, bytes]:
         """The entered and left blocks of a channel's members for a batch ending at ``end_ms``."""
         cached = self._blocks.get(cid)
         if cached is None or cached[0] is not joins or cached[1]:
-            cached = self._render(joins, end_ms, cached[5] if cached is not None else {})
+            cached = self._render(joins, end_ms)
         self._next_blocks[cid] = cached
-        _, _, entered_block, real_block, closing_block, _ = cached
+        _, _, entered_block, real_block, closing_block = cached
         closing = closing_block.replace(b"\x00", str(end_ms).encode()) if closing_block else b""
         return entered_block, real_block + closing if real_block else closing
 

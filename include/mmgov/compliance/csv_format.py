@@ -60,6 +60,16 @@ def attachment_message(file: ExportedFile) -> str:
 _GO_SPACES = "\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 QUOTE_PATTERN_SQL = '[,"\r\n]|^[' + _GO_SPACES + "]|^\\\\\\.$"
 _NEEDS_QUOTES = re.compile(QUOTE_PATTERN_SQL[:-1] + "\\Z")  # Python's $ also matches before a final \n
+# The same test, faster in Python (a one-class search, then the first character): _needs_quotes.
+_QUOTE_CHARS = re.compile('[,"\r\n]')
+_GO_SPACE_CHARS = frozenset(
+    "\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(map(chr, range(0x2000, 0x200B)))
+)
+
+
+def _needs_quotes(text: str) -> bool:
+    """Whether Go's ``encoding/csv`` quotes ``text`` (equals a search of ``_NEEDS_QUOTES``)."""
+    return _QUOTE_CHARS.search(text) is not None or text[:1] in _GO_SPACE_CHARS or text == "\\."
 
 
 def csv_field(value: object) -> str:
@@ -68,7 +78,7 @@ def csv_field(value: object) -> str:
     That is when it holds ``,``, ``"``, ``\\n`` or ``\\r``, starts with a Unicode space, or is ``\\.``.
     """
     text = value if isinstance(value, str) else ("" if value is None else str(value))
-    if _NEEDS_QUOTES.search(text) is None:
+    if not _needs_quotes(text):
         return text
     return '"' + text.replace('"', '""') + '"'
 
@@ -228,6 +238,8 @@ class _Lines:
         self._channels: dict[int, tuple[ChannelInfo, str]] = {}
         # id(UserInfo) -> (it, "id,email,username", user type)
         self._users: dict[int, tuple[UserInfo, str, str]] = {}
+        # (id(UserInfo), kind) -> (it, a membership line after the channel columns)
+        self._members: dict[tuple[int, MemberEventKind], tuple[UserInfo, str]] = {}
 
     def channel(self, ch: ChannelInfo) -> str:
         cached = self._channels.get(id(ch))
@@ -259,9 +271,9 @@ class _Lines:
         lines = []
         for m in cp.messages:
             text, edited = m.message, m.edited_new_msg_id
-            if _NEEDS_QUOTES.search(text) is not None:
+            if _needs_quotes(text):
                 text = csv_field(text)
-            if edited and _NEEDS_QUOTES.search(edited) is not None:
+            if edited and _needs_quotes(edited):
                 edited = csv_field(edited)
             lines.append(
                 f"{created},{p.update_at},{m.update_type.value},{who},{edited},{root},{text},message,{tail}"
@@ -296,10 +308,10 @@ class _Lines:
             us = self._users[id(u)]
         m = messages[0]
         kind, text = m.update_type, m.message
-        if _NEEDS_QUOTES.search(text) is not None:
+        if _needs_quotes(text):
             text = csv_field(text)
         edited = p.original_id if kind is _EDITED_ORIGINAL else ""
-        if edited and _NEEDS_QUOTES.search(edited) is not None:
+        if edited and _needs_quotes(edited):
             edited = csv_field(edited)
         return (
             f"{p.create_at},{p.update_at},{_UPDATE_TYPE_TEXT[kind]},{chs[1]},{us[1]},{pid},{edited},{root},"
@@ -308,8 +320,14 @@ class _Lines:
 
     def member(self, ch: ChannelInfo, e: MemberEvent) -> str:
         u = e.user
-        text = csv_field(_MEMBER_TEXT[e.kind].format(u=u.username, e=u.email))
-        return f"{e.time},0,,{self.channel(ch)},{self.user(u)},,,,{text},{e.kind.value},{u.user_type},\n"
+        key = (id(u), e.kind)
+        cached = self._members.get(key)
+        if cached is None or cached[0] is not u:
+            if len(self._members) >= self.LIMIT:
+                self._members.clear()
+            text = csv_field(_MEMBER_TEXT[e.kind].format(u=u.username, e=u.email))
+            cached = self._members[key] = (u, f"{self.user(u)},,,,{text},{e.kind.value},{u.user_type},\n")
+        return f"{e.time},0,,{self.channel(ch)},{cached[1]}"
 
 
 _CHANNEL_KEYS = (
@@ -422,8 +440,7 @@ def _channel_block_head(cid: str, ch: ChannelInfo, batch: ExportBatch) -> str:
 
 
 def _any_needs_quotes(*fields: str) -> bool:
-    search = _NEEDS_QUOTES.search
-    return any(search(f) is not None for f in fields)
+    return any(_needs_quotes(f) for f in fields)
 
 
 Entry = tuple[tuple[Any, ...], str]  # (sort key, CSV line)

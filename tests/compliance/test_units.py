@@ -360,3 +360,14 @@ def test_zip_writer_deflates_with_isal_and_any_unzip_reads_it():
     expected = isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)
     assert raw == expected.compress(text.encode()) + expected.flush()
     assert zlib.decompress(raw, -15) == text.encode()
+
+
+def test_warning_with_a_lone_surrogate_is_escaped_not_fatal():
+    result = BatchResult(zip_name="b.zip")
+    result.warn("Warning:missing - Post: p - files/a\ud800b\nc é")
+    assert result.warnings == ["Warning:missing - Post: p - files/a\\ud800b c é"]
+    buf = io.BytesIO()
+    with BatchZipWriter(buf, timestamp_ms=JAN1) as zw:
+        zw.write_text("warning.txt", "".join(w + "\n" for w in result.warnings))
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zf:
+        assert zf.read("warning.txt").decode() == "Warning:missing - Post: p - files/a\\ud800b c é\n"

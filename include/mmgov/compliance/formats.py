@@ -117,8 +117,16 @@ class BatchResult:
         return self.files_copied + self.files_missing + self.files_skipped
 
     def warn(self, line: str) -> None:
-        """Record a warning (one line; it goes to ``warning.txt`` where the format has one, and the summary)."""
-        self.warnings.append(line.replace("\n", " "))
+        """Record a warning (one line; it goes to ``warning.txt`` where the format has one, and the summary).
+
+        Characters UTF-8 cannot carry (lone surrogates, e.g. from a path decoded with surrogate
+        escapes) are written as ``\\udXXX`` escapes, so the warning never breaks ``warning.txt``, the
+        run summary or the audit record.
+        """
+        line = line.replace("\n", " ")
+        if not line.isascii():
+            line = line.encode("utf-8", "backslashreplace").decode("utf-8")
+        self.warnings.append(line)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)

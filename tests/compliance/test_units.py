@@ -371,3 +371,26 @@ def test_warning_with_a_lone_surrogate_is_escaped_not_fatal():
         zw.write_text("warning.txt", "".join(w + "\n" for w in result.warnings))
     with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zf:
         assert zf.read("warning.txt").decode() == "Warning:missing - Post: p - files/a\\ud800b c é\n"
+
+
+def test_file_store_keeps_shared_parent_folders_when_leaf_folders_overflow_its_cache(tmp_path, monkeypatch):
+    """Each Mattermost file sits in a folder of its own: the cache drops old leaves, not the parents."""
+    import os
+
+    from mmgov.compliance.file_store import LocalFileStore
+
+    for i in range(10):
+        (tmp_path / "a" / "b" / f"f{i}").mkdir(parents=True)
+        (tmp_path / "a" / "b" / f"f{i}" / "x.txt").write_bytes(b"x")
+    store = LocalFileStore(tmp_path)
+    monkeypatch.setattr(LocalFileStore, "_DIR_CACHE_SIZE", 4)
+    seen: list[str] = []
+    real_lstat = os.lstat
+    monkeypatch.setattr(os, "lstat", lambda p, *a, **k: seen.append(str(p)) or real_lstat(p, *a, **k))
+    for _ in range(2):
+        for i in range(10):
+            with store.open(f"a/b/f{i}/x.txt") as fh:
+                assert fh.read() == b"x"
+    assert seen.count(str(tmp_path.resolve() / "a")) == 1
+    assert seen.count(str(tmp_path.resolve() / "a" / "b")) == 1
+    assert len(store._dirs) == 4

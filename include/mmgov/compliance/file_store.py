@@ -17,6 +17,7 @@ import os
 import posixpath
 import stat
 import tempfile
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -70,23 +71,27 @@ class LocalFileStore:
         return full
 
     # Resolved folders (``os.path.realpath`` of root/folder), so that a file costs one ``lstat``
-    # instead of one per path component; bounded (cleared when full).
+    # instead of one per path component; bounded, least recently used out first (Mattermost puts
+    # each file in a folder of its own, so the shared parents must outlive the leaves).
     _DIR_CACHE_SIZE = 4096
 
     @cached_property
-    def _dirs(self) -> dict[str, str]:
-        return {}
+    def _dirs(self) -> OrderedDict[str, str]:
+        return OrderedDict()
 
     def _real_dir(self, folder: str) -> str:
         """``os.path.realpath(root/folder)``, one component at a time, with the parents cached."""
-        cached = self._dirs.get(folder)
-        if cached is None:
-            parent, _, name = folder.rpartition("/")
-            cached, exists = self._real_join(self._real_dir(parent) if parent else self._real_root, name)
-            if exists:  # a missing folder is resolved again next time (it may appear, as a symlink too)
-                if len(self._dirs) >= self._DIR_CACHE_SIZE:
-                    self._dirs.clear()
-                self._dirs[folder] = cached
+        dirs = self._dirs
+        cached = dirs.get(folder)
+        if cached is not None:
+            dirs.move_to_end(folder)
+            return cached
+        parent, _, name = folder.rpartition("/")
+        cached, exists = self._real_join(self._real_dir(parent) if parent else self._real_root, name)
+        if exists:  # a missing folder is resolved again next time (it may appear, as a symlink too)
+            if len(dirs) >= self._DIR_CACHE_SIZE:
+                dirs.popitem(last=False)
+            dirs[folder] = cached
         return cached
 
     @staticmethod

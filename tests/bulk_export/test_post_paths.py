@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import psycopg
 import pytest
 
 import mmgov.bulk_export.post_lines as post_lines
@@ -65,4 +66,46 @@ def test_demo_workspace_lines_are_the_same_on_both_paths(demo_db, tmp_path, monk
     )
     assert in_database["post"] > 100
     assert in_database["direct_post"] > 10
+    _assert_same(by_database, by_python)
+
+
+@pytest.mark.parametrize("escape", ["server's", "to_json"])
+def test_unusual_column_values_are_the_same_on_both_paths(edge_workspace, tmp_path, monkeypatch, escape):
+    """The database writes the usual values (no type, no props, not edited) as literals and the
+    others through the JSON functions (JSON_SCALAR from PostgreSQL 16, or to_json): NULLs and unusual
+    values take the same bytes on both paths."""
+    if escape == "to_json":
+        monkeypatch.setattr(post_lines, "JSON_SCALAR_SINCE", 10**9)
+    with psycopg.connect(edge_workspace.dsn) as conn:
+        query = post_lines.lines_query(post_lines.ALL, conn.info.server_version).as_string(conn)
+        uses_json_scalar = escape != "to_json" and conn.info.server_version >= 160000
+    assert ("JSON_SCALAR(" in query) == uses_json_scalar
+    ids = {
+        label: edge_workspace.id(f"post:{label}") for label in ("p4", "p5", "ps", "psr", "gm", "self", "dm2")
+    }
+    with psycopg.connect(edge_workspace.dsn, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE posts SET type = NULL, props = NULL, editat = NULL, ispinned = NULL, message = NULL,"
+            " deleteat = NULL WHERE id = ANY(%s)",
+            ([ids["p5"], ids["psr"], ids["dm2"]],),
+        )
+        conn.execute(
+            "UPDATE posts SET type = %s, props = %s, editat = 1767225600123, ispinned = true WHERE id = ANY(%s)",
+            (
+                'custom_"quoted\\',
+                '{"a": [1, "é\\n"], "b": {}}',
+                [ids["p4"], ids["ps"], ids["gm"], ids["self"]],
+            ),
+        )
+        conn.execute("UPDATE posts SET props = '{}', editat = 5 WHERE id = %s", (ids["psr"],))
+    by_database, in_database, by_python = _both_paths(
+        monkeypatch, edge_workspace.dsn, edge_workspace.store, tmp_path, include_attachments=False
+    )
+    assert in_database.get("post", 0) > 0
+    assert in_database.get("direct_post", 0) > 0
+    rendered = by_database.jsonl
+    assert rendered.count(b'"type":"custom_\\"quoted\\\\","message":') == 4
+    assert rendered.count(b'"props":{"a": [1, "\xc3\xa9\\n"], "b": {}},') == 4
+    assert rendered.count(b'"edit_at":1767225600123,"is_pinned":true') == 4
+    assert b'"type":"","message":"","props":{},' in rendered
     _assert_same(by_database, by_python)

@@ -35,11 +35,6 @@ def json_object(fields: Sequence[tuple[str, str, str]], *, braces: bool = True) 
     return sql.SQL("{} || {} || {}").format(sql.Literal(head), json_members(fields), sql.Literal(tail))
 
 
-def fields_of(fields: Sequence[tuple[str, str, str]], alias: str) -> list[tuple[str, str, str]]:
-    """``fields`` with the row alias ``s.`` of their expressions replaced by ``alias.``."""
-    return [(key, expr.replace("s.", f"{alias}."), kind) for key, expr, kind in fields]
-
-
 # The scalar keys of a post or reply, in Mattermost's order (spec: post / replies keys).
 POST_FIELDS = (
     ("user", "s.username", "str"),

@@ -145,6 +145,7 @@ def child(dsn: str, start: int, end: int, export_format: str, batch_size: int, f
                     "files": sum(b.result.files_copied for b in manifest.batches),
                     "files_missing": sum(b.result.files_missing for b in manifest.batches),
                     "batches": len(manifest.batches),
+                    "emails": sum(b.result.extra.get("emails", 0) for b in manifest.batches),
                     "zip_bytes": zipped,
                     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 }
@@ -227,6 +228,11 @@ def main() -> int:
         f"load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
+    if result["emails"]:
+        print(
+            f"[bench] {result['emails']:,} emails, {result['emails'] / result['seconds']:,.0f} emails/s",
+            flush=True,
+        )
     return 0
 
 

@@ -394,3 +394,37 @@ def test_file_store_keeps_shared_parent_folders_when_leaf_folders_overflow_its_c
     assert seen.count(str(tmp_path.resolve() / "a")) == 1
     assert seen.count(str(tmp_path.resolve() / "a" / "b")) == 1
     assert len(store._dirs) == 4
+
+
+def test_small_attachments_written_whole_give_the_streamed_bytes(monkeypatch):
+    """copy_from writes a small file in one go: the archive is byte-identical to the streaming path."""
+    import mmgov.compliance.packaging as packaging
+
+    def build() -> bytes:
+        buf = io.BytesIO()
+        with BatchZipWriter(buf, timestamp_ms=JAN1) as zw:
+            zw.write_text("posts.csv", "a,b\n" * 100)
+            zw.copy_from("files/p/a-notes.txt", io.BytesIO(b"hello " * 3000))
+            zw.copy_from("files/p/b-photo.png", io.BytesIO(bytes(range(256)) * 40))
+            zw.copy_from("files/p/c-empty.txt", io.BytesIO(b""))
+        return buf.getvalue()
+
+    whole = build()
+    monkeypatch.setattr(packaging, "SMALL_ENTRY", -1)
+    assert build() == whole
+    with zipfile.ZipFile(io.BytesIO(whole)) as zf:
+        assert zf.testzip() is None
+        assert zf.read("files/p/a-notes.txt") == b"hello " * 3000
+        assert zf.getinfo("files/p/b-photo.png").compress_type == zipfile.ZIP_STORED
+
+
+def test_attachment_that_grew_after_its_size_was_taken_is_copied_whole(monkeypatch):
+    import mmgov.compliance.packaging as packaging
+
+    monkeypatch.setattr(packaging, "SMALL_ENTRY", 10)
+    content = b"0123456789" * 50
+    buf = io.BytesIO()
+    with BatchZipWriter(buf, timestamp_ms=JAN1) as zw:
+        assert zw.copy_from("files/p/x.txt", io.BytesIO(content), size=5) == len(content)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zf:
+        assert zf.read("files/p/x.txt") == content

@@ -17,6 +17,7 @@ import datetime as dt
 import io
 import shutil
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -70,6 +71,8 @@ STORED_EXTENSIONS = frozenset(
     ]
 )
 CHUNK = 1024 * 1024
+# Attachments up to this size are read whole and written in one go (most are: chat uploads are small).
+SMALL_ENTRY = 1024 * 1024
 _DOS_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
@@ -140,12 +143,51 @@ class BatchZipWriter:
     def copy_from(self, name: str, source: IO[bytes], size: int | None = None) -> int:
         if size is None:
             size = _known_size(source)
+        if size is not None and size <= SMALL_ENTRY:
+            data = source.read(SMALL_ENTRY + 1)  # a small file in one read (it may have changed since)
+            if len(data) <= SMALL_ENTRY:
+                self._write_whole(self._info(name, len(data), store_if_compressed=True), data)
+                return len(data)
+            size = None  # it grew: stream it, what was read first
+            source = io.BufferedReader(_Chained(data, source))  # type: ignore[arg-type]
         with self.open(name, size=size, store_if_compressed=True) as dest:
             copied = 0
             while chunk := source.read(CHUNK):
                 dest.write(chunk)
                 copied += len(chunk)
         return copied
+
+    def _write_whole(self, info: zipfile.ZipInfo, data: bytes) -> None:
+        """Write one entry whose content is in memory: CRC and compression first, then its local
+        header (final values) and data in one go. The bytes are those ``ZipFile.open(info, "w")``
+        writes for one write of ``data`` (which then seeks back to rewrite the header); only for a
+        seekable archive, and never while another entry is open (this writer opens one at a time)."""
+        zf = self._zip
+        if not zf._seekable or zf._writing or zf.fp is None:  # pragma: no cover - not how batches are written
+            with zf.open(info, "w") as stream:
+                if info.compress_type == zipfile.ZIP_DEFLATED:
+                    use_fast_deflate(stream, self._level)
+                stream.write(data)
+            return
+        if info.compress_type == zipfile.ZIP_DEFLATED:
+            engine = _fast_zlib if _fast_zlib is not None else zlib
+            level = min(max(self._level, 0), 3) if _fast_zlib is not None else self._level
+            compressor = engine.compressobj(level, engine.DEFLATED, -15)
+            payload = compressor.compress(data) + compressor.flush()
+        else:
+            payload = data
+        info.flag_bits = 0
+        info.file_size = len(data)
+        info.compress_size = len(payload)
+        info.CRC = zlib.crc32(data)
+        zf.fp.seek(zf.start_dir)
+        info.header_offset = zf.fp.tell()
+        zf._writecheck(info)
+        zf._didModify = True
+        zf.fp.write(info.FileHeader(False) + payload)
+        zf.start_dir = zf.fp.tell()
+        zf.filelist.append(info)
+        zf.NameToInfo[info.filename] = info
 
     @property
     def names(self) -> list[str]:
@@ -178,6 +220,27 @@ def use_fast_deflate(stream: Any, level: int = COMPRESS_LEVEL) -> None:
     stream._compressor = _fast_zlib.compressobj(
         min(max(level, 0), 3), _fast_zlib.DEFLATED, -_fast_zlib.MAX_WBITS
     )
+
+
+class _Chained(io.RawIOBase):
+    """``head`` then the rest of ``tail``: a file read whole that turned out bigger than its size."""
+
+    def __init__(self, head: bytes, tail: IO[bytes]):
+        self._head = memoryview(head)
+        self._tail = tail
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._tail.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _known_size(source: IO[bytes]) -> int | None:

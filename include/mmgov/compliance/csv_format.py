@@ -346,6 +346,22 @@ _CHANNEL_KEYS = (
 )
 
 
+def _channel_values(ch: ChannelInfo, batch: ExportBatch) -> tuple[Any, ...]:
+    """A channel's ``metadata.json`` values before its counts, in ``_CHANNEL_KEYS`` order."""
+    return (
+        ch.team_id,
+        ch.team_name,
+        ch.team_display_name,
+        ch.id,
+        ch.name,
+        ch.display_name,
+        ch.type,
+        ch.room_id,
+        batch.window.start_ms,
+        batch.window.end_ms,
+    )
+
+
 def metadata_fields(batch: ExportBatch, counts: dict[str, list[int]]) -> dict[str, Any]:
     """``metadata.json`` as a dict: keys as Mattermost (Go) writes them, channels sorted by id."""
     channels: dict[str, Any] | None = None
@@ -354,20 +370,7 @@ def metadata_fields(batch: ExportBatch, counts: dict[str, list[int]]) -> dict[st
         for cid, act in sorted(batch.channels.items()):
             ch = act.channel
             messages, attachments = counts.get(cid, (0, 0))
-            values = (
-                ch.team_id,
-                ch.team_name,
-                ch.team_display_name,
-                ch.id,
-                ch.name,
-                ch.display_name,
-                ch.type,
-                ch.room_id,
-                batch.window.start_ms,
-                batch.window.end_ms,
-                messages,
-                attachments,
-            )
+            values = (*_channel_values(ch, batch), messages, attachments)
             channels[cid] = dict(zip(_CHANNEL_KEYS, values, strict=True))
     return {
         "Channels": channels,
@@ -420,21 +423,9 @@ def metadata_document(
 def _channel_block_head(cid: str, ch: ChannelInfo, batch: ExportBatch) -> str:
     """A channel's ``metadata.json`` block up to the value of ``MessagesCount`` (escaped)."""
     enc = encode_basestring
-    values = (
-        ch.team_id,
-        ch.team_name,
-        ch.team_display_name,
-        ch.id,
-        ch.name,
-        ch.display_name,
-        ch.type,
-        ch.room_id,
-        batch.window.start_ms,
-        batch.window.end_ms,
-    )
     inner = "".join(
         f"      {enc(k)}: {enc(v) if isinstance(v, str) else v},\n"
-        for k, v in zip(_CHANNEL_KEYS, values, strict=False)
+        for k, v in zip(_CHANNEL_KEYS, _channel_values(ch, batch), strict=False)
     )
     return _go_escape(f'    {enc(cid)}: {{\n{inner}      "MessagesCount": ')
 

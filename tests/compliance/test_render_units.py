@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 
 from lxml import etree
 
@@ -100,6 +101,71 @@ def test_participant_blocks_reused_for_an_unchanged_member_list():
     for end in (700, 500):  # a left_at at or after the end becomes a closing leave at the end
         assert kept.blocks("c", with_leave, end) == _Participants().blocks("c", list(with_leave), end)
         kept.next_batch()
+
+
+def _plain_participant_blocks(joins: list[MemberEvent], end: int) -> tuple[bytes, bytes]:
+    """The participant blocks by their definition: entered in member order; real leaves by (time,
+    e-mail, id); closing leaves at ``end`` by (e-mail, id), a stable sort."""
+
+    def element(tag: str, user: UserInfo, time: int) -> str:
+        email = escape_text(user.email)
+        return (
+            f"\n    <{tag}>\n      <LoginName>{email}</LoginName>\n      <UserType>{user.user_type}</UserType>"
+            f"\n      <DateTimeUTC>{time}</DateTimeUTC>\n      <CorporateEmailID>{email}</CorporateEmailID>"
+            f"\n    </{tag}>"
+        )
+
+    entered = "".join(element("ParticipantEntered", e.user, e.time) for e in joins)
+    real = sorted(
+        (e for e in joins if e.left_at is not None and e.left_at < end),
+        key=lambda e: (e.left_at, e.user.email, e.user.id),
+    )
+    closing = sorted(
+        (e for e in joins if e.left_at is None or e.left_at >= end), key=lambda e: (e.user.email, e.user.id)
+    )
+    left = [element("ParticipantLeft", e.user, e.left_at) for e in real]
+    left += [element("ParticipantLeft", e.user, end) for e in closing]
+    return entered.encode(), "".join(left).encode()
+
+
+def test_participant_blocks_follow_changing_member_lists_exactly():
+    """Members come and go, users appear late (ranked between others), one user has two objects with
+    different bot flags (ordered as they come): every batch equals the plain definition."""
+    rng = random.Random(7)
+    emails = ["a@x", "a@x.c", "a@x.c1", "a<b@x", "a'b@x", "b&c@x", "z@x", "é@x", "A@x"]
+    users = [UserInfo(f"u{i}", f"n{i}", e) for i, e in enumerate(emails)]
+    users += [UserInfo(f"v{i}", f"m{i}", f"{rng.random():.6f}@y") for i in range(60)]
+    twin = UserInfo(
+        users[3].id, users[3].username, users[3].email, is_bot=True
+    )  # a synthetic author's object
+    same = UserInfo(users[4].id, users[4].username, users[4].email)  # same closing leave: no ambiguity
+    kept = _Participants()
+    lists: dict[str, list[MemberEvent]] = {"c1": [], "c2": []}
+    for batch in range(40):
+        end = 1000 * (batch + 1)
+        for cid, joins in lists.items():
+            if rng.random() < 0.6:  # the list changes: some go, some come (kept events stay the same objects)
+                joins = [e for e in joins if e.left_at is None and rng.random() > 0.1]
+                pool = users if batch > 5 else users[:20]  # later users rank between earlier ones
+                for _ in range(rng.randrange(4)):
+                    user = rng.choice([*pool, twin, same] if batch > 10 else pool)
+                    left_at = rng.choice([None, None, end - 10, end, end + 5])
+                    joins.append(MemberEvent(user, MemberEventKind.ENTER, end - 100, left_at=left_at))
+                lists[cid] = joins
+            assert kept.blocks(cid, joins, end) == _plain_participant_blocks(joins, end), (batch, cid)
+        kept.next_batch()
+    assert kept._ambiguous  # the twin was met
+
+
+def test_participant_ranks_renumber_when_no_float_is_left_between_neighbours():
+    parts = _Participants()
+    users = [UserInfo("lo", "lo", "a@x"), UserInfo("hi", "hi", "b@x")]
+    joins = [MemberEvent(u, MemberEventKind.PREVIOUSLY_JOINED, 1) for u in users]
+    for i in range(80):  # each new e-mail sorts just above "a@x": halves the same gap 80 times
+        user = UserInfo(f"n{i}", "n", "a@x" + "\x01" * (80 - i))
+        joins.append(MemberEvent(user, MemberEventKind.PREVIOUSLY_JOINED, 1))
+        assert parts.blocks("c", list(joins), 5) == _plain_participant_blocks(joins, 5)
+        parts.next_batch()
 
 
 def test_csv_merge_of_posts_and_members_equals_one_sort_of_all_rows():

@@ -34,9 +34,10 @@ reuses its rendered blocks (the closing leaves only differ by their time, splice
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Iterator
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from mmgov.compliance.formats import BatchResult, ComplianceFormat, FileSource, ZipSink, copy_attachment
@@ -155,10 +156,24 @@ def _element(tag: str, fields: Iterable[tuple[str, str]]) -> str:
 # by their first two fields orders closing leaves by (e-mail, id).
 _UserParts = tuple[str, str, UserInfo, str, str, str, str, str]
 _END = "\x00"  # never in the output: escape_text turns NUL into U+FFFD
-# (joins list, rendered for this end only, entered block, real leaves, closing leaves with _END)
-_Blocks = tuple[list[MemberEvent], bool, bytes, bytes, bytes]
+
+
+class _Blocks(NamedTuple):
+    """A channel's rendered participant blocks and what they were rendered from."""
+
+    joins: list[MemberEvent]
+    depends_on_end: bool  # some join has a left_at: the split into real / closing leaves is for one end only
+    real_leaves: bytes
+    closing_leaves: bytes  # with _END where the batch end goes
+    # id(event) -> its ParticipantEntered element, in the order of ``joins``: joined, the entered
+    # block (kept once: the block itself is joined again for each batch)
+    pieces: dict[int, bytes]
+
+
 _BY_EMAIL_ID = itemgetter(0, 1)
 _BY_TIME_EMAIL_ID = itemgetter(0, 1, 2)
+_USER = attrgetter("user")
+_LEFT_AT = attrgetter("left_at")
 
 
 def _participant_template(tag: str, email: str, user_type: str) -> tuple[str, str]:
@@ -172,26 +187,34 @@ def _participant_template(tag: str, email: str, user_type: str) -> tuple[str, st
 class _Participants:
     """``ParticipantEntered`` / ``ParticipantLeft`` blocks, the hot path of big batches.
 
-    Each user's elements are rendered once (split around their ``DateTimeUTC``): a member costs an
-    f-string per element. Closing leaves (all at the batch end) are
-    kept with a marker where the end time goes. A channel's blocks are kept for the next batch with
-    the member list they were rendered from (the same list object while the membership does not
-    change): then its blocks are reused as they are, with the new end time put in. Only the channels
-    of the current batch are kept, plus at most ``MAX_USERS`` users' pieces.
+    Every member of every active channel is entered and left in every batch, so the work per member
+    is kept to a few C-level passes over the member list:
+
+    - each user's elements are rendered once (split around their ``DateTimeUTC``);
+    - a channel keeps, from one batch to the next, each member's rendered ``ParticipantEntered``
+      by membership event (the membership source hands the same event objects while a membership
+      lasts): a changed member list renders only its new events;
+    - closing leaves (all at the batch end) are ordered by a rank of each user in (e-mail, id) order,
+      and carry a marker where the end time goes; a channel whose member list did not change reuses
+      its blocks as they are, with the new end time put in.
+
+    Only the channels of the current batch are kept, plus at most ``MAX_USERS`` users' pieces.
     """
 
     MAX_USERS = 50_000
 
     def __init__(self) -> None:
         self._users: dict[int, _UserParts] = {}  # id(user) -> its pieces (the user kept alive in them)
+        self._reset_ranks()
         self._blocks: dict[str, _Blocks] = {}
         self._next_blocks: dict[str, _Blocks] = {}
 
     def _user_parts(self, user: UserInfo) -> _UserParts:
         found = self._users.get(id(user))
-        if found is None or found[2] is not user:
+        if found is None:
             if len(self._users) >= self.MAX_USERS:
                 self._users.clear()
+                self._reset_ranks()
             email, user_type = escape_text(user.email), user.user_type
             entered_pre, entered_post = _participant_template("ParticipantEntered", email, user_type)
             left_pre, left_post = _participant_template("ParticipantLeft", email, user_type)
@@ -207,43 +230,111 @@ class _Participants:
             )
         return found
 
+    def _reset_ranks(self) -> None:
+        # Closing leaves are ordered by (e-mail, id): each user object gets a rank in that order, kept
+        # as floats so a new user fits between two others without renumbering the rest.
+        self._rank: dict[int, float] = {}  # id(user) -> rank (the user is kept alive in _users)
+        self._keys: list[tuple[str, str]] = []  # the ranked (e-mail, id) pairs, sorted
+        self._key_ranks: list[float] = []  # their ranks
+        self._closing_of: dict[float, bytes] = {}  # rank -> the closing leave
+        self._ambiguous: set[int] = set()  # users sharing (e-mail, id) with another object, unlike leaves
+
+    def _add_rank(self, user: UserInfo) -> None:
+        """Rank a user object: user objects with the same (e-mail, id) and closing leave share a rank
+        (their order cannot show); when their closing leaves differ (a bot flag), they are
+        ``_ambiguous``: a member list holding one is ordered by a stable sort, as the members come."""
+        parts = self._user_parts(user)
+        key, closing = _BY_EMAIL_ID(parts), parts[5].encode()
+        keys, ranks = self._keys, self._key_ranks
+        pos = bisect.bisect_left(keys, key)
+        if pos < len(keys) and keys[pos] == key:
+            rank = ranks[pos]
+            if self._closing_of[rank] == closing:
+                self._rank[id(user)] = rank
+                return
+            self._ambiguous.add(id(user))
+            self._ambiguous.update(k for k, r in self._rank.items() if r == rank)
+            pos += 1  # ranked right after the other (any rank there works: the stable sort decides)
+        low = ranks[pos - 1] if pos else 0.0
+        high = ranks[pos] if pos < len(ranks) else low + 1024.0
+        rank = (low + high) / 2
+        if not low < rank < high:  # no float left between the neighbours: renumber everyone
+            self._renumber()
+            return self._add_rank(user)
+        keys.insert(pos, key)
+        ranks.insert(pos, rank)
+        self._closing_of[rank] = closing
+        self._rank[id(user)] = rank
+
+    def _renumber(self) -> None:
+        old = self._rank
+        mapping = {r: float(i) * 1024.0 for i, r in enumerate(self._key_ranks)}
+        self._key_ranks = [mapping[r] for r in self._key_ranks]
+        self._closing_of = {mapping[r]: c for r, c in self._closing_of.items()}
+        self._rank = {k: mapping[r] for k, r in old.items()}
+
     def next_batch(self) -> None:
         """Forget the blocks of channels that were not in the batch just written."""
         self._blocks, self._next_blocks = self._next_blocks, {}
 
-    def _render(self, joins: list[MemberEvent], end_ms: int) -> _Blocks:
+    def _render(self, joins: list[MemberEvent], end_ms: int, previous: _Blocks | None) -> _Blocks:
         user_parts = self._user_parts
-        entered = []
+        ids = list(map(id, joins))
+        # ``previous.joins`` is alive: its events' ids cannot have been reused by ``joins``' new events
+        pieces = list(map(previous.pieces.get, ids)) if previous is not None else [None] * len(ids)
+        if None in pieces:
+            for i, piece in enumerate(pieces):
+                if piece is None:
+                    e = joins[i]
+                    u = user_parts(e.user)
+                    pieces[i] = f"{u[3]}{e.time}{u[4]}".encode()
+        users = list(map(_USER, joins))
+        left_ats = list(map(_LEFT_AT, joins))
+        depends_on_end = left_ats.count(None) != len(left_ats)
         real: list[tuple[int, str, str, _UserParts]] = []
-        closing: list[_UserParts] = []
-        for e in joins:
-            u = user_parts(e.user)
-            entered.append(f"{u[3]}{e.time}{u[4]}")
-            left_at = e.left_at
-            if left_at is not None and left_at < end_ms:
-                real.append((left_at, u[0], u[1], u))
-            else:
-                closing.append(u)
-        real.sort(key=_BY_TIME_EMAIL_ID)
-        closing.sort(key=_BY_EMAIL_ID)
-        depends_on_end = any(e.left_at is not None for e in joins)  # then only valid for this end_ms
-        return (
+        if depends_on_end:
+            closing_users = []
+            for user, left_at in zip(users, left_ats, strict=True):
+                if left_at is not None and left_at < end_ms:
+                    u = user_parts(user)
+                    real.append((left_at, u[0], u[1], u))
+                else:
+                    closing_users.append(user)
+            real.sort(key=_BY_TIME_EMAIL_ID)
+        else:
+            closing_users = users
+        closing_ids = list(map(id, closing_users))
+        if not self._rank.keys() >= set(closing_ids):
+            for user in closing_users:
+                if id(user) not in self._rank:
+                    self._add_rank(user)
+        ranks = self._rank
+        if self._ambiguous and not self._ambiguous.isdisjoint(closing_ids):
+            # two user objects with one (e-mail, id): their order is the members' order (a stable sort)
+            ordered = sorted(map(user_parts, closing_users), key=_BY_EMAIL_ID)
+            closing = "".join([u[5] for u in ordered]).encode()
+        else:
+            closing = b"".join(map(self._closing_of.__getitem__, sorted(map(ranks.__getitem__, closing_ids))))
+        return _Blocks(
             joins,
             depends_on_end,
-            "".join(entered).encode(),
             "".join([f"{u[6]}{left_at}{u[7]}" for left_at, _, _, u in real]).encode(),
-            "".join([u[5] for u in closing]).encode(),
+            closing,
+            dict(zip(ids, pieces, strict=True)),
         )
 
     def blocks(self, cid: str, joins: list[MemberEvent], end_ms: int) -> tuple[bytes, bytes]:
         """The entered and left blocks of a channel's members for a batch ending at ``end_ms``."""
         cached = self._blocks.get(cid)
-        if cached is None or cached[0] is not joins or cached[1]:
-            cached = self._render(joins, end_ms)
+        if cached is None or cached.joins is not joins or cached.depends_on_end:
+            cached = self._render(joins, end_ms, cached)
         self._next_blocks[cid] = cached
-        _, _, entered_block, real_block, closing_block = cached
-        closing = closing_block.replace(b"\x00", str(end_ms).encode()) if closing_block else b""
-        return entered_block, real_block + closing if real_block else closing
+        closing = cached.closing_leaves
+        if closing:
+            closing = closing.replace(b"\x00", str(end_ms).encode())
+        return b"".join(
+            cached.pieces.values()
+        ), cached.real_leaves + closing if cached.real_leaves else closing
 
 
 class ActianceFormat(ComplianceFormat):

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import compress
 from operator import itemgetter
 from typing import Any
 
@@ -195,27 +196,26 @@ class WindowReader:
                 fcur.execute(FILES_STREAM, params)
                 files = FileStream(fcur)
 
-                def fetch() -> tuple[list[tuple], dict[str, list[ExportedFile]]]:
+                def fetch() -> tuple[list[tuple], dict[int, tuple], dict[str, list[ExportedFile]]]:
                     rows = cur.fetchmany(size)
                     lookups.resolve(conn, rows)
-                    batch_files = files.take({r[0] for r in rows})
-                    if rendered:
-                        rows = _with_full_rows(conn, rows, batch_files)
-                    return rows, batch_files
+                    batch_files = files.take(set(map(_ID, rows)))
+                    full = _full_rows(conn, rows, batch_files) if rendered else {}
+                    return rows, full, batch_files
 
                 start = window.start_ms
                 number = 0
-                rows, batch_files = fetch()
+                rows, full, batch_files = fetch()
                 pending = prefetch.submit(fetch)
                 while True:
                     number += 1
-                    following, following_files = pending.result()  # none: this batch is the last
+                    following, following_full, following_files = pending.result()  # none: the last batch
                     is_last = not following
                     if not is_last:
                         pending = prefetch.submit(fetch)
                     end = window.end_ms if is_last else rows[-1][2]
                     batch, counts = self._batch(
-                        number, start, end, rows, batch_files, is_last, membership, lookups
+                        number, start, end, rows, full, batch_files, is_last, membership, lookups
                     )
                     yield batch, counts
                     if is_last:
@@ -224,7 +224,7 @@ class WindowReader:
                                 "file rows left over after the last post: stream order mismatch"
                             )
                         return
-                    rows, batch_files = following, following_files
+                    rows, full, batch_files = following, following_full, following_files
                     start = end
 
     def _batch(
@@ -233,6 +233,7 @@ class WindowReader:
         start: int,
         end: int,
         rows: list[tuple],
+        full: dict[int, tuple],
         files: dict[str, list[ExportedFile]],
         is_last: bool,
         membership: MembershipSource,
@@ -251,12 +252,16 @@ class WindowReader:
                     authors[cid] = {}
                 authors[cid].setdefault(p.user.id, p.user)
         else:
-            rendered = [r for r in rows if len(r) == _SHORT_ROW]
-            posts = _classified_posts(
-                [r for r in rows if len(r) != _SHORT_ROW], files, lookups, self.window.start_ms
-            )
+            if full:
+                keep = [True] * len(rows)
+                for i in full:
+                    keep[i] = False
+                rendered = list(compress(rows, keep))
+            else:
+                rendered = rows
+            posts = _classified_posts([full[i] for i in sorted(full)], files, lookups, self.window.start_ms)
             users, channels = lookups.users, lookups.channels
-            for (cid, uid), from_bot in _first_author_posts(rows, rendered).items():
+            for (cid, uid), from_bot in _first_author_posts(rows).items():
                 ch, user = channels[cid], users[uid][from_bot]
                 seen = authors.get(ch.id)
                 if seen is None:
@@ -286,46 +291,37 @@ def iter_batches(
     yield from WindowReader(conn, window, batch_size)
 
 
-_SHORT_ROW = 8  # columns of a rendered read's row (a POST_QUERY row has 18)
-_CHANNEL_AUTHOR_BOT = itemgetter(6, 5, 4)
+_ID = itemgetter(0)
+_FROM_BOT = itemgetter(4)  # of a rendered read's row
+_DELETED = itemgetter(3)  # of a rendered read's row
+_AUTHOR = itemgetter(6, 5)  # (channel id, user id): the same places in both kinds of row
 
 
-def _first_author_posts(rows: list[tuple], rendered: list[tuple]) -> dict[tuple[str, str], bool]:
-    """(channel id, author id) -> from_bot of the author's first post there in the batch.
+def _first_author_posts(rows: list[tuple]) -> dict[tuple[str, str], bool]:
+    """(channel id, author id) -> from_bot of the author's first post there in the batch (a rendered read's rows).
 
-    That post decides the author record of a synthetic join (as a bot or not). Usually an author
-    posts one way only; the rows are scanned in order only for the pairs that posted both ways.
+    That post decides the author record of a synthetic join (as a bot or not). Walking the pairs
+    backwards into a dict leaves each pair with its first position (every pass here is C-level).
     """
-    keys = set(map(_CHANNEL_AUTHOR_BOT, rendered))
-    keys.update((r[6], r[5], r[14] == "true") for r in rows if len(r) != _SHORT_ROW)
-    out: dict[tuple[str, str], bool] = {}
-    both: set[tuple[str, str]] = set()
-    for cid, uid, from_bot in keys:
-        if (cid, uid) in out:
-            both.add((cid, uid))
-        out[(cid, uid)] = from_bot
-    for r in rows if both else ():
-        pair = (r[6], r[5])
-        if pair in both:
-            out[pair] = r[4] if len(r) == _SHORT_ROW else r[14] == "true"
-            both.discard(pair)
-            if not both:
-                break
-    return out
+    pairs = list(map(_AUTHOR, rows))
+    first = dict(zip(reversed(pairs), range(len(pairs) - 1, -1, -1), strict=True))
+    return dict(zip(first, map(_FROM_BOT, map(rows.__getitem__, first.values())), strict=True))
 
 
-def _with_full_rows(
+def _full_rows(
     conn: psycopg.Connection, rows: list[tuple], files: dict[str, list[ExportedFile]]
-) -> list[tuple]:
-    """A rendered read's rows, with each deleted post or post with files replaced by its full row.
+) -> dict[int, tuple]:
+    """Position -> full row (:data:`POSTS_BY_ID`) of a rendered read's deleted posts and posts with files.
 
     Those posts need the classifier (several entries, files); one query per batch, same snapshot.
     """
-    ids = [r[0] for r in rows if r[3] or r[0] in files]
+    ids = dict.fromkeys(map(_ID, compress(rows, map(_DELETED, rows))))
+    ids.update(dict.fromkeys(files))
     if not ids:
-        return rows
-    full = {r[0]: r for r in conn.execute(POSTS_BY_ID, {"ids": ids}).fetchall()}
-    return [full.get(r[0], r) if r[3] or r[0] in files else r for r in rows]
+        return {}
+    found = {r[0]: r for r in conn.execute(POSTS_BY_ID, {"ids": list(ids)}).fetchall()}
+    position = dict(zip(map(_ID, rows), range(len(rows)), strict=True))
+    return {position[pid]: row for pid, row in found.items() if pid in position}
 
 
 _CREATED = UpdateType.CREATED

@@ -10,6 +10,8 @@ own order and are grouped per post for the batch.
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 import psycopg
 
 from mmgov.compliance.model import ChannelInfo, ExportedFile, UserInfo
@@ -62,8 +64,8 @@ LEFT JOIN channels c ON c.id = x.id
 LEFT JOIN teams t ON t.id = c.teamid
 """
 
-_ROW_USER = 5
-_ROW_CHANNEL = 6
+_ROW_USER = itemgetter(5)
+_ROW_CHANNEL = itemgetter(6)
 
 
 class Lookups:
@@ -80,8 +82,8 @@ class Lookups:
     def resolve(self, conn: psycopg.Connection, rows: list[tuple]) -> None:
         """Look up the authors and channels of ``rows`` that are not cached yet (one query each)."""
         users, channels = self.users, self.channels
-        new_users = {r[_ROW_USER] for r in rows} - users.keys()
-        new_channels = {r[_ROW_CHANNEL] for r in rows} - channels.keys()
+        new_users = set(map(_ROW_USER, rows)) - users.keys()
+        new_channels = set(map(_ROW_CHANNEL, rows)) - channels.keys()
         if None in new_users:
             new_users.discard(None)
             users[None] = _user_pair("", None, None, 0, False)

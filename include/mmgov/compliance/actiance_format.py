@@ -304,17 +304,19 @@ class _Participants:
         else:
             closing_users = users
         closing_ids = list(map(id, closing_users))
-        if not self._rank.keys() >= set(closing_ids):
+        ranks = list(map(self._rank.get, closing_ids))
+        if None in ranks:  # users not ranked yet (a rank is never None)
             for user in closing_users:
                 if id(user) not in self._rank:
                     self._add_rank(user)
-        ranks = self._rank
+            ranks = list(map(self._rank.__getitem__, closing_ids))
         if self._ambiguous and not self._ambiguous.isdisjoint(closing_ids):
             # two user objects with one (e-mail, id): their order is the members' order (a stable sort)
             ordered = sorted(map(user_parts, closing_users), key=_BY_EMAIL_ID)
             closing = "".join([u[5] for u in ordered]).encode()
         else:
-            closing = b"".join(map(self._closing_of.__getitem__, sorted(map(ranks.__getitem__, closing_ids))))
+            ranks.sort()
+            closing = b"".join(map(self._closing_of.__getitem__, ranks))
         return _Blocks(
             joins,
             depends_on_end,

@@ -28,8 +28,10 @@ tree of the batch. Characters XML 1.0 forbids (C0 controls other than tab/LF/CR,
 U+FFFE/U+FFFF) become U+FFFD, so the document parses whatever the messages contain. Big batches
 are dominated by membership: every member of every active channel is entered and left in every
 batch (each batch's document stands alone, as in Mattermost). Those blocks are rendered from
-per-user templates, and a channel whose member list did not change since the previous batch
-reuses its rendered blocks (the closing leaves only differ by their time, spliced in).
+per-user templates; a channel keeps each member's ``ParticipantEntered`` from one batch to the next
+(only new memberships are rendered), closing leaves are ordered by a per-user rank, and a channel
+whose member list did not change reuses its blocks (the closing leaves only differ by their time,
+spliced in).
 """
 
 from __future__ import annotations

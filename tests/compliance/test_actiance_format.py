@@ -516,3 +516,69 @@ def test_dag_run_actiance(mm_dsn, ws: Workspace, file_store, tmp_path, airflow_e
     (conv,) = root
     _assert_well_formed_conversation(conv)
     assert conv.findtext("Message/Content") == "through the DAG \ufffd 😀"
+
+
+XML_NASTY_TEXTS = [
+    "a&b<c>d",
+    "cr\ronly",
+    "line\nbreak",
+    "ctl\x01\x08\x0b\x0c\x1f",
+    "emoji 😀 é",
+    "\ufffe\uffff",
+    "]]>",
+    "",
+    "plain",
+    "quote \" and ' ",
+    "\ttab &amp; already",
+]
+
+
+def test_database_rendered_messages_equal_the_python_path(ws: Workspace, run_export, tmp_path, monkeypatch):
+    """Plain posts are rendered by PostgreSQL (ACTIANCE_POST_LINE); every byte equals the Python renderer's."""
+    team = ws.team("acme")
+    chan = ws.channel("town", team=team)
+    alice = ws.user("alice", email="a&<b>@example.com")
+    bot = ws.user("robot", bot=True)
+    carol = ws.user("carol", email="carol\x01@example.com")
+    dm = ws.channel("dm", team=None, ctype="D", name=f"{alice}__{carol}", display="")
+    ws.history(chan, alice, T0 - 5)
+    t = T0
+    for i, text in enumerate(XML_NASTY_TEXTS):
+        for j, (channel, user) in enumerate(((chan, alice), (chan, bot), (dm, carol))):
+            t += 7
+            kind = (i + j) % 3  # created / edited / updated without a text change
+            ws.post(
+                f"p{i}-{j}",
+                channel=channel,
+                user=user,
+                create=t,
+                update=t if kind == 0 else t + 3,
+                edit=t + 3 if kind == 1 else 0,
+                message=text,
+                props={"from_bot": "true"}
+                if (i + j) % 4 == 0
+                else ({"previewed_post": f"prev{text}"} if j == 1 else {}),
+            )
+    # an id with XML specials, a post without author and channel rows, deleted and edited-original posts
+    ws.post("odd", pid="id&<odd>", channel=chan, user=alice, create=t + 10, message="odd id")
+    ws.post("ghost", channel=mmid("nochannel"), user=mmid("nobody"), create=t + 20, message="ghost")
+    ws.post("gone", channel=chan, user=alice, create=t + 30, delete=t + 40, message="bye <now>")
+    ws.post("old", channel=chan, user=alice, create=t + 50, delete=t + 60, original=mmid("p0-0"), message="x")
+
+    in_database = run_export(START, END, batch_size=7, dest=tmp_path / "db", export_format="actiance")
+    monkeypatch.setattr(ActianceFormat, "rendered_line", None)
+    in_python = run_export(START, END, batch_size=7, dest=tmp_path / "py", export_format="actiance")
+    assert len(in_database.zips) == len(in_python.zips) > 4
+    for a, b in zip(in_database.zips, in_python.zips, strict=True):
+        assert a.name == b.name
+        xml = in_database.read(a, ACTIANCE_XML)
+        assert xml == in_python.read(b, ACTIANCE_XML), a.name
+        etree.fromstring(xml.encode())  # parses, whatever the messages held
+    everything = "".join(in_database.read(z, ACTIANCE_XML) for z in in_database.zips)
+    assert "<Content>a&amp;b&lt;c&gt;d</Content>" in everything
+    assert "<Content>cr&#13;only</Content>" in everything
+    assert "<Content>ctl\ufffd\ufffd\ufffd\ufffd\ufffd</Content>" in everything
+    assert "<MessageId>id&amp;&lt;odd&gt;</MessageId>" in everything
+    assert "<LoginName>a&amp;&lt;b&gt;@example.com</LoginName>" in everything
+    assert "<PreviewsPost>prev\ufffd\ufffd</PreviewsPost>" in everything
+    assert in_database.summary["messages"] == in_python.summary["messages"] == len(XML_NASTY_TEXTS) * 3 + 4

@@ -25,7 +25,9 @@ The XML is written incrementally into the zip entry's stream by a small streamin
 escaped as lxml escapes it: ``&``, ``<``, ``>`` and ``\\r`` in text, also ``"``, ``\\n`` and
 ``\\t`` in attributes), chunk by chunk: memory holds one channel's sorted element keys, never a
 tree of the batch. Characters XML 1.0 forbids (C0 controls other than tab/LF/CR, lone surrogates,
-U+FFFE/U+FFFF) become U+FFFD, so the document parses whatever the messages contain. Big batches
+U+FFFE/U+FFFF) become U+FFFD, so the document parses whatever the messages contain. The
+``Message`` element of a plain post (not deleted, no files) comes from PostgreSQL
+(:data:`ACTIANCE_POST_LINE`, the same bytes as :func:`_message_element`). Big batches
 are dominated by membership: every member of every active channel is entered and left in every
 batch (each batch's document stands alone, as in Mattermost). Those blocks are rendered from
 per-user templates; a channel keeps each member's ``ParticipantEntered`` from one batch to the next
@@ -40,7 +42,7 @@ import bisect
 import re
 from collections.abc import Iterable, Iterator
 from operator import attrgetter, itemgetter
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from mmgov.compliance.formats import BatchResult, ComplianceFormat, FileSource, ZipSink, copy_attachment
 from mmgov.compliance.model import (
@@ -151,6 +153,43 @@ def _element(tag: str, fields: Iterable[tuple[str, str]]) -> str:
     """A depth-2 element with escaped depth-3 fields, indented like Go's encoder."""
     inner = "".join(f"{_NL3}<{name}>{value}</{name}>" for name, value in fields)
     return f"{_NL2}<{tag}>{inner}{_NL2}</{tag}>"
+
+
+def _sql_text(expr: str) -> str:
+    """:func:`escape_text` of a text expression, in PostgreSQL (``%(xml_special)s``,
+    ``%(xml_forbidden)s``: the patterns :data:`XML_SPECIAL_SQL` and :data:`XML_FORBIDDEN_SQL`).
+
+    PostgreSQL's text holds no NUL and no lone surrogate, so the forbidden characters left are the
+    other C0 controls, U+FFFE and U+FFFF; ``&`` is escaped first, as one pass of ``translate`` does."""
+    return (
+        f"CASE WHEN {expr} ~ %(xml_special)s THEN replace(replace(replace(replace(regexp_replace("
+        f"{expr}, %(xml_forbidden)s, chr(65533), 'g'), '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), chr(13), '&#13;')"
+        f" ELSE {expr} END"
+    )
+
+
+XML_FORBIDDEN_SQL = "[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+XML_SPECIAL_SQL = "[&<>\r\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+
+# A plain post's Message element (one message entry, no files; see ComplianceFormat.rendered_line),
+# rendered by PostgreSQL exactly as _message_element renders it. The author's escaped e-mail and bot
+# flag come from a lateral subquery that PostgreSQL memoizes (once per author); a missing author row
+# gives an empty LoginName, as in Python.
+ACTIANCE_POST_JOINS = f"""
+LEFT JOIN LATERAL (SELECT {_sql_text("COALESCE(u.email, '')")} AS email,
+                          EXISTS (SELECT 1 FROM bots b WHERE b.userid = u.id) AS is_bot
+                   FROM users u WHERE u.id = p.userid OFFSET 0) us ON true"""
+ACTIANCE_POST_LINE = f"""'{_NL2}<Message>{_NL3}<MessageId>' || {_sql_text("p.id")} || '</MessageId>{_NL3}<LoginName>'
+|| COALESCE(us.email, '') || '</LoginName>{_NL3}<UserType>'
+|| CASE WHEN us.is_bot OR p.props->>'from_bot' = 'true' THEN 'bot' ELSE 'user' END
+|| '</UserType>{_NL3}<DateTimeUTC>' || COALESCE(p.createat, 0) || '</DateTimeUTC>'
+|| CASE WHEN p.updateat <= COALESCE(p.createat, 0) THEN ''
+   ELSE '{_NL3}<UpdatedType>' || CASE WHEN COALESCE(p.editat, 0) > 0 THEN 'EditedNewMsg' ELSE 'UpdatedNoMsgChange' END
+        || '</UpdatedType>{_NL3}<UpdatedDateTimeUTC>' || p.updateat || '</UpdatedDateTimeUTC>' END
+|| '{_NL3}<Content>' || {_sql_text("COALESCE(p.message, '')")} || '</Content>'
+|| CASE WHEN COALESCE(p.props->>'previewed_post', '') = '' THEN ''
+   ELSE '{_NL3}<PreviewsPost>' || {_sql_text("(p.props->>'previewed_post')")} || '</PreviewsPost>' END
+|| '{_NL2}</Message>'"""
 
 
 # A member's rendered pieces: (e-mail, user id, the user, entered before / after its time, its
@@ -345,6 +384,13 @@ class ActianceFormat(ComplianceFormat):
     """Mattermost's Actiance XML compliance export (Actiance Vantage / Smarsh)."""
 
     name = "actiance"
+    # Plain posts (nearly all) come as Message elements from PostgreSQL: Python only orders them.
+    rendered_line = ACTIANCE_POST_LINE
+    rendered_joins = ACTIANCE_POST_JOINS
+    rendered_params: ClassVar[dict[str, Any]] = {
+        "xml_special": XML_SPECIAL_SQL,
+        "xml_forbidden": XML_FORBIDDEN_SQL,
+    }
 
     def __init__(self, settings: Any, export_format: str | None = None):
         super().__init__(settings, export_format)
@@ -359,6 +405,14 @@ class ActianceFormat(ComplianceFormat):
             result.messages += len(cp.messages)
             result.uploads += len(cp.uploads)
             result.file_deletions += len(cp.file_deletions)
+        rendered: dict[str, list[tuple[int, str, int, str]]] = {}
+        for r in batch.rendered:  # (createat, id, seq 0, element) by the row's channel id
+            rendered.setdefault(r[6], []).append((r[1], r[0], 0, r[7]))
+        by_id: dict[str, list[tuple[int, str, int, str]]] = {}
+        for cid, elements in rendered.items():  # NULL and '' channel ids are one channel ("")
+            by_id.setdefault(batch.channel_of[cid].id, []).extend(elements)
+        result.posts += len(batch.rendered)
+        result.messages += len(batch.rendered)
         participants = self._participants
         with out.open(ACTIANCE_XML) as raw:
             raw.write(XML_DECLARATION + f'<FileDump xmlns:xsi="{XSI_NAMESPACE}">'.encode())
@@ -371,7 +425,7 @@ class ActianceFormat(ComplianceFormat):
                     f"{_NL2}<StartTimeUTC>{batch.start_ms}</StartTimeUTC>".encode()
                 )
                 raw.write(entered)
-                raw.write(_render_elements(by_channel.get(cid, [])).encode())
+                raw.write(_render_elements(by_channel.get(cid, []), by_id.get(cid)).encode())
                 raw.write(left)
                 raw.write(f"{_NL2}<EndTimeUTC>{batch.end_ms}</EndTimeUTC>{_NL1}</Conversation>".encode())
                 result.members += 2 * len(activity.joins)
@@ -410,16 +464,19 @@ def _iter_files(batch: ExportBatch) -> Iterator[ExportedFile]:
         yield from cp.post.files
 
 
-def _render_elements(posts: list[ClassifiedPost]) -> str:
+def _render_elements(
+    posts: list[ClassifiedPost], rendered: list[tuple[int, str, int, str]] | None = None
+) -> str:
     """A conversation's ``Message`` / ``FileTransferStarted`` / ``FileTransferEnded`` elements, in order.
 
     Elements sort by (time, post id), then a post's own order. A post with one message entry and no
-    files (nearly all) is one element, rendered by :func:`_message_element`; the others go through
+    files (nearly all) is one element, rendered by :func:`_message_element` or already by
+    PostgreSQL (``rendered``: ``(time, post id, 0, element)``); the others go through
     :func:`_elements` (its ``seq`` keeps their own order).
     """
-    if not posts:
+    if not posts and not rendered:
         return ""
-    keyed: list[tuple[int, str, int, str]] = []
+    keyed: list[tuple[int, str, int, str]] = rendered or []
     rest: list[ClassifiedPost] = []
     emails: dict[int, str] = {}
     for cp in posts:

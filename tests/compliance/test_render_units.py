@@ -168,6 +168,18 @@ def test_participant_ranks_renumber_when_no_float_is_left_between_neighbours():
         parts.next_batch()
 
 
+def test_participant_user_cache_is_bounded_between_batches():
+    parts = _Participants()
+    parts.MAX_USERS = 3
+    users = [UserInfo(f"u{i}", "n", f"{'qwertyuiop'[i]}@x") for i in range(8)]
+    for batch in range(3):
+        joins = [MemberEvent(u, MemberEventKind.PREVIOUSLY_JOINED, batch) for u in users[batch : batch + 6]]
+        assert parts.blocks("c", joins, 99) == _plain_participant_blocks(joins, 99)
+        parts.next_batch()
+        assert len(parts._users) <= 3
+        assert len(parts._rank) <= 3
+
+
 def test_csv_merge_of_posts_and_members_equals_one_sort_of_all_rows():
     from mmgov.compliance.csv_format import _merged, _sorted_row_by_row
     from mmgov.compliance.export_window import ExportWindow

@@ -239,7 +239,8 @@ class _Participants:
       and carry a marker where the end time goes; a channel whose member list did not change reuses
       its blocks as they are, with the new end time put in.
 
-    Only the channels of the current batch are kept, plus at most ``MAX_USERS`` users' pieces.
+    Only the channels of the current batch are kept; users' pieces past ``MAX_USERS`` are dropped
+    between batches.
     """
 
     MAX_USERS = 50_000
@@ -253,9 +254,6 @@ class _Participants:
     def _user_parts(self, user: UserInfo) -> _UserParts:
         found = self._users.get(id(user))
         if found is None:
-            if len(self._users) >= self.MAX_USERS:
-                self._users.clear()
-                self._reset_ranks()
             email, user_type = escape_text(user.email), user.user_type
             entered_pre, entered_post = _participant_template("ParticipantEntered", email, user_type)
             left_pre, left_post = _participant_template("ParticipantLeft", email, user_type)
@@ -315,8 +313,12 @@ class _Participants:
         self._rank = {k: mapping[r] for k, r in old.items()}
 
     def next_batch(self) -> None:
-        """Forget the blocks of channels that were not in the batch just written."""
+        """Forget the blocks of channels that were not in the batch just written (and the users' pieces
+        and ranks past ``MAX_USERS``: between batches, so a render never loses the ranks it took)."""
         self._blocks, self._next_blocks = self._next_blocks, {}
+        if len(self._users) > self.MAX_USERS:
+            self._users.clear()
+            self._reset_ranks()
 
     def _render(self, joins: list[MemberEvent], end_ms: int, previous: _Blocks | None) -> _Blocks:
         user_parts = self._user_parts
@@ -329,30 +331,31 @@ class _Participants:
                     e = joins[i]
                     u = user_parts(e.user)
                     pieces[i] = f"{u[3]}{e.time}{u[4]}".encode()
-        users = list(map(_USER, joins))
         left_ats = list(map(_LEFT_AT, joins))
         depends_on_end = left_ats.count(None) != len(left_ats)
         real: list[tuple[int, str, str, _UserParts]] = []
         if depends_on_end:
             closing_users = []
-            for user, left_at in zip(users, left_ats, strict=True):
+            for user, left_at in zip(map(_USER, joins), left_ats, strict=True):
                 if left_at is not None and left_at < end_ms:
                     u = user_parts(user)
                     real.append((left_at, u[0], u[1], u))
                 else:
                     closing_users.append(user)
             real.sort(key=_BY_TIME_EMAIL_ID)
+            closing_ids = list(map(id, closing_users))
         else:
-            closing_users = users
-        closing_ids = list(map(id, closing_users))
-        ranks = list(map(self._rank.get, closing_ids))
-        if None in ranks:  # users not ranked yet (a rank is never None)
-            for user in closing_users:
+            closing_ids = list(map(id, map(_USER, joins)))
+        try:
+            ranks = list(map(self._rank.__getitem__, closing_ids))
+        except KeyError:  # users not ranked yet
+            for user in map(_USER, joins):
                 if id(user) not in self._rank:
                     self._add_rank(user)
             ranks = list(map(self._rank.__getitem__, closing_ids))
         if self._ambiguous and not self._ambiguous.isdisjoint(closing_ids):
             # two user objects with one (e-mail, id): their order is the members' order (a stable sort)
+            closing_users = [e.user for e in joins if e.left_at is None or e.left_at >= end_ms]
             ordered = sorted(map(user_parts, closing_users), key=_BY_EMAIL_ID)
             closing = "".join([u[5] for u in ordered]).encode()
         else:

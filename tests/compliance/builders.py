@@ -133,6 +133,13 @@ class Workspace:
         )
         return pid
 
+    def post_of_kind(self, tag: str, kind: int, *, at: int, **fields: Any) -> str:
+        """A post created at ``at`` that is, by ``kind`` (0, 1, 2): just created; edited (``editat``
+        and ``updateat`` 3 ms later); updated without a text change (``updateat`` only)."""
+        return self.post(
+            tag, create=at, update=at if kind == 0 else at + 3, edit=at + 3 if kind == 1 else 0, **fields
+        )
+
     def file(
         self,
         tag: str,

@@ -546,14 +546,12 @@ def test_database_rendered_messages_equal_the_python_path(ws: Workspace, run_exp
     for i, text in enumerate(XML_NASTY_TEXTS):
         for j, (channel, user) in enumerate(((chan, alice), (chan, bot), (dm, carol))):
             t += 7
-            kind = (i + j) % 3  # created / edited / updated without a text change
-            ws.post(
+            ws.post_of_kind(
                 f"p{i}-{j}",
+                (i + j) % 3,
+                at=t,
                 channel=channel,
                 user=user,
-                create=t,
-                update=t if kind == 0 else t + 3,
-                edit=t + 3 if kind == 1 else 0,
                 message=text,
                 props={"from_bot": "true"}
                 if (i + j) % 4 == 0

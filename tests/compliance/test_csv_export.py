@@ -521,14 +521,12 @@ def test_database_rendered_lines_equal_the_python_path(ws, run_export, tmp_path,
     for i, text in enumerate(NASTY_TEXTS):
         for j, (channel, user) in enumerate(((chan, alice), (private, bot), (dm, carol), (gm, alice))):
             t += 7
-            kind = (i + j) % 3  # created / edited / updated without a text change
-            ws.post(
+            ws.post_of_kind(
                 f"p{i}-{j}",
+                (i + j) % 3,
+                at=t,
                 channel=channel,
                 user=user,
-                create=t,
-                update=t if kind == 0 else t + 3,
-                edit=t + 3 if kind == 1 else 0,
                 message=text,
                 root=mmid(f"p{i}-0") if j == 3 else "",
                 props={"from_bot": "true"}

@@ -4,8 +4,9 @@ Selection: every post with ``window.start <= updateat < window.end`` whose ``typ
 with ``system_``, ordered by ``(updateat, id)``: the id tie-break means posts sharing a millisecond
 are never skipped or repeated at a batch boundary (Mattermost's equal-timestamp bug).
 
-The window is read in one ``REPEATABLE READ, READ ONLY`` transaction through a server-side
-(named) cursor, ``BatchSize`` rows at a time: posts, their files, channel membership and the
+The window is read in one ``REPEATABLE READ, READ ONLY`` snapshot, ``BatchSize`` rows at a time:
+the posts streamed by a second connection that imports the snapshot (:mod:`mmgov.compliance.post_stream`),
+their files through a server-side cursor; posts, files, channel membership and the
 reconciliation counts (independent ``count(*)`` queries, :class:`WindowCounts`) all see the same
 snapshot, so a post edited while the export runs cannot make the counts disagree with the rows,
 and no row can be missed or read twice between batches. Memory holds a batch and the next one's rows
@@ -53,6 +54,7 @@ from mmgov.compliance.post_rows import (
     Lookups,
     rendered_post_query,
 )
+from mmgov.compliance.post_stream import post_stream
 
 DEFAULT_BATCH_SIZE = 10_000
 
@@ -180,24 +182,22 @@ class WindowReader:
             membership = MembershipSource(conn, window.start_ms, window.end_ms)
             params = {"start": window.start_ms, "end": window.end_ms}
             rendered = self.rendered_line is not None
+            if self.rendered_line is not None:
+                query = rendered_post_query(self.rendered_line, self.rendered_joins)
+                query_params = {**params, **self.rendered_params}
+            else:
+                query, query_params = POST_QUERY, params
             with (
-                conn.cursor(name=self.CURSOR_NAME) as cur,
+                post_stream(conn, query, query_params, size, self.CURSOR_NAME) as next_rows,
                 conn.cursor(name=self.CURSOR_NAME + "_files") as fcur,
                 # Fetches the batch after next while this one is built: the database works meanwhile.
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="compliance-export-fetch") as prefetch,
             ):
-                if self.rendered_line is not None:
-                    cur.execute(
-                        rendered_post_query(self.rendered_line, self.rendered_joins),
-                        {**params, **self.rendered_params},
-                    )
-                else:
-                    cur.execute(POST_QUERY, params)
                 fcur.execute(FILES_STREAM, params)
                 files = FileStream(fcur)
 
                 def fetch() -> tuple[list[tuple], dict[int, tuple], dict[str, list[ExportedFile]]]:
-                    rows = cur.fetchmany(size)
+                    rows = next_rows()
                     lookups.resolve(conn, rows)
                     batch_files = files.take(set(map(_ID, rows)))
                     full = _full_rows(conn, rows, batch_files) if rendered else {}

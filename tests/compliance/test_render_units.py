@@ -192,12 +192,12 @@ def test_csv_merge_of_posts_and_members_equals_one_sort_of_all_rows():
         for cp in posts[:3]:
             e = MemberEvent(cp.post.user, MemberEventKind.PREVIOUSLY_JOINED, t)
             ch = cp.post.channel
-            members.append(((t, "", ch.id, 0, e.user.email, e.user.id), lines.member(ch, e)))
+            members.append(((t, "", ch.id, 0, e.user.email, e.user.id), lines.member(ch, e).encode()))
     members.sort(key=lambda m: m[0])
     batch = ExportBatch(1, ExportWindow(0, 100), 0, 100, posts, {})
-    expected = "".join(_sorted_row_by_row(members, batch, lines))
-    blocks = [(cp.post.create_at, cp.post.id, lines.block(cp)) for cp in reversed(posts)]
-    merged = "".join(_merged(members, blocks, batch, lines))
+    expected = b"".join(_sorted_row_by_row(members, batch, lines)).decode()
+    blocks = [(cp.post.create_at, cp.post.id, lines.block(cp).encode()) for cp in reversed(posts)]
+    merged = b"".join(_merged(members, blocks, batch, lines)).decode()
     assert merged == expected
     rows = list(csv.reader(io.StringIO(merged, newline="")))
     # 3 members at 5, 6 at 10, then the posts created at 10 (post rows have a post id)

@@ -408,10 +408,10 @@ class ActianceFormat(ComplianceFormat):
             result.messages += len(cp.messages)
             result.uploads += len(cp.uploads)
             result.file_deletions += len(cp.file_deletions)
-        rendered: dict[str, list[tuple[int, str, int, str]]] = {}
+        rendered: dict[str, list[tuple[int, str, int, bytes]]] = {}
         for r in batch.rendered:  # (createat, id, seq 0, element) by the row's channel id
             rendered.setdefault(r[6], []).append((r[1], r[0], 0, r[7]))
-        by_id: dict[str, list[tuple[int, str, int, str]]] = {}
+        by_id: dict[str, list[tuple[int, str, int, bytes]]] = {}
         for cid, elements in rendered.items():  # NULL and '' channel ids are one channel ("")
             by_id.setdefault(batch.channel_of[cid].id, []).extend(elements)
         result.posts += len(batch.rendered)
@@ -428,7 +428,7 @@ class ActianceFormat(ComplianceFormat):
                     f"{_NL2}<StartTimeUTC>{batch.start_ms}</StartTimeUTC>".encode()
                 )
                 raw.write(entered)
-                raw.write(_render_elements(by_channel.get(cid, []), by_id.get(cid)).encode())
+                raw.write(_render_elements(by_channel.get(cid, []), by_id.get(cid)))
                 raw.write(left)
                 raw.write(f"{_NL2}<EndTimeUTC>{batch.end_ms}</EndTimeUTC>{_NL1}</Conversation>".encode())
                 result.members += 2 * len(activity.joins)
@@ -468,30 +468,30 @@ def _iter_files(batch: ExportBatch) -> Iterator[ExportedFile]:
 
 
 def _render_elements(
-    posts: list[ClassifiedPost], rendered: list[tuple[int, str, int, str]] | None = None
-) -> str:
+    posts: list[ClassifiedPost], rendered: list[tuple[int, str, int, bytes]] | None = None
+) -> bytes:
     """A conversation's ``Message`` / ``FileTransferStarted`` / ``FileTransferEnded`` elements, in order.
 
     Elements sort by (time, post id), then a post's own order. A post with one message entry and no
     files (nearly all) is one element, rendered by :func:`_message_element` or already by
     PostgreSQL (``rendered``: ``(time, post id, 0, element)``); the others go through
-    :func:`_elements` (its ``seq`` keeps their own order).
+    :func:`_elements` (its ``seq`` keeps their own order). Returned in UTF-8.
     """
     if not posts and not rendered:
-        return ""
-    keyed: list[tuple[int, str, int, str]] = rendered or []
+        return b""
+    keyed: list[tuple[int, str, int, bytes]] = rendered or []
     rest: list[ClassifiedPost] = []
     emails: dict[int, str] = {}
     for cp in posts:
         if len(cp.messages) == 1 and not cp.uploads and not cp.file_deletions:
             p = cp.post
-            keyed.append((p.create_at, p.id, 0, _message_element(p, cp.messages[0], emails)))
+            keyed.append((p.create_at, p.id, 0, _message_element(p, cp.messages[0], emails).encode()))
         else:
             rest.append(cp)
     if rest:
-        keyed.extend((e.time, e.post_id, e.seq, _other_element(e)) for e in _elements(rest))
+        keyed.extend((e.time, e.post_id, e.seq, _other_element(e).encode()) for e in _elements(rest))
     keyed.sort(key=_TIME_POST_SEQ)
-    return "".join([k[3] for k in keyed])
+    return b"".join([k[3] for k in keyed])
 
 
 _TIME_POST_SEQ = itemgetter(0, 1, 2)

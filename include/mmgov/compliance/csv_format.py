@@ -434,7 +434,7 @@ def _any_needs_quotes(*fields: str) -> bool:
     return any(_needs_quotes(f) for f in fields)
 
 
-Entry = tuple[tuple[Any, ...], str]  # (sort key, CSV line)
+Entry = tuple[tuple[Any, ...], bytes]  # (sort key, CSV line in UTF-8)
 _EDITED_ORIGINAL = UpdateType.EDITED_ORIGINAL
 _UPDATE_TYPE_TEXT = {t: t.value for t in UpdateType}
 
@@ -510,7 +510,9 @@ class CsvFormat(ComplianceFormat):
                         if key in seen:
                             continue
                         seen.add(key)
-                    entries.append(((e.time, "", cid, order, e.user.email, uid), lines.member(ch, e)))
+                    entries.append(
+                        ((e.time, "", cid, order, e.user.email, uid), lines.member(ch, e).encode())
+                    )
             self._done_lists[cid] = act.joins
             self._written_until[cid] = batch.end_ms
         result.members += len(entries)
@@ -528,7 +530,7 @@ class CsvFormat(ComplianceFormat):
                 continue
             ch = act.channel
             done = [
-                ((e.time, "", cid, order, e.user.email, e.user.id), lines.member(ch, e))
+                ((e.time, "", cid, order, e.user.email, e.user.id), lines.member(ch, e).encode())
                 for order, events in ((0, act.joins), (1, act.leaves))
                 for e in events
             ]
@@ -551,14 +553,14 @@ class CsvFormat(ComplianceFormat):
         members = self._member_entries(batch, result, lines)
         members.sort(key=_first)
         counts: dict[str, list[int]] = {}
-        blocks: list[tuple[int, str, str]] = []  # (creation time, post id, the post's lines)
+        blocks: list[tuple[int, str, bytes]] = []  # (creation time, post id, the post's lines)
         block = lines.block
         messages = uploads = deletions = 0
         with_files: list[ClassifiedPost] = []
         for cp in batch.posts:
             p = cp.post
             cid = p.channel.id
-            blocks.append((p.create_at, p.id, block(cp)))
+            blocks.append((p.create_at, p.id, block(cp).encode()))
             if p.files:
                 with_files.append(cp)
             c = counts.get(cid)
@@ -580,7 +582,7 @@ class CsvFormat(ComplianceFormat):
         with out.open(POSTS_CSV) as raw:
             raw.write((HEADER + "\n").encode())
             for chunk in _merged(members, blocks, batch, lines):
-                raw.write(chunk.encode())
+                raw.write(chunk)
         for file in (f for cp in with_files for f in cp.post.files):
             copy_attachment(out, file.zip_name, file, files, result)
         if result.warnings:
@@ -592,7 +594,7 @@ class CsvFormat(ComplianceFormat):
 
     @staticmethod
     def _rendered_blocks(
-        batch: ExportBatch, blocks: list[tuple[int, str, str]], counts: dict[str, list[int]]
+        batch: ExportBatch, blocks: list[tuple[int, str, bytes]], counts: dict[str, list[int]]
     ) -> int:
         """The batch's rendered posts (CSV_POST_LINE) as blocks; their channels' message counts."""
         blocks.extend(map(_CREATED_ID_LINE, batch.rendered))
@@ -608,8 +610,8 @@ class CsvFormat(ComplianceFormat):
 
 
 def _merged(
-    members: list[Entry], blocks: list[tuple[int, str, str]], batch: ExportBatch, lines: _Lines
-) -> Iterator[str]:
+    members: list[Entry], blocks: list[tuple[int, str, bytes]], batch: ExportBatch, lines: _Lines
+) -> Iterator[bytes]:
     """The batch's lines in (time, post id) order, membership rows first on ties, in chunks of ~4096 lines.
 
     ``members`` is sorted by its keys ``(time, "", channel id, ...)``; ``blocks`` (one per post) are
@@ -622,7 +624,7 @@ def _merged(
         yield from _sorted_row_by_row(members, batch, lines)
         return
     blocks.sort()
-    out: list[str] = []
+    out: list[bytes] = []
     j = 0
     for key, line in members:
         k = bisect.bisect_left(blocks, (key[0], key[1]), lo=j)
@@ -631,28 +633,29 @@ def _merged(
             j = k
         out.append(line)
         if len(out) >= 4096:
-            yield "".join(out)
+            yield b"".join(out)
             out = []
     for i in range(j, len(blocks), 4096):
         out.extend([b[2] for b in blocks[i : i + 4096]])
-        yield "".join(out)
+        yield b"".join(out)
         out = []
     if out:
-        yield "".join(out)
+        yield b"".join(out)
 
 
-def _sorted_row_by_row(members: list[Entry], batch: ExportBatch, lines: _Lines) -> Iterator[str]:
+def _sorted_row_by_row(members: list[Entry], batch: ExportBatch, lines: _Lines) -> Iterator[bytes]:
     entries = list(members)
     for cp in batch.posts:
         p = cp.post
         entries.extend(
-            ((p.create_at, p.id, p.channel.id, i, "", ""), line) for i, line in enumerate(lines.post(cp))
+            ((p.create_at, p.id, p.channel.id, i, "", ""), line.encode())
+            for i, line in enumerate(lines.post(cp))
         )
     for r in batch.rendered:  # one line each, rendered by PostgreSQL
         entries.append(((r[1], r[0], batch.channel_of[r[6]].id, 0, "", ""), r[7]))
     entries.sort(key=_first)
     for i in range(0, len(entries), 4096):
-        yield "".join([e[1] for e in entries[i : i + 4096]])
+        yield b"".join([e[1] for e in entries[i : i + 4096]])
 
 
 _second = itemgetter(1)

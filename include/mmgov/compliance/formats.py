@@ -156,7 +156,8 @@ class ComplianceFormat(ABC):
     #: renders a plain post (not deleted, no files: one message entry) for this format, or None.
     #: When set, the extractor reads those posts as :data:`~mmgov.compliance.model.RenderedPost`
     #: rows into ``batch.rendered`` instead of classifying them into ``batch.posts`` (the CSV
-    #: format: PostgreSQL writes the whole line). Named query parameters: :attr:`rendered_params`.
+    #: format: PostgreSQL writes the whole line), the rendering as UTF-8 ``bytes``. Named query
+    #: parameters: :attr:`rendered_params`.
     rendered_line: ClassVar[str | None] = None
     rendered_joins: ClassVar[str] = ""
     rendered_params: ClassVar[dict[str, Any]] = {}

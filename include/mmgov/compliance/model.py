@@ -230,7 +230,7 @@ class ChannelActivity:
 # ``(id, createat or 0, updateat, deleted, from_bot, userid, channelid, rendering)`` (see
 # mmgov.compliance.post_rows.rendered_post_query). Its channel is ``batch.channel_of[channelid]``,
 # its author ``batch.author_of[userid][from_bot]``. Rows, not records: an export reads millions.
-RenderedPost = tuple[str, int, int, bool, bool, str | None, str | None, str]
+RenderedPost = tuple[str, int, int, bool, bool, str | None, str | None, bytes]
 
 
 @dataclass(slots=True)

@@ -40,11 +40,13 @@ def rendered_post_query(line: str, joins: str = "") -> str:
     Row: ``(id, createat, updateat, deleted, from_bot, userid, channelid, line)``; ``userid`` and
     ``channelid`` sit where they are in :data:`POST_QUERY` (:class:`Lookups` reads both kinds). A
     deleted post, or one with files, is read again with :data:`POSTS_BY_ID` and classified.
+    ``line`` is ``bytea`` (the rendering in UTF-8): read in binary format it arrives as the bytes
+    the zip stores, with no decoding into ``str`` and encoding back.
     """
     return (
         "SELECT p.id, COALESCE(p.createat, 0), p.updateat, COALESCE(p.deleteat, 0) <> 0,"
         " COALESCE(p.props->>'from_bot' = 'true', false), p.userid, p.channelid,"
-        f" CASE WHEN COALESCE(p.deleteat, 0) = 0 THEN {line} END"
+        f" convert_to(CASE WHEN COALESCE(p.deleteat, 0) = 0 THEN {line} END, 'UTF8')"
         f' FROM posts p {joins} WHERE {WINDOW_PREDICATE} ORDER BY p.updateat, p.id COLLATE "C"'
     )
 

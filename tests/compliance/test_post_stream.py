@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import zipfile
 from pathlib import Path
 
@@ -22,7 +23,18 @@ POST_IDS = "SELECT id FROM posts ORDER BY id"
 def _other_backends(conn: psycopg.Connection) -> int:
     return conn.execute(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        " AND backend_type = 'client backend'"
     ).fetchone()[0]
+
+
+def _backends_settle_at(conn: psycopg.Connection, expected: int) -> bool:
+    """Whether the other client backends come down to ``expected`` (a closed one exits shortly after)."""
+    deadline = time.monotonic() + 10
+    while _other_backends(conn) != expected:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _workspace(ws: Workspace) -> tuple[str, str, list[str]]:
@@ -59,7 +71,7 @@ def test_the_stream_hands_out_batches_and_closes_its_connection(mm_conn, file_st
         batches = [next_rows() for _ in range(4)]
     assert [len(b) for b in batches] == [2, 2, 1, 0]
     assert [r[0] for b in batches for r in b] == sorted(ids)
-    assert _other_backends(mm_conn) == before
+    assert _backends_settle_at(mm_conn, before)
 
 
 def test_an_error_mid_stream_cancels_the_query_and_closes_the_connection(mm_conn):
@@ -73,7 +85,7 @@ def test_an_error_mid_stream_cancels_the_query_and_closes_the_connection(mm_conn
 
     with pytest.raises(RuntimeError, match="format failed"):
         fail_after_the_first_batch()
-    assert _other_backends(mm_conn) == before
+    assert _backends_settle_at(mm_conn, before)
     assert mm_conn.execute("SELECT 1").fetchone() == (1,)  # the export's connection is usable
 
 

@@ -95,7 +95,9 @@ class _Channel:
     words per history row plus one event per present member.
 
     ``prefix``: the previously-joined events (no ``left_at``) of the rows with ``join < upto`` still
-    listed at ``upto``, in row order; ``present``: user id -> how many of those rows. A batch
+    listed at ``upto``, in row order, and ``prefix_rows`` their row indices (ascending, so a row's
+    place in ``prefix`` is a bisection: changes copy the list and touch only those places);
+    ``present``: user id -> how many of those rows. A batch
     ``[start, end)`` is ``prefix`` advanced to ``start`` (rows that joined since appended, rows that
     exited dropped), its leavers given their ``left_at``, then the rows that enter inside the range.
     When nothing of that happens the list is the very same object as the previous batch's.
@@ -110,6 +112,7 @@ class _Channel:
         "next_exit",
         "next_join",
         "prefix",
+        "prefix_rows",
         "present",
         "upto",
         "users",
@@ -126,6 +129,7 @@ class _Channel:
         self.next_join = 0  # rows[:next_join] have been considered for the prefix
         self.next_exit = 0  # exits[:next_exit] have been applied
         self.prefix: list[MemberEvent] = []
+        self.prefix_rows = array("q")
         self.present: dict[str, int] = {}
         self.upto: int | None = None
 
@@ -154,6 +158,7 @@ class _Channel:
             j += 1
         self.next_exit = j
         added: list[MemberEvent] = []
+        added_rows: list[int] = []
         i = self.next_join
         n = len(users)
         while i < n and (joins is None or joins[i] < start):
@@ -164,16 +169,16 @@ class _Channel:
                     users[i], MemberEventKind.PREVIOUSLY_JOINED, time, from_current_members=joins is None
                 )
                 added.append(e)
+                added_rows.append(i)
             i += 1
         self.next_join = i
         self.upto = start
         if not gone and not added:
             return
         present = self.present
-        prefix = self.prefix
+        prefix, prefix_rows = self.prefix, self.prefix_rows
         if gone:
-            drop = {id(events[i]) for i in gone}
-            prefix = [e for e in prefix if id(e) not in drop]
+            prefix, prefix_rows = _without_rows(prefix, prefix_rows, gone)
             for i in gone:
                 events[i] = None
                 uid = users[i].id
@@ -183,6 +188,7 @@ class _Channel:
                 else:
                     del present[uid]
         self.prefix = prefix + added if added else prefix  # always a new list: batches keep the old one
+        self.prefix_rows = prefix_rows + array("q", added_rows) if added else prefix_rows
         for e in added:
             present[e.user.id] = present.get(e.user.id, 0) + 1
 
@@ -195,14 +201,14 @@ class _Channel:
         users, joins, events = self.users, self.joins, self.events
         exit_times, exit_rows = self.exit_times, self.exit_rows
         # rows of the prefix whose leave is inside the range: listed with their left_at, plus a leave
-        changed: dict[int, MemberEvent] = {}
+        changed: dict[int, MemberEvent] = {}  # row index -> its event with left_at
         leaves: list[MemberEvent] = []
         j = self.next_exit
         while j < len(exit_times) and exit_times[j] < end:
             i = exit_rows[j]
             event, leave = events[i], self._leave(i)
             if event is not None and leave is not None and leave < end:
-                changed[id(event)] = MemberEvent(
+                changed[i] = MemberEvent(
                     users[i], MemberEventKind.PREVIOUSLY_JOINED, event.time, left_at=leave
                 )
                 leaves.append(MemberEvent(users[i], MemberEventKind.LEAVE, leave))
@@ -221,12 +227,38 @@ class _Channel:
             i += 1
         joins_out = self.prefix
         if changed:
-            joins_out = [changed.get(id(e), e) for e in joins_out]
+            joins_out = joins_out.copy()
+            rows = self.prefix_rows
+            for i, event in changed.items():
+                joins_out[_place(rows, i)] = event
         if entering:
             joins_out = joins_out + entering
         if len(leaves) > 1:
             leaves.sort(key=_event_key)
         return joins_out, leaves, {e.user.id for e in entering}
+
+
+def _place(rows: array, i: int) -> int:
+    """The position of row ``i`` in an ascending array of row indices that holds it."""
+    pos = bisect.bisect_left(rows, i)
+    if pos == len(rows) or rows[pos] != i:  # pragma: no cover - the prefix always holds a row it lists
+        raise RuntimeError(f"membership row {i} is not in the channel's prefix")
+    return pos
+
+
+def _without_rows(prefix: list[MemberEvent], rows: array, gone: list[int]) -> tuple[list[MemberEvent], array]:
+    """``prefix`` and its row indices without the rows ``gone`` (new objects: slices between them)."""
+    cuts = sorted(_place(rows, i) for i in gone)
+    events: list[MemberEvent] = []
+    kept = array("q")
+    last = 0
+    for pos in cuts:
+        events += prefix[last:pos]
+        kept += rows[last:pos]
+        last = pos + 1
+    events += prefix[last:]
+    kept += rows[last:]
+    return events, kept
 
 
 class MembershipSource:

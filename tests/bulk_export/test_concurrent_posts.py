@@ -26,7 +26,7 @@ def _without_version(export) -> list[bytes]:
 
 
 def _serial(monkeypatch) -> None:
-    monkeypatch.setattr(export_job, "open_twin", lambda conn: None)
+    monkeypatch.setattr(export_job, "open_twin", lambda conn, **_: None)
 
 
 def _spy_background(monkeypatch) -> list[str]:

@@ -11,7 +11,8 @@ sections before them are written, then go straight to the export. The twin strea
 and thread key except the rendered ``direct_post`` lines; the main connection streams those next
 (same query, same order: roots in table order) into their spool, so both connections render posts
 at the same time. The lines and their order are exactly those of the serial path. When the twin
-connection cannot be opened, or the snapshot cannot be exported, the export runs serially.
+connection cannot be opened, or the snapshot cannot be exported, the export runs serially
+(:mod:`mmgov.twin_connection`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ import io
 import logging
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import psycopg
@@ -29,6 +29,7 @@ from psycopg import sql
 
 from mmgov.bulk_export.jsonl_writer import JsonlWriter
 from mmgov.bulk_export.post_lines import ALL, NOT_RENDERED_DIRECT, RENDERED_DIRECT, LineStream
+from mmgov.twin_connection import import_snapshot
 
 log = logging.getLogger(__name__)
 # The export's connection streams the rendered direct post lines while the twin streams the rest
@@ -37,48 +38,6 @@ log = logging.getLogger(__name__)
 # 1,000,000 posts: twin 3.6 -> 3.25 s of CPU, the export's connection +1.6 s). Off: on an idle
 # 2-core machine the extra work costs more than it saves (1M posts: 3.33-3.42 s off, 3.64-3.66 s on).
 SPLIT_DIRECT = False
-
-
-def can_export_snapshot(conn: psycopg.Connection) -> bool:
-    """Whether the server lets ``conn`` export a snapshot (tried in a throwaway transaction: a
-    refusal would abort the export's own)."""
-    try:
-        with conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            conn.execute("SELECT pg_export_snapshot()")
-    except psycopg.Error as exc:
-        log.warning("GDPR export: cannot export a snapshot (%s); posts are read serially", exc)
-        return False
-    return True
-
-
-def export_snapshot(conn: psycopg.Connection) -> str:
-    """The id of the snapshot of ``conn``'s transaction, for another connection (valid until the
-    transaction ends; call it at the transaction's top level, not in a savepoint)."""
-    row = conn.execute("SELECT pg_export_snapshot()").fetchone()
-    assert row is not None
-    return str(row[0])
-
-
-def open_twin(conn: psycopg.Connection) -> psycopg.Connection | None:
-    """A new connection with ``conn``'s parameters (autocommit), or ``None`` if it cannot be opened."""
-    extra = {"password": conn.info.password} if conn.info.password else {}
-    try:
-        return psycopg.connect(conn.info.dsn, autocommit=True, **extra)
-    except psycopg.Error as exc:
-        log.warning("GDPR export: cannot open a second connection (%s); posts are read serially", exc)
-        return None
-
-
-@contextmanager
-def import_snapshot(twin: psycopg.Connection, snapshot_id: str, settings: sql.Composable) -> Iterator[None]:
-    """A ``REPEATABLE READ READ ONLY`` transaction on ``twin`` that sees ``snapshot_id``; ``settings``
-    is the statement setting the export's per-transaction configuration."""
-    with twin.transaction():
-        twin.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        twin.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot_id)))
-        twin.execute(settings)
-        yield
 
 
 class HeldWriter(JsonlWriter):

@@ -39,12 +39,7 @@ from psycopg import sql
 from mmgov import audit
 from mmgov.bulk_export import job_state
 from mmgov.bulk_export.archive import JSONL_BUFFER, check_output_path, open_sink
-from mmgov.bulk_export.background_lines import (
-    BackgroundPosts,
-    can_export_snapshot,
-    export_snapshot,
-    open_twin,
-)
+from mmgov.bulk_export.background_lines import BackgroundPosts
 from mmgov.bulk_export.channels import export_channels
 from mmgov.bulk_export.context import BATCH_SIZE, PROGRESS_KEYS, ExportContext
 from mmgov.bulk_export.direct import export_direct_channels
@@ -60,6 +55,7 @@ from mmgov.bulk_export.teams import export_teams
 from mmgov.bulk_export.users import export_bots, export_users
 from mmgov.errors import MmgovError
 from mmgov.settings import Settings
+from mmgov.twin_connection import can_export_snapshot, export_snapshot, open_twin
 
 log = logging.getLogger(__name__)
 # Progress counters whose completion is an ``export.progress`` event, with the seed's entity names.
@@ -243,7 +239,11 @@ def run_export(
     copier = None
     spool = output_dir / f".{name}.direct_posts.partial"
     # Whole workspace: the posts stream on a second connection, in the same snapshot.
-    twin = open_twin(conn) if not options.users and can_export_snapshot(conn) else None
+    twin = (
+        open_twin(conn, purpose="GDPR export")
+        if not options.users and can_export_snapshot(conn, purpose="GDPR export")
+        else None
+    )
     try:
         sink = open_sink(output_dir, name, create_archive=options.create_archive)
         copier = FileCopier(store, sink, output_dir / f".{name}.warnings.partial")

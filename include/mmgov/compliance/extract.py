@@ -5,7 +5,7 @@ with ``system_``, ordered by ``(updateat, id)``: the id tie-break means posts sh
 are never skipped or repeated at a batch boundary (Mattermost's equal-timestamp bug).
 
 The window is read in one ``REPEATABLE READ, READ ONLY`` snapshot, ``BatchSize`` rows at a time:
-the posts streamed by a second connection that imports the snapshot (:mod:`mmgov.compliance.post_stream`),
+the posts streamed by a twin connection that imports the snapshot (:mod:`mmgov.compliance.post_stream`),
 their files through a server-side cursor; posts, files, channel membership and the
 reconciliation counts (independent ``count(*)`` queries, :class:`WindowCounts`) all see the same
 snapshot, so a post edited while the export runs cannot make the counts disagree with the rows,
@@ -55,6 +55,7 @@ from mmgov.compliance.post_rows import (
     rendered_post_query,
 )
 from mmgov.compliance.post_stream import post_stream
+from mmgov.twin_connection import can_export_snapshot, open_twin
 
 DEFAULT_BATCH_SIZE = 10_000
 
@@ -175,7 +176,7 @@ class WindowReader:
         conn, window, size = self.conn, self.window, self.batch_size
         conn.autocommit = True
         lookups = Lookups()
-        with snapshot(conn):
+        with _twin_of(conn) as twin, snapshot(conn):
             # Plan for the whole result (like COPY), not for the first rows.
             conn.execute("SET LOCAL cursor_tuple_fraction = 1.0")
             self.counts = count_window(conn, window)
@@ -188,7 +189,7 @@ class WindowReader:
             else:
                 query, query_params = POST_QUERY, params
             with (
-                post_stream(conn, query, query_params, size, self.CURSOR_NAME) as next_rows,
+                post_stream(conn, twin, query, query_params, size, self.CURSOR_NAME) as next_rows,
                 conn.cursor(name=self.CURSOR_NAME + "_files") as fcur,
                 # Fetches the batch after next while this one is built: the database works meanwhile.
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="compliance-export-fetch") as prefetch,
@@ -282,6 +283,18 @@ class WindowReader:
             author_of=lookups.users,
         )
         return batch, DbCounts(posts=len(rows), files=sum(len(f) for f in files.values()))
+
+
+@contextmanager
+def _twin_of(conn: psycopg.Connection) -> Iterator[psycopg.Connection | None]:
+    """The post stream's twin connection (closed at the end), or None when there cannot be one."""
+    purpose = "compliance export"
+    twin = open_twin(conn, purpose=purpose) if can_export_snapshot(conn, purpose=purpose) else None
+    if twin is None:
+        yield None
+        return
+    with twin:
+        yield twin
 
 
 def iter_batches(

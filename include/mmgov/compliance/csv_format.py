@@ -118,13 +118,30 @@ LEFT JOIN LATERAL (SELECT {_CHANNEL_COLS} AS cols FROM channels c LEFT JOIN team
 LEFT JOIN LATERAL (SELECT {_sql_fields("u.id", "COALESCE(u.email, '')", "COALESCE(u.username, '')")} AS cols,
                           EXISTS (SELECT 1 FROM bots b WHERE b.userid = u.id) AS is_bot
                    FROM users u WHERE u.id = p.userid OFFSET 0) us ON true"""
-CSV_POST_LINE = f"""COALESCE(p.createat, 0) || ',' || p.updateat || ',' || CASE WHEN p.updateat <= COALESCE(p.createat, 0)
-THEN '' WHEN COALESCE(p.editat, 0) > 0 THEN 'EditedNewMsg' ELSE 'UpdatedNoMsgChange' END
+
+
+def _sql_post_line(kind: str, edited: str, text: str) -> str:
+    """One message line of a post (``_Lines.post``): ``kind``, the edited-post id and the text as SQL."""
+    return f"""COALESCE(p.createat, 0) || ',' || p.updateat || ',' || {kind}
 || ',' || COALESCE(ch.cols, ',,,' || {_sql_field("COALESCE(p.channelid, '')")} || ',,,')
 || ',' || COALESCE(us.cols, {_sql_field("COALESCE(p.userid, '')")} || ',,')
-|| ',' || {_sql_field("p.id")} || ',,' || {_sql_fields("COALESCE(p.rootid, '')", "COALESCE(p.message, '')")}
+|| ',' || {_sql_field("p.id")} || ',' || {edited} || ',' || {_sql_field("COALESCE(p.rootid, '')")} || ',' || {text}
 || ',message,' || CASE WHEN us.is_bot OR p.props->>'from_bot' = 'true' THEN 'bot' ELSE 'user' END
 || ',' || {_sql_field("COALESCE(p.props->>'previewed_post', '')")} || chr(10)"""
+
+
+_MESSAGE = _sql_field("COALESCE(p.message, '')")
+_NOT_DELETED_KIND = """CASE WHEN p.updateat <= COALESCE(p.createat, 0) THEN ''
+WHEN COALESCE(p.editat, 0) > 0 THEN 'EditedNewMsg' ELSE 'UpdatedNoMsgChange' END"""
+CSV_POST_LINE = _sql_post_line(_NOT_DELETED_KIND, "''", _MESSAGE)
+# A deleted post without files: its entries (post_classifier.classify) as _Lines.post renders them.
+CSV_DELETED_POST_LINES = f"""CASE
+WHEN COALESCE(p.deleteat, 0) > 0 AND COALESCE(p.originalid, '') <> ''
+THEN {_sql_post_line("'EditedOriginalMsg'", _sql_field("p.originalid"), _MESSAGE)}
+WHEN COALESCE(p.deleteat, 0) > 0 AND p.props->>'deleteBy' IS NOT NULL
+THEN CASE WHEN COALESCE(p.createat, 0) >= %(start)s THEN {_sql_post_line("''", "''", _MESSAGE)} ELSE '' END
+|| {_sql_post_line("'Deleted'", "''", _sql_field("'delete ' || COALESCE(p.message, '')"))}
+ELSE {CSV_POST_LINE} END"""
 
 
 def _channel_cols(ch: ChannelInfo) -> list[Any]:
@@ -456,6 +473,7 @@ class CsvFormat(ComplianceFormat):
     name = "csv"
     # Plain posts (nearly all) come escaped from PostgreSQL: Python only joins the parts.
     rendered_line = CSV_POST_LINE
+    rendered_deleted = CSV_DELETED_POST_LINES
     rendered_joins = CSV_POST_JOINS
     rendered_params: ClassVar[dict[str, Any]] = {"csv_quote": QUOTE_PATTERN_SQL}
     # batch mode: at most this many rendered membership lines are kept for unchanged channels
@@ -596,17 +614,25 @@ class CsvFormat(ComplianceFormat):
     def _rendered_blocks(
         batch: ExportBatch, blocks: list[tuple[int, str, bytes]], counts: dict[str, list[int]]
     ) -> int:
-        """The batch's rendered posts (CSV_POST_LINE) as blocks; their channels' message counts."""
-        blocks.extend(map(_CREATED_ID_LINE, batch.rendered))
+        """The batch's rendered posts (CSV_POST_LINE, CSV_DELETED_POST_LINES) as blocks; their
+        channels' message counts; the number of message entries."""
+        rendered = batch.rendered
+        blocks.extend(map(_CREATED_ID_LINE, rendered))
+        per_channel = Counter(map(_CHANNEL_ID, rendered))
+        entries = sum(map(_ENTRIES, rendered))
+        if entries != len(rendered):  # deleted posts with their "created" entry: two lines
+            for r in rendered:
+                if r[8] != 1:
+                    per_channel[r[6]] += r[8] - 1
         channel_of = batch.channel_of
-        for cid, n in Counter([r[6] for r in batch.rendered]).items():
+        for cid, n in per_channel.items():
             key = channel_of[cid].id
             c = counts.get(key)
             if c is None:
                 counts[key] = [n, 0]
             else:
                 c[0] += n
-        return len(batch.rendered)
+        return entries
 
 
 def _merged(
@@ -660,6 +686,8 @@ def _sorted_row_by_row(members: list[Entry], batch: ExportBatch, lines: _Lines) 
 
 _second = itemgetter(1)
 _CREATED_ID_LINE = itemgetter(1, 0, 7)  # a RenderedPost's (createat, id, line): its block
+_CHANNEL_ID = itemgetter(6)  # a RenderedPost's channel id
+_ENTRIES = itemgetter(8)  # a RenderedPost's message entries
 
 
 def _event_time(e: MemberEvent) -> int:

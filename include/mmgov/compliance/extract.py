@@ -15,9 +15,10 @@ row: post rows are narrow (authors and channels are looked up by id once per win
 :mod:`mmgov.compliance.post_rows`), files come from a second server-side cursor in the posts'
 order, membership is cached per channel (see :mod:`mmgov.compliance.membership`).
 
-A format with ``rendered_line`` (CSV) gets its plain posts rendered by PostgreSQL: the cursor
-then returns short rows with the format's rendering, and only deleted posts and posts with files are
-read again in full (one query per batch, same snapshot) and classified.
+A format with ``rendered_line`` (CSV, Actiance) gets its plain posts rendered by PostgreSQL (CSV its
+deleted posts too, ``rendered_deleted``): the stream then returns short rows with the format's
+rendering, and only posts with files and the deleted posts the format does not render are read
+again in full (one query per batch, same snapshot) and classified.
 """
 
 from __future__ import annotations
@@ -157,11 +158,13 @@ class WindowReader:
         *,
         rendered_line: str | None = None,
         rendered_joins: str = "",
+        rendered_deleted: str | None = None,
         rendered_params: dict[str, Any] | None = None,
     ):
         """``rendered_*``: a format's SQL rendering of plain posts
-        (:attr:`mmgov.compliance.formats.ComplianceFormat.rendered_line`); those posts then come
-        in ``batch.rendered`` and only the others are classified into ``batch.posts``."""
+        (:attr:`mmgov.compliance.formats.ComplianceFormat.rendered_line`, ``rendered_deleted``);
+        those posts then come in ``batch.rendered`` and only the others are classified into
+        ``batch.posts``."""
         if batch_size < 1:
             raise ValueError(f"BatchSize must be >= 1, got {batch_size}")
         self.conn = conn
@@ -169,6 +172,7 @@ class WindowReader:
         self.batch_size = batch_size
         self.rendered_line = rendered_line
         self.rendered_joins = rendered_joins
+        self.rendered_deleted = rendered_deleted
         self.rendered_params = rendered_params or {}
         self.counts: WindowCounts | None = None
 
@@ -184,7 +188,7 @@ class WindowReader:
             params = {"start": window.start_ms, "end": window.end_ms}
             rendered = self.rendered_line is not None
             if self.rendered_line is not None:
-                query = rendered_post_query(self.rendered_line, self.rendered_joins)
+                query = rendered_post_query(self.rendered_line, self.rendered_joins, self.rendered_deleted)
                 query_params = {**params, **self.rendered_params}
             else:
                 query, query_params = POST_QUERY, params
@@ -306,7 +310,7 @@ def iter_batches(
 
 _ID = itemgetter(0)
 _FROM_BOT = itemgetter(4)  # of a rendered read's row
-_DELETED = itemgetter(3)  # of a rendered read's row
+_CLASSIFY = itemgetter(3)  # of a rendered read's row: a deleted post the format does not render
 _AUTHOR = itemgetter(6, 5)  # (channel id, user id): the same places in both kinds of row
 
 
@@ -324,11 +328,12 @@ def _first_author_posts(rows: list[tuple]) -> dict[tuple[str, str], bool]:
 def _full_rows(
     conn: psycopg.Connection, rows: list[tuple], files: dict[str, list[ExportedFile]]
 ) -> dict[int, tuple]:
-    """Position -> full row (:data:`POSTS_BY_ID`) of a rendered read's deleted posts and posts with files.
+    """Position -> full row (:data:`POSTS_BY_ID`) of a rendered read's posts with files, and its deleted
+    posts unless the format renders them.
 
     Those posts need the classifier (several entries, files); one query per batch, same snapshot.
     """
-    ids = dict.fromkeys(map(_ID, compress(rows, map(_DELETED, rows))))
+    ids = dict.fromkeys(map(_ID, compress(rows, map(_CLASSIFY, rows))))
     ids.update(dict.fromkeys(files))
     if not ids:
         return {}

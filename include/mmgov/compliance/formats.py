@@ -159,6 +159,9 @@ class ComplianceFormat(ABC):
     #: format: PostgreSQL writes the whole line), the rendering as UTF-8 ``bytes``. Named query
     #: parameters: :attr:`rendered_params`.
     rendered_line: ClassVar[str | None] = None
+    #: With :attr:`rendered_line`: an SQL expression rendering a deleted post without files (all its
+    #: message entries), or None to have deleted posts classified in Python.
+    rendered_deleted: ClassVar[str | None] = None
     rendered_joins: ClassVar[str] = ""
     rendered_params: ClassVar[dict[str, Any]] = {}
 

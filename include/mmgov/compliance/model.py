@@ -225,12 +225,13 @@ class ChannelActivity:
     leaves: list[MemberEvent] = field(default_factory=list)
 
 
-# A plain post (not deleted, no files: exactly one message entry, CREATED / EDITED_NEW /
-# UPDATED_NO_MSG_CHANGE) as the database rendered it for a format that asks for it: the row as read,
-# ``(id, createat or 0, updateat, deleted, from_bot, userid, channelid, rendering)`` (see
+# A post without files (exactly one message entry, CREATED / EDITED_NEW / UPDATED_NO_MSG_CHANGE; or,
+# for a format that renders deleted posts, the entries of a deleted one) as the database rendered it
+# for a format that asks for it: the row as read,
+# ``(id, createat or 0, updateat, classify, from_bot, userid, channelid, rendering, entries)`` (see
 # mmgov.compliance.post_rows.rendered_post_query). Its channel is ``batch.channel_of[channelid]``,
 # its author ``batch.author_of[userid][from_bot]``. Rows, not records: an export reads millions.
-RenderedPost = tuple[str, int, int, bool, bool, str | None, str | None, bytes]
+RenderedPost = tuple[str, int, int, bool, bool, str | None, str | None, bytes, int]
 
 
 @dataclass(slots=True)

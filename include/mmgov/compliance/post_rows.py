@@ -34,19 +34,35 @@ POST_QUERY = (
 POSTS_BY_ID = POST_QUERY.split(" FROM posts p ", 1)[0] + " FROM posts p WHERE p.id = ANY(%(ids)s)"
 
 
-def rendered_post_query(line: str, joins: str = "") -> str:
-    """The window's posts as short rows with a format's rendering of each (NULL for deleted posts).
+# How many message entries a post without files has (post_classifier.classify): two for a deleted
+# message (``deleteBy``, not an edit's old text) created inside the window, else one.
+ENTRIES_OF_A_POST = (
+    "CASE WHEN COALESCE(p.deleteat, 0) > 0 AND COALESCE(p.originalid, '') = ''"
+    " AND p.props->>'deleteBy' IS NOT NULL AND COALESCE(p.createat, 0) >= %(start)s THEN 2 ELSE 1 END"
+)
 
-    Row: ``(id, createat, updateat, deleted, from_bot, userid, channelid, line)``; ``userid`` and
-    ``channelid`` sit where they are in :data:`POST_QUERY` (:class:`Lookups` reads both kinds). A
-    deleted post, or one with files, is read again with :data:`POSTS_BY_ID` and classified.
-    ``line`` is ``bytea`` (the rendering in UTF-8): read in binary format it arrives as the bytes
-    the zip stores, with no decoding into ``str`` and encoding back.
+
+def rendered_post_query(line: str, joins: str = "", deleted: str | None = None) -> str:
+    """The window's posts as short rows with a format's rendering of each.
+
+    Row: ``(id, createat, updateat, classify, from_bot, userid, channelid, line, entries)``;
+    ``userid`` and ``channelid`` sit where they are in :data:`POST_QUERY` (:class:`Lookups` reads
+    both kinds). ``line`` renders a post that is not deleted with ``line``, a deleted one with
+    ``deleted`` (all its entries), or is NULL when the format renders no deleted posts: ``classify``
+    is then true for them, and they are read again with :data:`POSTS_BY_ID` and classified, as are
+    posts with files (whatever their ``line``). ``line`` is ``bytea`` (the rendering in UTF-8):
+    read in binary format it arrives as the bytes the zip stores, with no decoding into ``str`` and
+    encoding back. ``entries``: the post's message entries (:data:`ENTRIES_OF_A_POST`).
     """
+    if deleted is None:
+        classify, rendering, entries = "COALESCE(p.deleteat, 0) <> 0", "NULL", "1"
+    else:
+        classify, rendering, entries = "false", deleted, ENTRIES_OF_A_POST
     return (
-        "SELECT p.id, COALESCE(p.createat, 0), p.updateat, COALESCE(p.deleteat, 0) <> 0,"
+        f"SELECT p.id, COALESCE(p.createat, 0), p.updateat, {classify},"
         " COALESCE(p.props->>'from_bot' = 'true', false), p.userid, p.channelid,"
-        f" convert_to(CASE WHEN COALESCE(p.deleteat, 0) = 0 THEN {line} END, 'UTF8')"
+        f" convert_to(CASE WHEN COALESCE(p.deleteat, 0) = 0 THEN {line} ELSE {rendering} END, 'UTF8'),"
+        f" {entries}"
         f' FROM posts p {joins} WHERE {WINDOW_PREDICATE} ORDER BY p.updateat, p.id COLLATE "C"'
     )
 

@@ -143,6 +143,7 @@ def stage_export(
         request.batch_size,
         rendered_line=fmt.rendered_line,
         rendered_joins=fmt.rendered_joins,
+        rendered_deleted=fmt.rendered_deleted,
         rendered_params=fmt.rendered_params,
     )
     with _fewer_gc_passes():

@@ -140,6 +140,54 @@ class Workspace:
             tag, create=at, update=at if kind == 0 else at + 3, edit=at + 3 if kind == 1 else 0, **fields
         )
 
+    def deleted_posts(
+        self, *, at: int, before: int, places: list[tuple[str, str]], texts: list[str], deleter: str
+    ) -> int:
+        """Deleted posts of each kind the classifier tells apart, from ``at`` on; returns how many.
+
+        For each (channel, author) of ``places``, with the ``texts`` in turn: a user's deletion
+        (``deleteBy``) of a post created at ``at`` (two entries: "created" and ``Deleted``) or, every
+        other one, at ``before`` (one entry); the third as a bot (``from_bot``). Then an edit's old
+        text whose new post id needs quoting, a negative ``deleteat`` (not deleted) and a deleted
+        post with a file (classified in Python, whatever a format renders).
+        """
+        deleted_by = {"deleteBy": deleter}
+        for i, ((channel, user), text) in enumerate(zip(places, texts, strict=True)):
+            props = {**deleted_by, "from_bot": "true"} if i == 2 else deleted_by
+            created = before if i % 2 else at + i
+            self.post(
+                f"del{i}",
+                channel=channel,
+                user=user,
+                create=created,
+                update=at + 150 + i,  # later than the deletion: the two times are told apart
+                delete=at + 100 + i,
+                message=text,
+                props=props,
+            )
+        channel, user = places[0]
+        self.post(
+            "old-text",
+            channel=channel,
+            user=user,
+            create=at + 200,
+            update=at + 210,
+            delete=at + 205,
+            original="a,b&<c>",
+        )
+        self.post("negative", channel=channel, user=user, create=at + 220, delete=-5, message="still here")
+        with_file = self.post(
+            "del-file",
+            channel=channel,
+            user=user,
+            create=at + 230,
+            update=at + 240,
+            delete=at + 240,
+            props=deleted_by,
+        )
+        self.file("del-file-f", post=with_file, user=user, channel=channel, name="a.txt", create=at + 230)
+        return len(places) + 3
+
     def file(
         self,
         tag: str,

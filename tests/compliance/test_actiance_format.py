@@ -562,9 +562,18 @@ def test_database_rendered_messages_equal_the_python_path(ws: Workspace, run_exp
     ws.post("ghost", channel=mmid("nochannel"), user=mmid("nobody"), create=t + 20, message="ghost")
     ws.post("gone", channel=chan, user=alice, create=t + 30, delete=t + 40, message="bye <now>")
     ws.post("old", channel=chan, user=alice, create=t + 50, delete=t + 60, original=mmid("p0-0"), message="x")
+    # deleted posts, which the database renders too (ACTIANCE_DELETED_POST_LINES)
+    deleted = ws.deleted_posts(
+        at=t + 100,
+        before=START - 50,
+        places=[(chan, alice), (dm, carol), (chan, bot)],
+        texts=["bye <now> & then", "ctl\x02 \ufffe", ""],
+        deleter=carol,
+    )
 
     in_database = run_export(START, END, batch_size=7, dest=tmp_path / "db", export_format="actiance")
     monkeypatch.setattr(ActianceFormat, "rendered_line", None)
+    monkeypatch.setattr(ActianceFormat, "rendered_deleted", None)
     in_python = run_export(START, END, batch_size=7, dest=tmp_path / "py", export_format="actiance")
     assert len(in_database.zips) == len(in_python.zips) > 4
     for a, b in zip(in_database.zips, in_python.zips, strict=True):
@@ -579,4 +588,14 @@ def test_database_rendered_messages_equal_the_python_path(ws: Workspace, run_exp
     assert "<MessageId>id&amp;&lt;odd&gt;</MessageId>" in everything
     assert "<LoginName>a&amp;&lt;b&gt;@example.com</LoginName>" in everything
     assert "<PreviewsPost>prev\ufffd\ufffd</PreviewsPost>" in everything
-    assert in_database.summary["messages"] == in_python.summary["messages"] == len(XML_NASTY_TEXTS) * 3 + 4
+    assert (
+        in_database.summary["messages"]
+        == in_python.summary["messages"]
+        == len(XML_NASTY_TEXTS) * 3 + 4 + deleted
+    )
+    # entries: one per post, plus the "created" entries of del0, del2 and del-file
+    assert in_database.summary["message_entries"] == in_python.summary["message_entries"]
+    assert in_database.summary["message_entries"] == len(XML_NASTY_TEXTS) * 3 + 4 + deleted + 3
+    assert "<UpdatedType>Deleted</UpdatedType>" in everything
+    assert "<Content>delete bye &lt;now&gt; &amp; then</Content>" in everything
+    assert "<EditedNewMsgId>a,b&amp;&lt;c&gt;</EditedNewMsgId>" in everything

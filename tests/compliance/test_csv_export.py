@@ -545,43 +545,14 @@ def test_database_rendered_lines_equal_the_python_path(ws, run_export, tmp_path,
         original=mmid("p0-0"),
         message="x",
     )
-    # deleted posts the database renders too (CSV_DELETED_POST_LINES): a user's deletion of a post
-    # created inside the window (two entries) or before it (one), with text that needs quoting, by
-    # a bot, in a DM; an edit's old text whose new post id needs quoting; a negative deleteat (not
-    # deleted); and a deleted post with a file, which the classifier handles
-    deleted_by = {"deleteBy": carol}
-    for i, (channel, user, created, text) in enumerate(
-        (
-            (chan, alice, T0 + 9500, "said, then took back"),
-            (dm, carol, START - 50, ' quoted "words"\n'),
-            (private, bot, T0 + 9600, r"\."),
-            (gm, alice, START - 60, ""),
-        )
-    ):
-        ws.post(
-            f"del{i}",
-            channel=channel,
-            user=user,
-            create=created,
-            update=T0 + 9700 + i,
-            delete=T0 + 9700 + i,
-            message=text,
-            props=deleted_by if i != 2 else {**deleted_by, "from_bot": "true"},
-        )
-    ws.post(
-        "old2", channel=chan, user=bot, create=T0 + 9800, update=T0 + 9810, delete=T0 + 9810, original="a,b"
+    # deleted posts, which the database renders too (CSV_DELETED_POST_LINES)
+    deleted = ws.deleted_posts(
+        at=T0 + 9500,
+        before=START - 50,
+        places=[(chan, alice), (dm, carol), (private, bot), (gm, alice)],
+        texts=["said, then took back", ' quoted "words"\n', r"\.", ""],
+        deleter=carol,
     )
-    ws.post("negative", channel=chan, user=alice, create=T0 + 9820, delete=-5, message="still here")
-    with_file = ws.post(
-        "del-file",
-        channel=chan,
-        user=alice,
-        create=T0 + 9830,
-        update=T0 + 9840,
-        delete=T0 + 9840,
-        props=deleted_by,
-    )
-    ws.file("f", post=with_file, user=alice, channel=chan, name="a.txt", create=T0 + 9830)
 
     in_database = run_export(START, END, batch_size=7, dest=tmp_path / "db")
     monkeypatch.setattr(CsvFormat, "rendered_line", None)
@@ -598,10 +569,10 @@ def test_database_rendered_lines_equal_the_python_path(ws, run_export, tmp_path,
     assert any('," leading space",message,' in line for line in lines)
     assert any(",\u200bzero width first,message," in line for line in lines)
     assert (
-        in_database.summary["messages"] == in_python.summary["messages"] == len(NASTY_TEXTS) * 4 + 10
+        in_database.summary["messages"] == in_python.summary["messages"] == len(NASTY_TEXTS) * 4 + 3 + deleted
     )  # posts
     # entries: one per post, plus the "created" entries of del0, del2 and del-file
     assert in_database.summary["message_entries"] == in_python.summary["message_entries"]
-    assert in_database.summary["message_entries"] == len(NASTY_TEXTS) * 4 + 10 + 3
+    assert in_database.summary["message_entries"] == len(NASTY_TEXTS) * 4 + 3 + deleted + 3
     assert any(',,"delete said, then took back",message,' in line for line in lines)
-    assert any(",EditedOriginalMsg," in line and ',"a,b",' in line for line in lines)
+    assert any(",EditedOriginalMsg," in line and ',"a,b&<c>",' in line for line in lines)

@@ -179,17 +179,48 @@ ACTIANCE_POST_JOINS = f"""
 LEFT JOIN LATERAL (SELECT {_sql_text("COALESCE(u.email, '')")} AS email,
                           EXISTS (SELECT 1 FROM bots b WHERE b.userid = u.id) AS is_bot
                    FROM users u WHERE u.id = p.userid OFFSET 0) us ON true"""
-ACTIANCE_POST_LINE = f"""'{_NL2}<Message>{_NL3}<MessageId>' || {_sql_text("p.id")} || '</MessageId>{_NL3}<LoginName>'
+
+
+def _sql_message(updated: str, text: str) -> str:
+    """One ``Message`` element (``_message_element``): the ``UpdatedType``... fields and the content as SQL."""
+    return f"""'{_NL2}<Message>{_NL3}<MessageId>' || {_sql_text("p.id")} || '</MessageId>{_NL3}<LoginName>'
 || COALESCE(us.email, '') || '</LoginName>{_NL3}<UserType>'
 || CASE WHEN us.is_bot OR p.props->>'from_bot' = 'true' THEN 'bot' ELSE 'user' END
-|| '</UserType>{_NL3}<DateTimeUTC>' || COALESCE(p.createat, 0) || '</DateTimeUTC>'
-|| CASE WHEN p.updateat <= COALESCE(p.createat, 0) THEN ''
-   ELSE '{_NL3}<UpdatedType>' || CASE WHEN COALESCE(p.editat, 0) > 0 THEN 'EditedNewMsg' ELSE 'UpdatedNoMsgChange' END
-        || '</UpdatedType>{_NL3}<UpdatedDateTimeUTC>' || p.updateat || '</UpdatedDateTimeUTC>' END
-|| '{_NL3}<Content>' || {_sql_text("COALESCE(p.message, '')")} || '</Content>'
+|| '</UserType>{_NL3}<DateTimeUTC>' || COALESCE(p.createat, 0) || '</DateTimeUTC>' || {updated}
+|| '{_NL3}<Content>' || {text} || '</Content>'
 || CASE WHEN COALESCE(p.props->>'previewed_post', '') = '' THEN ''
    ELSE '{_NL3}<PreviewsPost>' || {_sql_text("(p.props->>'previewed_post')")} || '</PreviewsPost>' END
 || '{_NL2}</Message>'"""
+
+
+def _sql_updated(kind: str, at: str) -> str:
+    return f"'{_NL3}<UpdatedType>' || {kind} || '</UpdatedType>{_NL3}<UpdatedDateTimeUTC>' || {at} || '</UpdatedDateTimeUTC>'"
+
+
+_CONTENT = _sql_text("COALESCE(p.message, '')")
+ACTIANCE_POST_LINE = _sql_message(
+    f"""CASE WHEN p.updateat <= COALESCE(p.createat, 0) THEN '' ELSE {
+        _sql_updated(
+            "CASE WHEN COALESCE(p.editat, 0) > 0 THEN 'EditedNewMsg' ELSE 'UpdatedNoMsgChange' END",
+            "p.updateat",
+        )
+    } END""",
+    _CONTENT,
+)
+# A deleted post without files: the Message elements of its entries (post_classifier.classify).
+ACTIANCE_DELETED_POST_LINES = f"""CASE
+WHEN COALESCE(p.deleteat, 0) > 0 AND COALESCE(p.originalid, '') <> ''
+THEN {
+    _sql_message(
+        _sql_updated("'EditedOriginalMsg'", "p.updateat")
+        + f" || '{_NL3}<EditedNewMsgId>' || {_sql_text('p.originalid')} || '</EditedNewMsgId>'",
+        _CONTENT,
+    )
+}
+WHEN COALESCE(p.deleteat, 0) > 0 AND p.props->>'deleteBy' IS NOT NULL
+THEN CASE WHEN COALESCE(p.createat, 0) >= %(start)s THEN {_sql_message("''", _CONTENT)} ELSE '' END
+|| {_sql_message(_sql_updated("'Deleted'", "p.deleteat"), _sql_text("'delete ' || COALESCE(p.message, '')"))}
+ELSE {ACTIANCE_POST_LINE} END"""
 
 
 # A member's rendered pieces: (e-mail, user id, the user, entered before / after its time, its
@@ -389,6 +420,7 @@ class ActianceFormat(ComplianceFormat):
     name = "actiance"
     # Plain posts (nearly all) come as Message elements from PostgreSQL: Python only orders them.
     rendered_line = ACTIANCE_POST_LINE
+    rendered_deleted = ACTIANCE_DELETED_POST_LINES
     rendered_joins = ACTIANCE_POST_JOINS
     rendered_params: ClassVar[dict[str, Any]] = {
         "xml_special": XML_SPECIAL_SQL,
@@ -415,7 +447,7 @@ class ActianceFormat(ComplianceFormat):
         for cid, elements in rendered.items():  # NULL and '' channel ids are one channel ("")
             by_id.setdefault(batch.channel_of[cid].id, []).extend(elements)
         result.posts += len(batch.rendered)
-        result.messages += len(batch.rendered)
+        result.messages += sum(map(_ENTRIES, batch.rendered))  # a deleted post can have two
         participants = self._participants
         with out.open(ACTIANCE_XML) as raw:
             raw.write(XML_DECLARATION + f'<FileDump xmlns:xsi="{XSI_NAMESPACE}">'.encode())
@@ -495,6 +527,7 @@ def _render_elements(
 
 
 _TIME_POST_SEQ = itemgetter(0, 1, 2)
+_ENTRIES = itemgetter(8)  # a RenderedPost's message entries
 _CREATED = UpdateType.CREATED
 
 

@@ -15,8 +15,8 @@ row: post rows are narrow (authors and channels are looked up by id once per win
 :mod:`mmgov.compliance.post_rows`), files come from a second server-side cursor in the posts'
 order, membership is cached per channel (see :mod:`mmgov.compliance.membership`).
 
-A format with ``rendered_line`` (CSV, Actiance) gets its plain posts rendered by PostgreSQL (CSV its
-deleted posts too, ``rendered_deleted``): the stream then returns short rows with the format's
+A format with ``rendered_line`` (CSV, Actiance) gets its plain posts rendered by PostgreSQL (and its
+deleted posts, ``rendered_deleted``): the stream then returns short rows with the format's
 rendering, and only posts with files and the deleted posts the format does not render are read
 again in full (one query per batch, same snapshot) and classified.
 """

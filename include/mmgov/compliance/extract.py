@@ -187,7 +187,7 @@ class WindowReader:
             membership = MembershipSource(conn, window.start_ms, window.end_ms)
             params = {"start": window.start_ms, "end": window.end_ms}
             rendered = self.rendered_line is not None
-            if self.rendered_line is not None:
+            if rendered:
                 query = rendered_post_query(self.rendered_line, self.rendered_joins, self.rendered_deleted)
                 query_params = {**params, **self.rendered_params}
             else:

@@ -13,6 +13,7 @@ import bisect
 import re
 from collections import Counter
 from collections.abc import Iterator
+from itertools import compress
 from json.encoder import encode_basestring  # the C string encoder
 from operator import itemgetter
 from typing import Any, ClassVar
@@ -621,9 +622,8 @@ class CsvFormat(ComplianceFormat):
         per_channel = Counter(map(_CHANNEL_ID, rendered))
         entries = sum(map(_ENTRIES, rendered))
         if entries != len(rendered):  # deleted posts with their "created" entry: two lines
-            for r in rendered:
-                if r[8] != 1:
-                    per_channel[r[6]] += r[8] - 1
+            for r in compress(rendered, map((1).__ne__, map(_ENTRIES, rendered))):  # C-level scan
+                per_channel[r[6]] += r[8] - 1
         channel_of = batch.channel_of
         for cid, n in per_channel.items():
             key = channel_of[cid].id

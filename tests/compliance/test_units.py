@@ -333,7 +333,7 @@ def test_zip_writer_is_deterministic_and_stores_compressed_types():
 
 
 def test_zip_writer_deflates_with_isal_and_any_unzip_reads_it():
-    """Deflated entries come from ISA-L (not zlib), and stay ordinary deflate streams."""
+    """Deflated entries come from ISA-L (not zlib), CRC included, and stay ordinary deflate streams."""
     import zlib
 
     from isal import isal_zlib
@@ -346,13 +346,18 @@ def test_zip_writer_deflates_with_isal_and_any_unzip_reads_it():
     with BatchZipWriter(buf, timestamp_ms=JAN1) as zw:
         with zw.open("posts.csv") as stream:
             assert type(stream._compressor).__module__.startswith("isal")
-            stream.write(text.encode())
+            assert type(stream).__name__ == "_FastZipWriteFile"  # ISA-L's CRC-32 too
+            data = text.encode()
+            stream.write(data[:1000])
+            stream.write(bytearray(data[1000:5000]))
+            stream.write(memoryview(data)[5000:])
         zw.write_text("metadata.json", '{"a": 1}')
     with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zf:
         assert zf.testzip() is None
         assert zf.read("posts.csv") == text.encode()
         assert zf.read("metadata.json") == b'{"a": 1}'
         info = zf.getinfo("posts.csv")
+    assert zlib.crc32(text.encode()) == info.CRC
     data = buf.getvalue()
     name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26 : info.header_offset + 30])
     raw = data[info.header_offset + 30 + name_len + extra_len :][: info.compress_size]

@@ -179,7 +179,7 @@ class BatchZipWriter:
         info.flag_bits = 0
         info.file_size = len(data)
         info.compress_size = len(payload)
-        info.CRC = zlib.crc32(data)
+        info.CRC = (_fast_zlib or zlib).crc32(data)
         zf.fp.seek(zf.start_dir)
         info.header_offset = zf.fp.tell()
         zf._writecheck(info)
@@ -209,17 +209,41 @@ def fast_deflate_available() -> bool:
 
 
 def use_fast_deflate(stream: Any, level: int = COMPRESS_LEVEL) -> None:
-    """Give a fresh deflated zip entry stream (``ZipFile.open(info, "w")``) ISA-L's compressor.
+    """Give a fresh deflated zip entry stream (``ZipFile.open(info, "w")``) ISA-L's compressor and CRC.
 
     ``zipfile`` has no hook for its compressor: the stream's ``_compressor`` (a zlib raw-deflate
     object, created in ``_ZipWriteFile.__init__``) is swapped for ISA-L's equivalent before the first
-    write. ISA-L has levels 0-3; ``level`` is capped at 3. Without ``isal`` nothing changes.
+    write, and the stream becomes a :class:`_FastZipWriteFile` (ISA-L's CRC-32). ISA-L has levels
+    0-3; ``level`` is capped at 3. Without ``isal`` nothing changes.
     """
     if _fast_zlib is None or getattr(stream, "_file_size", None) != 0:
         return
     stream._compressor = _fast_zlib.compressobj(
         min(max(level, 0), 3), _fast_zlib.DEFLATED, -_fast_zlib.MAX_WBITS
     )
+    if type(stream) is zipfile._ZipWriteFile:
+        stream.__class__ = _FastZipWriteFile
+
+
+class _FastZipWriteFile(zipfile._ZipWriteFile):  # type: ignore[name-defined]
+    """``zipfile``'s entry stream with ISA-L's CRC-32: about 7x zlib's (14 against 2 GB/s here), and
+    a 1M-post Actiance export checksums gigabytes of participant blocks. Same checksum, same bytes."""
+
+    def write(self, data: Any) -> int:
+        if self.closed:
+            raise ValueError("I/O operation on closed file.")
+        if isinstance(data, (bytes, bytearray)):
+            nbytes = len(data)
+        else:
+            data = memoryview(data)
+            nbytes = data.nbytes
+        self._file_size += nbytes
+        self._crc = _fast_zlib.crc32(data, self._crc)
+        if self._compressor:
+            data = self._compressor.compress(data)
+            self._compress_size += len(data)
+        self._fileobj.write(data)
+        return nbytes
 
 
 class _Chained(io.RawIOBase):

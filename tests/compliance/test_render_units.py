@@ -246,3 +246,65 @@ def test_fast_quote_test_equals_the_shared_pattern():
     ]
     for text in samples:
         assert _needs_quotes(text) == (_NEEDS_QUOTES.search(text) is not None), repr(text)
+
+
+def test_participant_blocks_from_membership_deltas_equal_the_plain_definition():
+    """The incremental path (``delta_blocks``: prefix blocks cut and spliced from batch to batch) on
+    member lists from the real membership state machine (``_Channel``): joins, leaves, deactivations,
+    a user with two history rows, late users ranked between others, ranks renumbered, a channel
+    skipping batches, the user cache dropped. Every batch equals the plain definition."""
+    from array import array
+
+    from mmgov.compliance.membership import _NO_LEAVE, _Channel
+    from mmgov.compliance.model import ChannelActivity
+
+    rng = random.Random(11)
+    users = [
+        UserInfo(f"u{i}", f"n{i}", f"{rng.random():.5f}@x", delete_at=rng.choice([0] * 9 + [4000]))
+        for i in range(70)
+    ]
+    # late users, each ranked just below the one before: the same gap halved until no float is left
+    late = [UserInfo(f"v{i}", "v", "a@x" + "\x01" * (80 - i)) for i in range(80)]
+    channels = {}
+    for c in range(4):
+        rows = []
+        for _ in range(120):
+            join = rng.choice([0, rng.randrange(10_000)])
+            leave = rng.choice([_NO_LEAVE, _NO_LEAVE, join + rng.randrange(1, 3000)])
+            rows.append((join, rng.choice(users), leave))
+        if c == 0:
+            rows += [(5000 + 50 * i, user, _NO_LEAVE) for i, user in enumerate(late)]
+        rows.append((100, users[0], 200))  # one user, two rows
+        rows.append((150, users[0], _NO_LEAVE))
+        rows.sort(key=lambda r: (r[0], r[1].email, r[1].id))
+        channels[f"c{c}"] = _Channel(
+            [r[1] for r in rows], array("q", [r[0] for r in rows]), array("q", [r[2] for r in rows])
+        )
+    renumbered = []
+
+    class Counting(_Participants):
+        def _renumber(self) -> None:
+            renumbered.append(self._epoch)
+            super()._renumber()
+
+    parts = Counting()
+    parts.MAX_USERS = 140  # dropped (with every rank) once more users than that were seen
+    info = ChannelInfo("c", "n", "d", "O", "t", "tn", "td")
+    incremental = 0
+    for batch in range(40):
+        start, end = 250 * batch, 250 * (batch + 1)
+        for cid, state in channels.items():
+            if cid == "c3" and batch % 3 == 1:
+                continue  # not active in this batch: its cached blocks are dropped
+            joins, leaves, _, leaving = state.during(start, end, 0)
+            activity = ChannelActivity(info, joins, leaves, state.delta(leaving))
+            blocks = parts.delta_blocks(cid, activity, end)
+            assert blocks == _plain_participant_blocks(joins, end), (batch, cid)
+            incremental += blocks is not None
+        parts.next_batch()
+    assert incremental == 4 * 40 - 13  # every active channel took the incremental path
+    assert renumbered
+    assert parts._epoch > len(renumbered) + 1  # the user cache was dropped too
+    # two objects of one user with different closing leaves: their order needs the full render
+    parts._add_rank(UserInfo(users[5].id, users[5].username, users[5].email, is_bot=not users[5].is_bot))
+    assert parts.delta_blocks(cid, activity, end) is None

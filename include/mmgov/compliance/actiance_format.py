@@ -30,16 +30,20 @@ U+FFFE/U+FFFF) become U+FFFD, so the document parses whatever the messages conta
 (:data:`ACTIANCE_POST_LINE`, the same bytes as :func:`_message_element`). Big batches
 are dominated by membership: every member of every active channel is entered and left in every
 batch (each batch's document stands alone, as in Mattermost). Those blocks are rendered from
-per-user templates; a channel keeps each member's ``ParticipantEntered`` from one batch to the next
-(only new memberships are rendered), closing leaves are ordered by a per-user rank, and a channel
-whose member list did not change reuses its blocks (the closing leaves only differ by their time,
-spliced in).
+per-user templates, and closing leaves are ordered by a per-user rank. With the membership
+source's ``MembersDelta`` (the usual case), a channel keeps the blocks of the members present at
+its batch start from one batch to the next and cuts and splices them as bytes where members came
+or went: per batch, only the members that entered, left or changed are Python work. Without a
+delta, a channel keeps each member's ``ParticipantEntered`` (only new memberships are rendered) and
+a channel whose member list did not change reuses its blocks (the closing leaves only differ by
+their time, spliced in).
 """
 
 from __future__ import annotations
 
 import bisect
 import re
+from array import array
 from collections.abc import Iterable, Iterator
 from operator import attrgetter, itemgetter
 from typing import Any, ClassVar, NamedTuple
@@ -51,6 +55,7 @@ from mmgov.compliance.model import (
     ExportBatch,
     ExportedFile,
     MemberEvent,
+    MembersDelta,
     MessageEntry,
     PostRecord,
     UpdateType,
@@ -230,6 +235,72 @@ _UserParts = tuple[str, str, UserInfo, str, str, str, str, str]
 _END = "\x00"  # never in the output: escape_text turns NUL into U+FFFD
 
 
+class _PrefixBlocks(NamedTuple):
+    """The blocks of a channel's members present at a batch start (``MembersDelta.prefix``).
+
+    Kept from one batch to the next and derived from the previous prefix's by cutting and splicing
+    (:func:`_splice`): only the members that came or went are rendered or looked up, the rest is
+    copied as bytes. ``epoch``: the rank numbering the closing leaves were ordered by."""
+
+    prefix: list[MemberEvent]
+    epoch: int
+    entered: bytes  # ParticipantEntered elements, in prefix order
+    entered_lengths: array  # the length of each
+    ranks: list[float]  # the closing leaves' ranks, ascending
+    closing: bytes  # the closing leaves (with _END where the batch end goes), in rank order
+    closing_lengths: array
+
+
+def _splice(
+    data: bytes,
+    lengths: array,
+    keys: list[float] | None,
+    removed: Iterable[int],
+    inserted: list[tuple[int, float, bytes]],
+    *,
+    keep_lengths: bool = True,
+) -> tuple[bytes, array, list[float] | None]:
+    """A sequence of elements (``data`` cut by ``lengths``, with sort ``keys``) without the elements
+    at the positions ``removed`` (ascending) and with ``inserted`` elements ``(position, key, bytes)``
+    (ascending) put before the element at their position. Only the changes cost Python work: the
+    kept runs are copied as slices, and the byte offset of the first change is summed from the
+    nearer end. ``keep_lengths=False``: the new lengths and keys are not wanted (returned as given)."""
+    ops: list[tuple[int, int, float, bytes]] = [(pos, 0, key, piece) for pos, key, piece in inserted]
+    ops += [(pos, 1, 0.0, b"") for pos in removed]
+    if not ops:
+        return data, lengths, keys
+    ops.sort(key=_POSITION_KIND)  # stable: insertions at one position keep their order
+    last = ops[0][0]
+    off = sum(lengths[:last]) if 2 * last <= len(lengths) else len(data) - sum(lengths[last:])
+    out = [data[:off]]
+    out_lengths = lengths[:last] if keep_lengths else lengths
+    out_keys = keys[:last] if keep_lengths and keys is not None else keys
+    for pos, kind, key, piece in ops:
+        if pos > last:
+            end = off + sum(lengths[last:pos])
+            out.append(data[off:end])
+            if keep_lengths:
+                out_lengths += lengths[last:pos]
+                if out_keys is not None:
+                    out_keys += keys[last:pos]  # type: ignore[index]
+            last, off = pos, end
+        if kind == 0:
+            out.append(piece)
+            if keep_lengths:
+                out_lengths.append(len(piece))
+                if out_keys is not None:
+                    out_keys.append(key)
+        else:  # removed: skipped
+            off += lengths[pos]
+            last = pos + 1
+    out.append(data[off:])
+    if keep_lengths:
+        out_lengths += lengths[last:]
+        if out_keys is not None:
+            out_keys += keys[last:]  # type: ignore[index]
+    return b"".join(out), out_lengths, out_keys
+
+
 class _Blocks(NamedTuple):
     """A channel's rendered participant blocks and what they were rendered from."""
 
@@ -243,6 +314,7 @@ class _Blocks(NamedTuple):
 
 
 _BY_EMAIL_ID = itemgetter(0, 1)
+_POSITION_KIND = itemgetter(0, 1)
 _BY_TIME_EMAIL_ID = itemgetter(0, 1, 2)
 _USER = attrgetter("user")
 _LEFT_AT = attrgetter("left_at")
@@ -281,6 +353,8 @@ class _Participants:
         self._reset_ranks()
         self._blocks: dict[str, _Blocks] = {}
         self._next_blocks: dict[str, _Blocks] = {}
+        self._prefixes: dict[str, _PrefixBlocks] = {}
+        self._next_prefixes: dict[str, _PrefixBlocks] = {}
 
     def _user_parts(self, user: UserInfo) -> _UserParts:
         found = self._users.get(id(user))
@@ -308,6 +382,8 @@ class _Participants:
         self._key_ranks: list[float] = []  # their ranks
         self._closing_of: dict[float, bytes] = {}  # rank -> the closing leave
         self._ambiguous: set[int] = set()  # users sharing (e-mail, id) with another object, unlike leaves
+        # bumped whenever existing ranks change: _PrefixBlocks of another epoch are rebuilt
+        self._epoch = getattr(self, "_epoch", 0) + 1
 
     def _add_rank(self, user: UserInfo) -> None:
         """Rank a user object: user objects with the same (e-mail, id) and closing leave share a rank
@@ -337,6 +413,7 @@ class _Participants:
         self._rank[id(user)] = rank
 
     def _renumber(self) -> None:
+        self._epoch += 1
         old = self._rank
         mapping = {r: float(i) * 1024.0 for i, r in enumerate(self._key_ranks)}
         self._key_ranks = [mapping[r] for r in self._key_ranks]
@@ -347,6 +424,7 @@ class _Participants:
         """Forget the blocks of channels that were not in the batch just written (and the users' pieces
         and ranks past ``MAX_USERS``: between batches, so a render never loses the ranks it took)."""
         self._blocks, self._next_blocks = self._next_blocks, {}
+        self._prefixes, self._next_prefixes = self._next_prefixes, {}
         if len(self._users) > self.MAX_USERS:
             self._users.clear()
             self._reset_ranks()
@@ -400,6 +478,123 @@ class _Participants:
             dict(zip(ids, pieces, strict=True)),
         )
 
+    def _ensure_ranked(self, users: Iterable[UserInfo]) -> None:
+        rank = self._rank
+        for user in users:
+            if id(user) not in rank:
+                self._add_rank(user)
+
+    def _entered(self, events: Iterable[MemberEvent]) -> list[bytes]:
+        user_parts = self._user_parts
+        out = []
+        for e in events:
+            u = user_parts(e.user)
+            out.append(f"{u[3]}{e.time}{u[4]}".encode())
+        return out
+
+    def _build_prefix(self, prefix: list[MemberEvent]) -> _PrefixBlocks:
+        """A prefix's blocks from nothing (its users already ranked)."""
+        pieces = self._entered(prefix)
+        ranks = sorted(map(self._rank.__getitem__, map(id, map(_USER, prefix))))
+        closing = list(map(self._closing_of.__getitem__, ranks))
+        return _PrefixBlocks(
+            prefix,
+            self._epoch,
+            b"".join(pieces),
+            array("q", map(len, pieces)),
+            ranks,
+            b"".join(closing),
+            array("q", map(len, closing)),
+        )
+
+    def _closing_changes(
+        self, ranks: list[float], gone: Iterable[UserInfo], come: Iterable[UserInfo]
+    ) -> tuple[list[int], list[tuple[int, float, bytes]]]:
+        """Where the closing leaves of users ``gone`` are in ``ranks``, and where those of ``come`` go."""
+        rank = self._rank
+        removed: list[int] = []
+        previous, again = None, 0
+        for r in sorted(rank[id(u)] for u in gone):  # one user twice: its next equal-ranked leave
+            again = again + 1 if r == previous else 0
+            removed.append(bisect.bisect_left(ranks, r) + again)
+            previous = r
+        closing_of = self._closing_of
+        inserted = [
+            (bisect.bisect_right(ranks, r), r, closing_of[r]) for r in sorted(rank[id(u)] for u in come)
+        ]
+        return removed, inserted
+
+    def _derive_prefix(self, cached: _PrefixBlocks, delta: MembersDelta) -> _PrefixBlocks:
+        """``delta.prefix``'s blocks from those of its parent (``cached``): cut and spliced."""
+        parent, prefix = cached.prefix, delta.prefix
+        appended = prefix[len(prefix) - delta.appended :] if delta.appended else []
+        entered, entered_lengths, _ = _splice(
+            cached.entered,
+            cached.entered_lengths,
+            None,
+            delta.removed,
+            [(len(parent), 0.0, piece) for piece in self._entered(appended)],
+        )
+        removed, inserted = self._closing_changes(
+            cached.ranks, [parent[i].user for i in delta.removed], map(_USER, appended)
+        )
+        closing, closing_lengths, ranks = _splice(
+            cached.closing, cached.closing_lengths, cached.ranks, removed, inserted
+        )
+        assert ranks is not None
+        return _PrefixBlocks(prefix, self._epoch, entered, entered_lengths, ranks, closing, closing_lengths)
+
+    def delta_blocks(self, cid: str, activity: ChannelActivity, end_ms: int) -> tuple[bytes, bytes] | None:
+        """:meth:`blocks` from the channel's :class:`MembersDelta`: the members present at the batch
+        start keep their blocks from the previous batch (cut and spliced where members came or went),
+        and only this batch's entering and leaving members are rendered. None when the activity has
+        no delta, or two user objects share an (e-mail, id) (their order needs :meth:`blocks`)."""
+        delta = activity.delta
+        if delta is None or self._ambiguous:
+            return None
+        prefix = delta.prefix
+        entering = activity.joins[len(prefix) :]
+        cached = self._prefixes.get(cid)
+        derive = (
+            cached is not None
+            and cached.epoch == self._epoch
+            and cached.prefix is delta.parent
+            and cached.prefix is not prefix
+        )
+        if derive:  # (before anything reads ranks: ranking may renumber them all)
+            self._ensure_ranked(map(_USER, prefix[len(prefix) - delta.appended :]))
+        elif cached is None or cached.prefix is not prefix or cached.epoch != self._epoch:
+            self._ensure_ranked(map(_USER, prefix))
+        self._ensure_ranked(map(_USER, entering))
+        if self._ambiguous:
+            return None
+        if cached is None or cached.epoch != self._epoch or cached.prefix is not prefix:
+            if derive and cached.epoch == self._epoch:
+                cached = self._derive_prefix(cached, delta)
+            else:
+                cached = self._build_prefix(prefix)
+        self._next_prefixes[cid] = cached
+        entered = cached.entered
+        if entering:
+            entered += b"".join(self._entered(entering))
+        closing = cached.closing
+        staying = [e.user for e in entering if e.left_at is None]
+        if delta.leaving or staying:
+            removed, inserted = self._closing_changes(
+                cached.ranks, [prefix[i].user for i in delta.leaving], staying
+            )
+            closing = _splice(closing, cached.closing_lengths, None, removed, inserted, keep_lengths=False)[0]
+        if closing:
+            closing = closing.replace(b"\x00", str(end_ms).encode())
+        if activity.leaves:
+            user_parts = self._user_parts
+            real = []
+            for e in activity.leaves:  # sorted by (time, e-mail, id)
+                u = user_parts(e.user)
+                real.append(f"{u[6]}{e.time}{u[7]}")
+            closing = "".join(real).encode() + closing
+        return entered, closing
+
     def blocks(self, cid: str, joins: list[MemberEvent], end_ms: int) -> tuple[bytes, bytes]:
         """The entered and left blocks of a channel's members for a batch ending at ``end_ms``."""
         cached = self._blocks.get(cid)
@@ -452,7 +647,8 @@ class ActianceFormat(ComplianceFormat):
         with out.open(ACTIANCE_XML) as raw:
             raw.write(XML_DECLARATION + f'<FileDump xmlns:xsi="{XSI_NAMESPACE}">'.encode())
             for cid, activity in sorted(batch.channels.items()):
-                entered, left = participants.blocks(cid, activity.joins, batch.end_ms)
+                blocks = participants.delta_blocks(cid, activity, batch.end_ms)
+                entered, left = blocks or participants.blocks(cid, activity.joins, batch.end_ms)
                 ch = activity.channel
                 raw.write(
                     f'{_NL1}<Conversation Perspective="{escape_attribute(ch.export_display_name)}">'

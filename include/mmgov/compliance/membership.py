@@ -30,7 +30,14 @@ from collections.abc import Iterable
 
 import psycopg
 
-from mmgov.compliance.model import ChannelActivity, ChannelInfo, MemberEvent, MemberEventKind, UserInfo
+from mmgov.compliance.model import (
+    ChannelActivity,
+    ChannelInfo,
+    MemberEvent,
+    MemberEventKind,
+    MembersDelta,
+    UserInfo,
+)
 
 _HISTORY_REACHES = "SELECT EXISTS (SELECT 1 FROM channelmemberhistory WHERE jointime <= %s)"
 
@@ -104,6 +111,7 @@ class _Channel:
     """
 
     __slots__ = (
+        "appended",
         "events",
         "exit_rows",
         "exit_times",
@@ -111,9 +119,11 @@ class _Channel:
         "leaves",
         "next_exit",
         "next_join",
+        "parent",
         "prefix",
         "prefix_rows",
         "present",
+        "removed",
         "upto",
         "users",
     )
@@ -130,6 +140,10 @@ class _Channel:
         self.next_exit = 0  # exits[:next_exit] have been applied
         self.prefix: list[MemberEvent] = []
         self.prefix_rows = array("q")
+        # how ``prefix`` was derived from the one before it (see MembersDelta)
+        self.parent: list[MemberEvent] | None = None
+        self.removed: tuple[int, ...] = ()
+        self.appended = 0
         self.present: dict[str, int] = {}
         self.upto: int | None = None
 
@@ -177,8 +191,10 @@ class _Channel:
             return
         present = self.present
         prefix, prefix_rows = self.prefix, self.prefix_rows
+        self.parent, self.removed, self.appended = prefix, (), len(added)
         if gone:
-            prefix, prefix_rows = _without_rows(prefix, prefix_rows, gone)
+            self.removed = tuple(sorted(_place(prefix_rows, i) for i in gone))
+            prefix, prefix_rows = _without_rows(prefix, prefix_rows, self.removed)
             for i in gone:
                 events[i] = None
                 uid = users[i].id
@@ -194,8 +210,9 @@ class _Channel:
 
     def during(
         self, start: int, end: int, window_start: int
-    ) -> tuple[list[MemberEvent], list[MemberEvent], set[str]]:
-        """Joins (sorted by time, e-mail, id), leaves, and the user ids of rows entering in ``[start, end)``."""
+    ) -> tuple[list[MemberEvent], list[MemberEvent], set[str], tuple[int, ...]]:
+        """Joins (sorted by time, e-mail, id), leaves, the user ids of rows entering in ``[start, end)``
+        and the positions in ``prefix`` of the members leaving in it."""
         if self.upto is None or start > self.upto:
             self._advance(start, window_start)
         users, joins, events = self.users, self.joins, self.events
@@ -226,16 +243,24 @@ class _Channel:
                     leaves.append(MemberEvent(users[i], MemberEventKind.LEAVE, left_at))
             i += 1
         joins_out = self.prefix
+        leaving: list[int] = []
         if changed:
             joins_out = joins_out.copy()
             rows = self.prefix_rows
             for i, event in changed.items():
-                joins_out[_place(rows, i)] = event
+                pos = _place(rows, i)
+                joins_out[pos] = event
+                leaving.append(pos)
+            leaving.sort()
         if entering:
             joins_out = joins_out + entering
         if len(leaves) > 1:
             leaves.sort(key=_event_key)
-        return joins_out, leaves, {e.user.id for e in entering}
+        return joins_out, leaves, {e.user.id for e in entering}, tuple(leaving)
+
+    def delta(self, leaving: tuple[int, ...]) -> MembersDelta:
+        """How the joins :meth:`during` gave derive from the previous prefix (``leaving``: its fourth value)."""
+        return MembersDelta(self.prefix, self.parent, self.removed, self.appended, leaving)
 
 
 def _place(rows: array, i: int) -> int:
@@ -246,9 +271,11 @@ def _place(rows: array, i: int) -> int:
     return pos
 
 
-def _without_rows(prefix: list[MemberEvent], rows: array, gone: list[int]) -> tuple[list[MemberEvent], array]:
-    """``prefix`` and its row indices without the rows ``gone`` (new objects: slices between them)."""
-    cuts = sorted(_place(rows, i) for i in gone)
+def _without_rows(
+    prefix: list[MemberEvent], rows: array, cuts: tuple[int, ...]
+) -> tuple[list[MemberEvent], array]:
+    """``prefix`` and its row indices without the positions ``cuts`` (ascending; new objects: slices
+    between them)."""
     events: list[MemberEvent] = []
     kept = array("q")
     last = 0
@@ -355,7 +382,7 @@ class MembershipSource:
         prev = MemberEventKind.PREVIOUSLY_JOINED
         for cid, act in result.items():
             state = self._members[cid]
-            base, leaves, entering = state.during(start, end, self.window_start)
+            base, leaves, entering, leaving = state.during(start, end, self.window_start)
             present = state.present
             synthetic = [
                 MemberEvent(user, prev, start, synthetic=True)
@@ -366,6 +393,7 @@ class MembershipSource:
                 act.joins = sorted([*base, *synthetic], key=_event_key)
             else:
                 act.joins = base
+                act.delta = state.delta(leaving)
             act.leaves = leaves
         return result
 

@@ -210,6 +210,25 @@ class MemberEvent:
     from_current_members: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class MembersDelta:
+    """How a batch's ``joins`` were built, for formats that render membership incrementally (Actiance).
+
+    ``joins`` is ``prefix`` (the members present at the batch start, previously joined), where the
+    members at the positions ``leaving`` carry their ``left_at`` (they leave inside the batch),
+    followed by the events that enter inside the batch. ``prefix`` is a list object kept while it does
+    not change; when it changes, it is ``parent`` (the previous prefix object of the channel) without
+    the positions ``removed`` (ascending) and with ``appended`` events at its end. ``parent`` is None
+    for a prefix built from nothing. Read-only, like ``joins``.
+    """
+
+    prefix: list[MemberEvent]
+    parent: list[MemberEvent] | None
+    removed: tuple[int, ...]
+    appended: int
+    leaving: tuple[int, ...]
+
+
 @dataclass(slots=True)
 class ChannelActivity:
     """A channel active in the batch (posts, or joins/leaves in the batch's range) and its membership.
@@ -217,12 +236,15 @@ class ChannelActivity:
     ``joins`` are sorted by (time, email); ``leaves`` (real leaves inside the range) by (time, email).
     Members still present at the batch end have no leave: formats that need a closing leave
     (Actiance) add it at ``ExportBatch.end_ms`` in their own list. Read-only: ``joins`` may be the
-    very list object of the previous batch (membership unchanged), shared on purpose.
+    very list object of the previous batch (membership unchanged), shared on purpose. ``delta``:
+    how ``joins`` derive from the channel's previous batch (:class:`MembersDelta`); None when the
+    membership source cannot tell (synthetic joins of post authors, activities built by hand).
     """
 
     channel: ChannelInfo
     joins: list[MemberEvent] = field(default_factory=list)
     leaves: list[MemberEvent] = field(default_factory=list)
+    delta: MembersDelta | None = None
 
 
 # A post without files (exactly one message entry, CREATED / EDITED_NEW / UPDATED_NO_MSG_CHANGE; or,

@@ -58,6 +58,7 @@ from mmgov.compliance.model import (
     MembersDelta,
     MessageEntry,
     PostRecord,
+    RenderedPost,
     UpdateType,
     UserInfo,
 )
@@ -635,12 +636,12 @@ class ActianceFormat(ComplianceFormat):
             result.messages += len(cp.messages)
             result.uploads += len(cp.uploads)
             result.file_deletions += len(cp.file_deletions)
-        rendered: dict[str, list[tuple[int, str, int, bytes]]] = {}
-        for r in batch.rendered:  # (createat, id, seq 0, element) by the row's channel id
-            rendered.setdefault(r[6], []).append((r[1], r[0], 0, r[7]))
-        by_id: dict[str, list[tuple[int, str, int, bytes]]] = {}
-        for cid, elements in rendered.items():  # NULL and '' channel ids are one channel ("")
-            by_id.setdefault(batch.channel_of[cid].id, []).extend(elements)
+        rendered: dict[str | None, list[RenderedPost]] = {}
+        for r in batch.rendered:  # by the row's channel id
+            rendered.setdefault(r[6], []).append(r)
+        by_id: dict[str, list[tuple[int, str, bytes]]] = {}
+        for cid, rows in rendered.items():  # NULL and '' channel ids are one channel ("")
+            by_id.setdefault(batch.channel_of[cid].id, []).extend(map(_TIME_ID_ELEMENT, rows))
         result.posts += len(batch.rendered)
         result.messages += sum(map(_ENTRIES, batch.rendered))  # a deleted post can have two
         participants = self._participants
@@ -696,18 +697,20 @@ def _iter_files(batch: ExportBatch) -> Iterator[ExportedFile]:
 
 
 def _render_elements(
-    posts: list[ClassifiedPost], rendered: list[tuple[int, str, int, bytes]] | None = None
+    posts: list[ClassifiedPost], rendered: list[tuple[int, str, bytes]] | None = None
 ) -> bytes:
     """A conversation's ``Message`` / ``FileTransferStarted`` / ``FileTransferEnded`` elements, in order.
 
     Elements sort by (time, post id), then a post's own order. A post with one message entry and no
     files (nearly all) is one element, rendered by :func:`_message_element` or already by
-    PostgreSQL (``rendered``: ``(time, post id, 0, element)``); the others go through
-    :func:`_elements` (its ``seq`` keeps their own order). Returned in UTF-8.
+    PostgreSQL (``rendered``: ``(time, post id, element)``); the others go through
+    :func:`_elements` (its ``seq`` keeps their own order). (time, post id), and seq where a post has
+    several elements, are unique: the tuples sort as they are, never comparing the elements.
+    Returned in UTF-8.
     """
     if not posts and not rendered:
         return b""
-    keyed: list[tuple[int, str, int, bytes]] = rendered or []
+    keyed: list[tuple[int, str, bytes] | tuple[int, str, int, bytes]] = rendered or []  # type: ignore[assignment]
     rest: list[ClassifiedPost] = []
     emails: dict[int, str] = {}
     for cp in posts:
@@ -718,11 +721,12 @@ def _render_elements(
             rest.append(cp)
     if rest:
         keyed.extend((e.time, e.post_id, e.seq, _other_element(e).encode()) for e in _elements(rest))
-    keyed.sort(key=_TIME_POST_SEQ)
-    return b"".join([k[3] for k in keyed])
+    keyed.sort()
+    return b"".join(map(_LAST, keyed))
 
 
-_TIME_POST_SEQ = itemgetter(0, 1, 2)
+_LAST = itemgetter(-1)
+_TIME_ID_ELEMENT = itemgetter(1, 0, 7)  # a RenderedPost's (createat, id, rendering)
 _ENTRIES = itemgetter(8)  # a RenderedPost's message entries
 _CREATED = UpdateType.CREATED
 

@@ -63,7 +63,10 @@ def copy_baseline(dsn: str, start: int, end: int) -> float:
         return time.perf_counter() - t0
 
 
-def ensure_workspace(server: str, database: str, posts: int, file_root: Path, *, reuse: bool) -> str:
+def ensure_workspace(
+    server: str, database: str, posts: int, file_root: Path, *, reuse: bool, org: list[str] | None = None
+) -> str:
+    """The workspace of ``posts`` posts (``org``: extra ``mmgov.synth`` arguments, e.g. ``--users``)."""
     dsn = with_database(server, database)
     if reuse and file_root.is_dir():
         try:
@@ -94,6 +97,7 @@ def ensure_workspace(server: str, database: str, posts: int, file_root: Path, *,
             server,
             "--file-root",
             str(file_root),
+            *(org or []),
         ],
         check=True,
         stdout=subprocess.DEVNULL,
@@ -198,6 +202,13 @@ def main() -> int:
         help="exports to run, each between two COPYs; the best and the median are reported",
     )
     p.add_argument(
+        "--users",
+        type=int,
+        help="users of the workspace (default: the generator's, which grows with --posts up to 2,000; "
+        "fix it to compare post counts in one organisation)",
+    )
+    p.add_argument("--teams", type=int, help="teams of the workspace (default: the generator's)")
+    p.add_argument(
         "--child", nargs=5, metavar=("DSN", "START", "END", "BATCH", "FILES"), help=argparse.SUPPRESS
     )
     args = p.parse_args()
@@ -207,9 +218,13 @@ def main() -> int:
         return 0
 
     server = server_uri()
-    database = f"mmgov_bench_export_{args.posts}"
+    org = [f"--{k}={v}" for k, v in (("users", args.users), ("teams", args.teams)) if v is not None]
+    suffix = "".join(
+        f"_{k[0]}{v}" for k, v in (("users", args.users), ("teams", args.teams)) if v is not None
+    )
+    database = f"mmgov_bench_export_{args.posts}{suffix}"
     file_root = Path(os.environ.get("MMGOV_BENCH_DIR", tempfile.gettempdir())) / f"{database}-files"
-    dsn = ensure_workspace(server, database, args.posts, file_root, reuse=args.reuse)
+    dsn = ensure_workspace(server, database, args.posts, file_root, reuse=args.reuse, org=org)
     start, end = window_of(dsn)
     copies = [copy_baseline(dsn, start, end)]
     print(f"[bench] COPY baseline {copies[0]:.2f}s", flush=True)
@@ -245,13 +260,14 @@ def main() -> int:
             "format": args.export_format,
             "batch_size": args.batch_size,
             "generated_posts": args.posts,
+            "workspace": database,
             "window": [start, end],
             "load_average": os.getloadavg(),
             "targets": {"peak_rss_mb": TARGET_RSS_MB, "ratio_to_copy": TARGET_RATIO.get(args.export_format)},
         }
     )
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"compliance_export-{args.export_format}-{args.posts}.json"
+    out = RESULTS / f"compliance_export-{args.export_format}-{args.posts}{suffix}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     median = f" (median of {len(runs)} runs {result['median_ratio_to_copy']:.2f})" if len(runs) > 1 else ""
     print(

@@ -128,7 +128,14 @@ class BatchZipWriter:
         with self._zip.open(info, "w", force_zip64=size is None) as stream:
             if info.compress_type == zipfile.ZIP_DEFLATED:
                 use_fast_deflate(stream, self._level)
-            yield stream
+            if size is not None:  # a copy in 1 MiB chunks
+                yield stream
+                return
+            # A format's own entry, written in many small pieces: each write of the entry stream
+            # checksums and deflates, and the deflate releases the GIL (a chance for the other
+            # threads to take it for up to a switch interval). Gathered into 1 MiB writes instead.
+            with io.BufferedWriter(stream, CHUNK) as buffered:  # type: ignore[arg-type]
+                yield buffered  # type: ignore[misc]
 
     def write_bytes(self, name: str, data: bytes) -> None:
         info = self._info(name, len(data))

@@ -273,13 +273,14 @@ def _splice(
     ops.sort(key=_POSITION_KIND)  # stable: insertions at one position keep their order
     last = ops[0][0]
     off = sum(lengths[:last]) if 2 * last <= len(lengths) else len(data) - sum(lengths[last:])
-    out = [data[:off]]
+    view = memoryview(data)  # slices without copies: the join is the only one
+    out: list[bytes | memoryview] = [view[:off]]
     out_lengths = lengths[:last] if keep_lengths else lengths
     out_keys = keys[:last] if keep_lengths and keys is not None else keys
     for pos, kind, key, piece in ops:
         if pos > last:
             end = off + sum(lengths[last:pos])
-            out.append(data[off:end])
+            out.append(view[off:end])
             if keep_lengths:
                 out_lengths += lengths[last:pos]
                 if out_keys is not None:
@@ -294,7 +295,7 @@ def _splice(
         else:  # removed: skipped
             off += lengths[pos]
             last = pos + 1
-    out.append(data[off:])
+    out.append(view[off:])
     if keep_lengths:
         out_lengths += lengths[last:]
         if out_keys is not None:
@@ -545,7 +546,9 @@ class _Participants:
         assert ranks is not None
         return _PrefixBlocks(prefix, self._epoch, entered, entered_lengths, ranks, closing, closing_lengths)
 
-    def delta_blocks(self, cid: str, activity: ChannelActivity, end_ms: int) -> tuple[bytes, bytes] | None:
+    def delta_blocks(
+        self, cid: str, activity: ChannelActivity, end_ms: int
+    ) -> tuple[list[bytes], list[bytes]] | None:
         """:meth:`blocks` from the channel's :class:`MembersDelta`: the members present at the batch
         start keep their blocks from the previous batch (cut and spliced where members came or went),
         and only this batch's entering and leaving members are rendered. None when the activity has
@@ -575,9 +578,9 @@ class _Participants:
             else:
                 cached = self._build_prefix(prefix)
         self._next_prefixes[cid] = cached
-        entered = cached.entered
+        entered = [cached.entered]  # pieces, written one after the other: no copy of the big ones
         if entering:
-            entered += b"".join(self._entered(entering))
+            entered += self._entered(entering)
         closing = cached.closing
         staying = [e.user for e in entering if e.left_at is None]
         if delta.leaving or staying:
@@ -587,14 +590,15 @@ class _Participants:
             closing = _splice(closing, cached.closing_lengths, None, removed, inserted, keep_lengths=False)[0]
         if closing:
             closing = closing.replace(b"\x00", str(end_ms).encode())
+        left = [closing]
         if activity.leaves:
             user_parts = self._user_parts
             real = []
             for e in activity.leaves:  # sorted by (time, e-mail, id)
                 u = user_parts(e.user)
                 real.append(f"{u[6]}{e.time}{u[7]}")
-            closing = "".join(real).encode() + closing
-        return entered, closing
+            left.insert(0, "".join(real).encode())
+        return entered, left
 
     def blocks(self, cid: str, joins: list[MemberEvent], end_ms: int) -> tuple[bytes, bytes]:
         """The entered and left blocks of a channel's members for a batch ending at ``end_ms``."""
@@ -648,17 +652,21 @@ class ActianceFormat(ComplianceFormat):
         with out.open(ACTIANCE_XML) as raw:
             raw.write(XML_DECLARATION + f'<FileDump xmlns:xsi="{XSI_NAMESPACE}">'.encode())
             for cid, activity in sorted(batch.channels.items()):
-                blocks = participants.delta_blocks(cid, activity, batch.end_ms)
-                entered, left = blocks or participants.blocks(cid, activity.joins, batch.end_ms)
+                pieces = participants.delta_blocks(cid, activity, batch.end_ms)
+                if pieces is None:
+                    entered, left = participants.blocks(cid, activity.joins, batch.end_ms)
+                    pieces = [entered], [left]
                 ch = activity.channel
                 raw.write(
                     f'{_NL1}<Conversation Perspective="{escape_attribute(ch.export_display_name)}">'
                     f"{_NL2}<RoomID>{escape_text(room_id(activity))}</RoomID>"
                     f"{_NL2}<StartTimeUTC>{batch.start_ms}</StartTimeUTC>".encode()
                 )
-                raw.write(entered)
+                for piece in pieces[0]:
+                    raw.write(piece)
                 raw.write(_render_elements(by_channel.get(cid, []), by_id.get(cid)))
-                raw.write(left)
+                for piece in pieces[1]:
+                    raw.write(piece)
                 raw.write(f"{_NL2}<EndTimeUTC>{batch.end_ms}</EndTimeUTC>{_NL1}</Conversation>".encode())
                 result.members += 2 * len(activity.joins)
             raw.write(b"\n</FileDump>" if batch.channels else b"</FileDump>")

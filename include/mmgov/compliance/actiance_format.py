@@ -559,24 +559,22 @@ class _Participants:
         prefix = delta.prefix
         entering = activity.joins[len(prefix) :]
         cached = self._prefixes.get(cid)
-        derive = (
-            cached is not None
-            and cached.epoch == self._epoch
-            and cached.prefix is delta.parent
-            and cached.prefix is not prefix
-        )
-        if derive:  # (before anything reads ranks: ranking may renumber them all)
-            self._ensure_ranked(map(_USER, prefix[len(prefix) - delta.appended :]))
-        elif cached is None or cached.prefix is not prefix or cached.epoch != self._epoch:
+        if cached is not None and (
+            cached.epoch != self._epoch or (cached.prefix is not prefix and cached.prefix is not delta.parent)
+        ):
+            cached = None  # ranked in another numbering, or not this prefix's parent: built again
+        # Rank every user looked up below first: ranking may renumber all ranks (a new epoch).
+        if cached is None:
             self._ensure_ranked(map(_USER, prefix))
+        elif cached.prefix is not prefix:
+            self._ensure_ranked(map(_USER, prefix[len(prefix) - delta.appended :]))
         self._ensure_ranked(map(_USER, entering))
         if self._ambiguous:
             return None
-        if cached is None or cached.epoch != self._epoch or cached.prefix is not prefix:
-            if derive and cached.epoch == self._epoch:
-                cached = self._derive_prefix(cached, delta)
-            else:
-                cached = self._build_prefix(prefix)
+        if cached is None or cached.epoch != self._epoch:
+            cached = self._build_prefix(prefix)
+        elif cached.prefix is not prefix:
+            cached = self._derive_prefix(cached, delta)
         self._next_prefixes[cid] = cached
         entered = [cached.entered]  # pieces, written one after the other: no copy of the big ones
         if entering:

@@ -310,3 +310,60 @@ def test_participant_blocks_from_membership_deltas_equal_the_plain_definition():
     # two objects of one user with different closing leaves: their order needs the full render
     parts._add_rank(UserInfo(users[5].id, users[5].username, users[5].email, is_bot=not users[5].is_bot))
     assert parts.delta_blocks(cid, activity, end) is None
+
+
+def test_csv_window_membership_rows_are_merged_in_one_sort_order_once_each():
+    """The window mode's membership rows come from a lazy merge of each channel's sorted joins and
+    leaves: the result is the order of one sort of every row by its key, channels interleaved; an
+    event repeated in a run (a duplicated history row) is written once, a synthetic join once per
+    (channel, author) across batches, and a later batch writes only events from the channel's
+    last written batch end on."""
+    from mmgov.compliance.csv_format import CsvFormat, _first
+    from mmgov.compliance.export_window import ExportWindow
+    from mmgov.compliance.formats import BatchResult
+    from mmgov.compliance.model import ChannelActivity, ExportBatch
+
+    rng = random.Random(5)
+    users = [UserInfo(f"u{i}", f"n{i}", f"{rng.random():.4f}@x") for i in range(30)]
+    prev, enter, leave = MemberEventKind.PREVIOUSLY_JOINED, MemberEventKind.ENTER, MemberEventKind.LEAVE
+
+    def key(e: MemberEvent) -> tuple:
+        return (e.time, e.user.email, e.user.id)
+
+    def channel(c: int, start: int, end: int) -> ChannelActivity:
+        joins = [MemberEvent(u, prev, rng.randrange(0, start)) for u in rng.sample(users, 12)]
+        joins += [MemberEvent(u, enter, rng.randrange(start, end)) for u in rng.sample(users, 4)]
+        joins.append(MemberEvent(users[c], prev, start, synthetic=True))
+        joins.sort(key=key)
+        joins.insert(3, joins[3])  # a duplicated history row
+        leaves = sorted((MemberEvent(u, leave, rng.randrange(start, end)) for u in users[:5]), key=key)
+        ch = ChannelInfo(f"c{c}", f"n{c}", "d", "O", "t", "tn", "td")
+        return ChannelActivity(ch, joins, leaves)
+
+    fmt = CsvFormat(settings=None)
+    lines = _Lines()
+    written = []
+    for number, (start, end) in enumerate([(1000, 2000), (2000, 3000)], 1):
+        channels = {f"c{c}": channel(c, start, end) for c in range(6)}
+        batch = ExportBatch(number, ExportWindow(0, 3000), start, end, [], channels)
+        result = BatchResult(batch.zip_name)
+        rows = list(fmt._member_entries(batch, result, lines))
+        expected = sorted(
+            {
+                (e.time, "", cid, order, e.user.email, e.user.id): e
+                for cid, act in channels.items()
+                for order, events in ((0, act.joins), (1, act.leaves))
+                for e in events
+                if number == 1 or e.time >= 2000  # a later batch: nothing before the last batch end
+                if not (e.synthetic and number == 2)  # synthetic joins: once per (channel, author)
+            }.items()
+        )
+        assert [k for k, _ in rows] == [k for k, _ in expected]
+        assert [line for _, line in rows] == [
+            lines.member(channels[k[2]].channel, e).encode() for k, e in expected
+        ]
+        assert result.members == len(rows)
+        assert [k[2] for k, _ in rows] != sorted(k[2] for k, _ in rows)  # channels do interleave
+        assert rows == sorted(rows, key=_first)
+        written += rows
+    assert len(written) > 150

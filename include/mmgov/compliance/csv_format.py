@@ -10,9 +10,10 @@ before leaves, then e-mail.
 from __future__ import annotations
 
 import bisect
+import heapq
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import compress
 from json.encoder import encode_basestring  # the C string encoder
 from operator import itemgetter
@@ -466,9 +467,10 @@ class CsvFormat(ComplianceFormat):
     join of an author once. ``batch`` repeats every member of every active channel in every batch,
     as Mattermost does (each zip self-contained, but ~N x more rows on busy workspaces).
 
-    State kept between batches is per channel (a few numbers and the last joins list, which the
-    membership source holds anyway) plus the (channel, author) pairs given a synthetic join, never
-    per membership row: it does not grow with the window's posts or history.
+    State kept between batches is per channel (a number) plus the (channel, author) pairs given a
+    synthetic join, never per membership row: it does not grow with the window's posts or history.
+    In window mode the format asks for no member lists (:attr:`member_lists`), so the membership
+    source keeps no per-member objects either.
     """
 
     name = "csv"
@@ -483,8 +485,8 @@ class CsvFormat(ComplianceFormat):
     def __init__(self, settings: Any, export_format: str | None = None):
         super().__init__(settings, export_format)
         self.per_window = getattr(getattr(settings, "Mmgov", None), "CsvMembershipRows", "window") != "batch"
-        # window mode: channel -> last joins list written, end of the last batch written; synthetic joins written
-        self._done_lists: dict[str, list[MemberEvent]] = {}
+        self.member_lists = not self.per_window  # window mode writes each membership row once
+        # window mode: channel -> end of the last batch written; synthetic joins written
         self._written_until: dict[str, int] = {}
         self._synthetic: set[tuple[str, str]] = set()
         # batch mode: channel -> (joins list, its entries), while the channel's membership is unchanged
@@ -493,49 +495,71 @@ class CsvFormat(ComplianceFormat):
         self._lines = _Lines()  # rendering caches, bounded
         self._metadata_heads: dict[tuple[str, int, int], str] = {}  # metadata.json channel blocks
 
-    def _member_entries(self, batch: ExportBatch, result: BatchResult, lines: _Lines) -> list[Entry]:
+    def _member_entries(self, batch: ExportBatch, result: BatchResult, lines: _Lines) -> Iterator[Entry]:
+        """The batch's membership rows, sorted by their keys."""
         if self.per_window:
             return self._member_entries_once(batch, result, lines)
-        return self._member_entries_every_batch(batch, result, lines)
+        entries = self._member_entries_every_batch(batch, result, lines)
+        entries.sort(key=_first)
+        return iter(entries)
 
-    def _member_entries_once(self, batch: ExportBatch, result: BatchResult, lines: _Lines) -> list[Entry]:
-        """The membership rows not written by an earlier batch of the window.
+    def _member_entries_once(self, batch: ExportBatch, result: BatchResult, lines: _Lines) -> Iterator[Entry]:
+        """The membership rows not written by an earlier batch of the window, sorted, rendered as they go.
 
         Every event before the end of the last batch written for a channel was written then (a join
         or leave makes its channel active in the batch of its time, and batches tile the window), so
         only the tail of ``joins`` (by time) and this batch's leaves can be new; a synthetic join is
-        written once per (channel, author). Within the batch, a repeated (user, time, kind) is written once.
+        written once per (channel, author). Within the batch, a repeated (user, time, kind) is written
+        once. Correct for whole member lists and for the new joins only (``member_lists`` False).
+
+        A channel's joins and leaves are each sorted by (time, e-mail, user id) (see
+        :class:`~mmgov.compliance.model.ChannelActivity`), so the rows are a lazy merge of those
+        runs: the first batch of a big workspace names every member of every channel (1M posts:
+        ~80k rows), and none of them is held in memory before it is written.
         """
-        entries: list[Entry] = []
-        synthetic_done = self._synthetic
+        runs: list[Iterator[Entry]] = []
         for cid, act in sorted(batch.channels.items()):
-            if self._done_lists.get(cid) is act.joins and not act.leaves:
-                continue  # the same members as a batch already written: nothing new
-            ch = act.channel
             written_until = self._written_until.get(cid)
             joins = act.joins
-            if written_until is not None:
+            if written_until is not None and joins and joins[-1].time >= written_until:
                 joins = joins[bisect.bisect_left(joins, written_until, key=_event_time) :]
-            seen: set[tuple[str, int, int]] = set()
-            for order, events in ((0, joins), (1, act.leaves)):
-                for e in events:
-                    uid = e.user.id
-                    if e.synthetic:
-                        if (cid, uid) in synthetic_done:
-                            continue
-                        synthetic_done.add((cid, uid))
-                    else:
-                        key = (uid, e.time, order)
-                        if key in seen:
-                            continue
-                        seen.add(key)
-                    entries.append(
-                        ((e.time, "", cid, order, e.user.email, uid), lines.member(ch, e).encode())
-                    )
-            self._done_lists[cid] = act.joins
+            elif written_until is not None:
+                joins = []
+            if joins:
+                runs.append(self._member_run(cid, act.channel, joins, 0, result, lines))
+            if act.leaves:
+                runs.append(self._member_run(cid, act.channel, act.leaves, 1, result, lines))
             self._written_until[cid] = batch.end_ms
-        result.members += len(entries)
-        return entries
+        return heapq.merge(*runs, key=_first)
+
+    def _member_run(
+        self,
+        cid: str,
+        ch: ChannelInfo,
+        events: list[MemberEvent],
+        order: int,
+        result: BatchResult,
+        lines: _Lines,
+    ) -> Iterator[Entry]:
+        """One channel's joins (``order`` 0) or leaves (1) as entries, in their (sorted) order.
+
+        A repeated (user, time) is written once: equal events are adjacent in a sorted run.
+        """
+        synthetic_done = self._synthetic
+        last: tuple[str, int] | None = None
+        for e in events:
+            uid = e.user.id
+            if e.synthetic:
+                if (cid, uid) in synthetic_done:
+                    continue
+                synthetic_done.add((cid, uid))
+            else:
+                key = (uid, e.time)
+                if key == last:
+                    continue
+                last = key
+            result.members += 1
+            yield (e.time, "", cid, order, e.user.email, uid), lines.member(ch, e).encode()
 
     def _member_entries_every_batch(
         self, batch: ExportBatch, result: BatchResult, lines: _Lines
@@ -570,7 +594,6 @@ class CsvFormat(ComplianceFormat):
         result = BatchResult(zip_name=batch.zip_name, channels=len(batch.channels))
         lines = self._lines
         members = self._member_entries(batch, result, lines)
-        members.sort(key=_first)
         counts: dict[str, list[int]] = {}
         blocks: list[tuple[int, str, bytes]] = []  # (creation time, post id, the post's lines)
         block = lines.block
@@ -636,7 +659,7 @@ class CsvFormat(ComplianceFormat):
 
 
 def _merged(
-    members: list[Entry], blocks: list[tuple[int, str, bytes]], batch: ExportBatch, lines: _Lines
+    members: Iterable[Entry], blocks: list[tuple[int, str, bytes]], batch: ExportBatch, lines: _Lines
 ) -> Iterator[bytes]:
     """The batch's lines in (time, post id) order, membership rows first on ties, in chunks of ~4096 lines.
 
@@ -669,7 +692,7 @@ def _merged(
         yield b"".join(out)
 
 
-def _sorted_row_by_row(members: list[Entry], batch: ExportBatch, lines: _Lines) -> Iterator[bytes]:
+def _sorted_row_by_row(members: Iterable[Entry], batch: ExportBatch, lines: _Lines) -> Iterator[bytes]:
     entries = list(members)
     for cp in batch.posts:
         p = cp.post

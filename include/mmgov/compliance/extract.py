@@ -160,11 +160,13 @@ class WindowReader:
         rendered_joins: str = "",
         rendered_deleted: str | None = None,
         rendered_params: dict[str, Any] | None = None,
+        member_lists: bool = True,
     ):
         """``rendered_*``: a format's SQL rendering of plain posts
         (:attr:`mmgov.compliance.formats.ComplianceFormat.rendered_line`, ``rendered_deleted``);
         those posts then come in ``batch.rendered`` and only the others are classified into
-        ``batch.posts``."""
+        ``batch.posts``. ``member_lists``: False gives each channel's membership once per window
+        (:attr:`mmgov.compliance.formats.ComplianceFormat.member_lists`)."""
         if batch_size < 1:
             raise ValueError(f"BatchSize must be >= 1, got {batch_size}")
         self.conn = conn
@@ -174,6 +176,7 @@ class WindowReader:
         self.rendered_joins = rendered_joins
         self.rendered_deleted = rendered_deleted
         self.rendered_params = rendered_params or {}
+        self.member_lists = member_lists
         self.counts: WindowCounts | None = None
 
     def __iter__(self) -> Iterator[tuple[ExportBatch, DbCounts]]:
@@ -184,7 +187,9 @@ class WindowReader:
             # Plan for the whole result (like COPY), not for the first rows.
             conn.execute("SET LOCAL cursor_tuple_fraction = 1.0")
             self.counts = count_window(conn, window)
-            membership = MembershipSource(conn, window.start_ms, window.end_ms)
+            membership = MembershipSource(
+                conn, window.start_ms, window.end_ms, member_lists=self.member_lists
+            )
             params = {"start": window.start_ms, "end": window.end_ms}
             rendered = self.rendered_line is not None
             if rendered:

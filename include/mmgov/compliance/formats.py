@@ -164,6 +164,12 @@ class ComplianceFormat(ABC):
     rendered_deleted: ClassVar[str | None] = None
     rendered_joins: ClassVar[str] = ""
     rendered_params: ClassVar[dict[str, Any]] = {}
+    #: True: every batch's ``ChannelActivity.joins`` lists every member present (Actiance and
+    #: Global Relay name all participants of each conversation). False, for a format that writes
+    #: each membership row once per window: a channel's present members come only in the first
+    #: batch where it is active, later batches hold only new joins, and the membership source
+    #: keeps no per-member objects between batches (memory stays flat on big workspaces).
+    member_lists: bool = True
 
     def __init__(self, settings: Settings, export_format: str | None = None):
         self.settings = settings

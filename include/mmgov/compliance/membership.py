@@ -19,6 +19,11 @@ active channel are taken as present for the whole window (previously-joined at t
 
 A channel's join list is reused (the same list object) from one batch to the next when nothing
 changed in between (no join, leave or deactivation): formats may cache what they render from it.
+
+Without member lists (``member_lists=False``, for a format that writes each membership row once
+per window, like the CSV), a channel's ``joins`` hold every member present only in the first batch
+where the channel is active; later batches hold only the members who enter (and synthetic joins).
+No event object is then kept between batches: the state is a few machine words per history row.
 """
 
 from __future__ import annotations
@@ -104,10 +109,12 @@ class _Channel:
     :class:`MemberEvent` (``events[i]``) only while it is in the prefix, so memory is a few machine
     words per history row plus one event per present member.
 
-    ``prefix``: the previously-joined events (no ``left_at``) of the rows with ``join < upto`` still
-    listed at ``upto``, in row order, and ``prefix_rows`` their row indices (ascending, so a row's
-    place in ``prefix`` is a bisection: changes copy the list and touch only those places);
-    ``present``: user id -> how many of those rows. A batch
+    ``in_prefix[i]``: row ``i`` has ``join < upto`` and is still listed at ``upto``. ``prefix``: the
+    previously-joined events (no ``left_at``) of those rows, in row order, and ``prefix_rows`` their
+    row indices (ascending, so a row's place in ``prefix`` is a bisection: changes copy the list and
+    touch only those places); ``present``: user id -> how many of those rows. Without member lists
+    (``lists`` False) there are no events, ``prefix`` stays empty, and :meth:`during` hands out the
+    whole membership only on its first call (``reported``). A batch
     ``[start, end)`` is ``prefix`` advanced to ``start`` (rows that joined since appended, rows that
     exited dropped), its leavers given their ``left_at``, then the rows that enter inside the range.
     When nothing of that happens the list is the very same object as the previous batch's.
@@ -118,8 +125,10 @@ class _Channel:
         "events",
         "exit_rows",
         "exit_times",
+        "in_prefix",
         "joins",
         "leaves",
+        "lists",
         "next_exit",
         "next_join",
         "parent",
@@ -127,18 +136,24 @@ class _Channel:
         "prefix_rows",
         "present",
         "removed",
+        "reported",
         "upto",
         "users",
     )
 
-    def __init__(self, users: list[UserInfo], joins: array | None, leaves: array | None):
+    def __init__(
+        self, users: list[UserInfo], joins: array | None, leaves: array | None, *, lists: bool = True
+    ):
         self.users = users
         self.joins = joins
         self.leaves = leaves
+        self.lists = lists
+        self.reported = False
         exits = sorted((t, i) for i in range(len(users)) if (t := self._exit(i)) is not None)
         self.exit_times = array("q", [t for t, _ in exits])
         self.exit_rows = array("q", [i for _, i in exits])
-        self.events: list[MemberEvent | None] = [None] * len(users)
+        self.in_prefix = bytearray(len(users))
+        self.events: list[MemberEvent | None] = [None] * len(users) if lists else []
         self.next_join = 0  # rows[:next_join] have been considered for the prefix
         self.next_exit = 0  # exits[:next_exit] have been applied
         self.prefix: list[MemberEvent] = []
@@ -165,12 +180,12 @@ class _Channel:
         return leave if deactivated is None else min(leave, deactivated)
 
     def _advance(self, start: int, window_start: int) -> None:
-        users, joins, events = self.users, self.joins, self.events
+        users, joins, events, in_prefix = self.users, self.joins, self.events, self.in_prefix
         exit_times, exit_rows = self.exit_times, self.exit_rows
         gone: list[int] = []
         j = self.next_exit
         while j < len(exit_times) and exit_times[j] < start:
-            if events[exit_rows[j]] is not None:
+            if in_prefix[exit_rows[j]]:
                 gone.append(exit_rows[j])
             j += 1
         self.next_exit = j
@@ -178,21 +193,37 @@ class _Channel:
         added_rows: list[int] = []
         i = self.next_join
         n = len(users)
+        lists = self.lists
         while i < n and (joins is None or joins[i] < start):
             ex = self._exit(i)
             if ex is None or ex >= start:
-                time = window_start if joins is None else joins[i]
-                e = events[i] = MemberEvent(
-                    users[i], MemberEventKind.PREVIOUSLY_JOINED, time, from_current_members=joins is None
-                )
-                added.append(e)
+                in_prefix[i] = 1
                 added_rows.append(i)
+                if lists:
+                    time = window_start if joins is None else joins[i]
+                    e = events[i] = MemberEvent(
+                        users[i], MemberEventKind.PREVIOUSLY_JOINED, time, from_current_members=joins is None
+                    )
+                    added.append(e)
             i += 1
         self.next_join = i
         self.upto = start
-        if not gone and not added:
+        if not gone and not added_rows:
             return
         present = self.present
+        for i in gone:
+            in_prefix[i] = 0
+            uid = users[i].id
+            k = present[uid] - 1
+            if k:
+                present[uid] = k
+            else:
+                del present[uid]
+        for i in added_rows:
+            uid = users[i].id
+            present[uid] = present.get(uid, 0) + 1
+        if not lists:
+            return
         prefix, prefix_rows = self.prefix, self.prefix_rows
         self.parent, self.removed, self.appended = prefix, (), len(added)
         if gone:
@@ -200,16 +231,8 @@ class _Channel:
             prefix, prefix_rows = _without_rows(prefix, prefix_rows, self.removed)
             for i in gone:
                 events[i] = None
-                uid = users[i].id
-                k = present[uid] - 1
-                if k:
-                    present[uid] = k
-                else:
-                    del present[uid]
         self.prefix = prefix + added if added else prefix  # always a new list: batches keep the old one
         self.prefix_rows = prefix_rows + array("q", added_rows) if added else prefix_rows
-        for e in added:
-            present[e.user.id] = present.get(e.user.id, 0) + 1
 
     def during(
         self, start: int, end: int, window_start: int
@@ -218,19 +241,17 @@ class _Channel:
         and the positions in ``prefix`` of the members leaving in it."""
         if self.upto is None or start > self.upto:
             self._advance(start, window_start)
-        users, joins, events = self.users, self.joins, self.events
+        users, joins, in_prefix = self.users, self.joins, self.in_prefix
         exit_times, exit_rows = self.exit_times, self.exit_rows
         # rows of the prefix whose leave is inside the range: listed with their left_at, plus a leave
-        changed: dict[int, MemberEvent] = {}  # row index -> its event with left_at
+        leaving_at: dict[int, int] = {}  # row index -> its leave time
         leaves: list[MemberEvent] = []
         j = self.next_exit
         while j < len(exit_times) and exit_times[j] < end:
             i = exit_rows[j]
-            event, leave = events[i], self._leave(i)
-            if event is not None and leave is not None and leave < end:
-                changed[i] = MemberEvent(
-                    users[i], MemberEventKind.PREVIOUSLY_JOINED, event.time, left_at=leave
-                )
+            leave = self._leave(i)
+            if in_prefix[i] and leave is not None and leave < end:
+                leaving_at[i] = leave
                 leaves.append(MemberEvent(users[i], MemberEventKind.LEAVE, leave))
             j += 1
         entering: list[MemberEvent] = []
@@ -245,14 +266,24 @@ class _Channel:
                 if left_at is not None:
                     leaves.append(MemberEvent(users[i], MemberEventKind.LEAVE, left_at))
             i += 1
+        if not self.lists:
+            joins_out = [] if self.reported else self._present_events(window_start, leaving_at)
+            self.reported = True
+            if entering:
+                joins_out += entering
+            if len(leaves) > 1:
+                leaves.sort(key=_event_key)
+            return joins_out, leaves, {e.user.id for e in entering}, ()
         joins_out = self.prefix
         leaving: list[int] = []
-        if changed:
+        if leaving_at:
             joins_out = joins_out.copy()
-            rows = self.prefix_rows
-            for i, event in changed.items():
+            rows, events = self.prefix_rows, self.events
+            for i, leave in leaving_at.items():
                 pos = _place(rows, i)
-                joins_out[pos] = event
+                joins_out[pos] = MemberEvent(
+                    users[i], MemberEventKind.PREVIOUSLY_JOINED, events[i].time, left_at=leave
+                )
                 leaving.append(pos)
             leaving.sort()
         if entering:
@@ -260,6 +291,23 @@ class _Channel:
         if len(leaves) > 1:
             leaves.sort(key=_event_key)
         return joins_out, leaves, {e.user.id for e in entering}, tuple(leaving)
+
+    def _present_events(self, window_start: int, leaving_at: dict[int, int]) -> list[MemberEvent]:
+        """The previously-joined events of the rows in the prefix, in row order (what ``prefix`` holds
+        with member lists), with ``left_at`` for those leaving in the range."""
+        users, joins, in_prefix = self.users, self.joins, self.in_prefix
+        prev = MemberEventKind.PREVIOUSLY_JOINED
+        return [
+            MemberEvent(
+                users[i],
+                prev,
+                window_start if joins is None else joins[i],
+                left_at=leaving_at.get(i),
+                from_current_members=joins is None,
+            )
+            for i in range(self.next_join)
+            if in_prefix[i]
+        ]
 
     def delta(self, leaving: tuple[int, ...]) -> MembersDelta:
         """How the joins :meth:`during` gave derive from the previous prefix (``leaving``: its fourth value)."""
@@ -297,11 +345,14 @@ class MembershipSource:
     The window's join/leave times are loaded once; each channel's history rows overlapping the
     window are loaded once, when the channel first becomes active, and advanced batch by batch
     (:class:`_Channel`): a big channel is active in most batches, and rebuilding its member list
-    for each batch would dominate the export.
+    for each batch would dominate the export. ``member_lists`` False: see the module docstring.
     """
 
-    def __init__(self, conn: psycopg.Connection, window_start: int, window_end: int):
+    def __init__(
+        self, conn: psycopg.Connection, window_start: int, window_end: int, *, member_lists: bool = True
+    ):
         self.conn = conn
+        self.member_lists = member_lists
         self.window_start = window_start
         self.window_end = window_end
         self.uses_history = bool(conn.execute(_HISTORY_REACHES, (window_start,)).fetchone()[0])
@@ -327,9 +378,11 @@ class MembershipSource:
         return out
 
     def _load(self, channel_ids: list[str]) -> None:
-        query = _MEMBERS_FROM_HISTORY if self.uses_history else _MEMBERS_FROM_CURRENT
-        rows: dict[str, tuple[list[UserInfo], list[int], list[int]]] = {
-            cid: ([], [], []) for cid in channel_ids
+        history = self.uses_history
+        query = _MEMBERS_FROM_HISTORY if history else _MEMBERS_FROM_CURRENT
+        # per channel: its rows' users, join times and leave times (arrays: no int object is kept)
+        rows: dict[str, tuple[list[UserInfo], array, array]] = {
+            cid: ([], array("q"), array("q")) for cid in channel_ids
         }
         params = {"channels": channel_ids, "start": self.window_start, "end": self.window_end}
         users = self._users
@@ -345,15 +398,16 @@ class MembershipSource:
                         )
                     members, joins, leaves = rows[cid]
                     members.append(user)
-                    if self.uses_history:
+                    if history:
                         joins.append(jointime)
                         leaves.append(_NO_LEAVE if leavetime is None else leavetime)
+        lists = self.member_lists
         for cid in channel_ids:
             members, joins, leaves = rows.pop(cid)
-            if self.uses_history:
-                self._members[cid] = _Channel(members, array("q", joins), array("q", leaves))
+            if history:
+                self._members[cid] = _Channel(members, joins, leaves, lists=lists)
             else:
-                self._members[cid] = _Channel(members, None, None)
+                self._members[cid] = _Channel(members, None, None, lists=lists)
 
     def activity(
         self,
@@ -395,7 +449,8 @@ class MembershipSource:
                 act.joins = sorted([*base, *synthetic], key=_event_key)
             else:
                 act.joins = base
-                act.delta = state.delta(leaving)
+                if self.member_lists:
+                    act.delta = state.delta(leaving)
             act.leaves = leaves
         return result
 

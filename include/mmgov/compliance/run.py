@@ -145,6 +145,7 @@ def stage_export(
         rendered_joins=fmt.rendered_joins,
         rendered_deleted=fmt.rendered_deleted,
         rendered_params=fmt.rendered_params,
+        member_lists=fmt.member_lists,
     )
     with _fewer_gc_passes():
         _stage_batches(reader, request, fmt, files, destination, records)

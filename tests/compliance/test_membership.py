@@ -14,21 +14,32 @@ from mmgov.compliance.membership import _NO_LEAVE, _Channel
 from mmgov.compliance.model import MemberEvent, UserInfo
 
 
+def random_users(rng: random.Random, count: int) -> list[UserInfo]:
+    """Users with random e-mails (their sort order); one in ten deactivated at 4000."""
+    return [
+        UserInfo(f"u{i}", f"n{i}", f"{rng.random():.5f}@x", delete_at=rng.choice([0] * 9 + [4000]))
+        for i in range(count)
+    ]
+
+
+def random_history_rows(rng: random.Random, users: list[UserInfo], count: int) -> list[tuple]:
+    """``(join, user, leave)`` history rows: joined at 0 or within 10 s, a third of them leaving."""
+    rows = []
+    for _ in range(count):
+        join = rng.choice([0, rng.randrange(10_000)])
+        leave = rng.choice([_NO_LEAVE, _NO_LEAVE, join + rng.randrange(1, 3000)])
+        rows.append((join, rng.choice(users), leave))
+    return rows
+
+
 def _channels(seed: int, *, lists: bool, fallback: bool = False) -> dict[str, _Channel]:
     """Four channels of random history rows: joins before and inside the window, leaves, users
     deactivated mid-window, a user with two rows and one with two rows at the same time."""
     rng = random.Random(seed)
-    users = [
-        UserInfo(f"u{i}", f"n{i}", f"{rng.random():.5f}@x", delete_at=rng.choice([0] * 9 + [4000]))
-        for i in range(60)
-    ]
+    users = random_users(rng, 60)
     out = {}
     for c in range(4):
-        rows = []
-        for _ in range(90):
-            join = rng.choice([0, rng.randrange(10_000)])
-            leave = rng.choice([_NO_LEAVE, _NO_LEAVE, join + rng.randrange(1, 3000)])
-            rows.append((join, rng.choice(users), leave))
+        rows = random_history_rows(rng, users, 90)
         rows.append((100, users[0], 200))  # one user, two rows
         rows.append((150, users[0], _NO_LEAVE))
         rows.append((300, users[1], _NO_LEAVE))  # the same row twice (duplicated history)

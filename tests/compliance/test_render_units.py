@@ -257,21 +257,15 @@ def test_participant_blocks_from_membership_deltas_equal_the_plain_definition():
 
     from mmgov.compliance.membership import _NO_LEAVE, _Channel
     from mmgov.compliance.model import ChannelActivity
+    from tests.compliance.test_membership import random_history_rows, random_users
 
     rng = random.Random(11)
-    users = [
-        UserInfo(f"u{i}", f"n{i}", f"{rng.random():.5f}@x", delete_at=rng.choice([0] * 9 + [4000]))
-        for i in range(70)
-    ]
+    users = random_users(rng, 70)
     # late users, each ranked just below the one before: the same gap halved until no float is left
     late = [UserInfo(f"v{i}", "v", "a@x" + "\x01" * (80 - i)) for i in range(80)]
     channels = {}
     for c in range(4):
-        rows = []
-        for _ in range(120):
-            join = rng.choice([0, rng.randrange(10_000)])
-            leave = rng.choice([_NO_LEAVE, _NO_LEAVE, join + rng.randrange(1, 3000)])
-            rows.append((join, rng.choice(users), leave))
+        rows = random_history_rows(rng, users, 120)
         if c == 0:
             rows += [(5000 + 50 * i, user, _NO_LEAVE) for i, user in enumerate(late)]
         rows.append((100, users[0], 200))  # one user, two rows

@@ -521,10 +521,8 @@ class CsvFormat(ComplianceFormat):
         for cid, act in sorted(batch.channels.items()):
             written_until = self._written_until.get(cid)
             joins = act.joins
-            if written_until is not None and joins and joins[-1].time >= written_until:
+            if written_until is not None:
                 joins = joins[bisect.bisect_left(joins, written_until, key=_event_time) :]
-            elif written_until is not None:
-                joins = []
             if joins:
                 runs.append(self._member_run(cid, act.channel, joins, 0, result, lines))
             if act.leaves:

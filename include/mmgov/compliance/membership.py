@@ -200,10 +200,7 @@ class _Channel:
                 in_prefix[i] = 1
                 added_rows.append(i)
                 if lists:
-                    time = window_start if joins is None else joins[i]
-                    e = events[i] = MemberEvent(
-                        users[i], MemberEventKind.PREVIOUSLY_JOINED, time, from_current_members=joins is None
-                    )
+                    e = events[i] = self._previously_joined(i, window_start)
                     added.append(e)
             i += 1
         self.next_join = i
@@ -266,45 +263,46 @@ class _Channel:
                 if left_at is not None:
                     leaves.append(MemberEvent(users[i], MemberEventKind.LEAVE, left_at))
             i += 1
-        if not self.lists:
+        leaving: list[int] = []
+        if not self.lists:  # the members present only on the first call, then new joins only
             joins_out = [] if self.reported else self._present_events(window_start, leaving_at)
             self.reported = True
-            if entering:
-                joins_out += entering
-            if len(leaves) > 1:
-                leaves.sort(key=_event_key)
-            return joins_out, leaves, {e.user.id for e in entering}, ()
-        joins_out = self.prefix
-        leaving: list[int] = []
-        if leaving_at:
-            joins_out = joins_out.copy()
-            rows, events = self.prefix_rows, self.events
-            for i, leave in leaving_at.items():
-                pos = _place(rows, i)
-                joins_out[pos] = MemberEvent(
-                    users[i], MemberEventKind.PREVIOUSLY_JOINED, events[i].time, left_at=leave
-                )
-                leaving.append(pos)
-            leaving.sort()
+        else:
+            joins_out = self.prefix
+            if leaving_at:
+                joins_out = joins_out.copy()
+                rows, events = self.prefix_rows, self.events
+                for i, leave in leaving_at.items():
+                    pos = _place(rows, i)
+                    joins_out[pos] = MemberEvent(
+                        users[i], MemberEventKind.PREVIOUSLY_JOINED, events[i].time, left_at=leave
+                    )
+                    leaving.append(pos)
+                leaving.sort()
         if entering:
             joins_out = joins_out + entering
         if len(leaves) > 1:
             leaves.sort(key=_event_key)
         return joins_out, leaves, {e.user.id for e in entering}, tuple(leaving)
 
+    def _previously_joined(self, i: int, window_start: int, left_at: int | None = None) -> MemberEvent:
+        """Row ``i`` as a previously-joined event (at the window start in the current-members fallback)."""
+        joins = self.joins
+        time = window_start if joins is None else joins[i]
+        return MemberEvent(
+            self.users[i],
+            MemberEventKind.PREVIOUSLY_JOINED,
+            time,
+            left_at=left_at,
+            from_current_members=joins is None,
+        )
+
     def _present_events(self, window_start: int, leaving_at: dict[int, int]) -> list[MemberEvent]:
         """The previously-joined events of the rows in the prefix, in row order (what ``prefix`` holds
         with member lists), with ``left_at`` for those leaving in the range."""
-        users, joins, in_prefix = self.users, self.joins, self.in_prefix
-        prev = MemberEventKind.PREVIOUSLY_JOINED
+        in_prefix = self.in_prefix
         return [
-            MemberEvent(
-                users[i],
-                prev,
-                window_start if joins is None else joins[i],
-                left_at=leaving_at.get(i),
-                from_current_members=joins is None,
-            )
+            self._previously_joined(i, window_start, leaving_at.get(i))
             for i in range(self.next_join)
             if in_prefix[i]
         ]

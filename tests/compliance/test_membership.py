@@ -73,7 +73,7 @@ def test_without_member_lists_a_channel_gives_its_members_once_then_only_new_joi
     """``lists=False`` (the CSV's window mode): the first batch where a channel is active lists
     everything the full list holds (with ``left_at``); later batches only the joins inside the
     batch, which are exactly the full list's events at or after the batch start. Leaves, the
-    entering users and the present counts (for synthetic joins) are the same as with lists."""
+    entering users and who is present (for synthetic joins) are the same as with lists."""
     for fallback in (False, True):
         full, light = (
             _channels(7, lists=True, fallback=fallback),
@@ -81,6 +81,7 @@ def test_without_member_lists_a_channel_gives_its_members_once_then_only_new_joi
         )
         seen: set[str] = set()
         later_joins = leaves = 0
+        outcomes: set[bool] = set()
         for batch, cid, start, end in _batches():
             f_joins, f_leaves, f_entering, _ = full[cid].during(start, end, 0)
             l_joins, l_leaves, l_entering, l_leaving = light[cid].during(start, end, 0)
@@ -98,10 +99,16 @@ def test_without_member_lists_a_channel_gives_its_members_once_then_only_new_joi
             assert _as_tuples(l_leaves) == _as_tuples(f_leaves), (batch, cid)
             assert l_entering == f_entering
             assert l_leaving == ()
-            assert light[cid].present == full[cid].present, (batch, cid)
+            # who counts as present (no synthetic join): a user with a row in the prefix
+            in_prefix = {e.user.id for e in full[cid].prefix}
+            for uid in {u.id for u in full[cid].users} | {"nobody"}:
+                present = uid in in_prefix
+                assert light[cid].is_present(uid) == full[cid].is_present(uid) == present, (batch, cid, uid)
+                outcomes.add(present)
         # the data did exercise joins and leaves after each channel's first batch (the fallback
         # has neither: its members are present for the whole window)
         assert (later_joins > 50 and leaves > 50) if not fallback else (later_joins == leaves == 0)
+        assert outcomes == {True, False}
 
 
 def test_without_member_lists_no_member_event_outlives_its_batch():
@@ -125,6 +132,6 @@ def test_without_member_lists_no_member_event_outlives_its_batch():
         out = full[cid].during(start, end, 0)
         del out
     kept = live_events() - before
-    present = sum(sum(state.present.values()) for state in full.values())
+    present = sum(sum(state.in_prefix) for state in full.values())
     assert kept >= present > 0
     assert all(state.prefix == [] and state.events == [] for state in light.values())

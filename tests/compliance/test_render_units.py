@@ -6,6 +6,7 @@ import csv
 import io
 import random
 
+import pytest
 from lxml import etree
 
 from mmgov.compliance.actiance_format import _Participants, escape_attribute, escape_text
@@ -52,13 +53,17 @@ def _plain_posts() -> list:
     return out
 
 
-def test_csv_lines_equal_the_escaped_rows():
-    lines = _Lines()
+@pytest.mark.parametrize("member_cache", [True, False])
+def test_csv_lines_equal_the_escaped_rows(member_cache):
+    """Also without the membership-line cache (window mode, which writes each row about once)."""
+    lines = _Lines(member_cache=member_cache)
     for cp in _posts() + _plain_posts():
         assert lines.post(cp) == [csv_line(r) for r in post_rows(cp)]
         assert lines.block(cp) == "".join(csv_line(r) for r in post_rows(cp))
-        e = MemberEvent(cp.post.user, MemberEventKind.ENTER, 5)
-        assert lines.member(cp.post.channel, e) == csv_line(member_row(cp.post.channel, e))
+        for kind in MemberEventKind:
+            e = MemberEvent(cp.post.user, kind, 5)
+            assert lines.member(cp.post.channel, e) == csv_line(member_row(cp.post.channel, e))
+    assert (lines._members is None) is not member_cache
 
 
 def test_csv_fields_round_trip_and_carriage_returns_are_quoted():

@@ -253,12 +253,16 @@ class _Lines:
 
     LIMIT = 20_000
 
-    def __init__(self) -> None:
+    def __init__(self, *, member_cache: bool = True) -> None:
+        """``member_cache``: keep each user's membership lines (for membership rows repeated in
+        every batch; without repeats it would only grow with the workspace's users)."""
         self._channels: dict[int, tuple[ChannelInfo, str]] = {}
         # id(UserInfo) -> (it, "id,email,username", user type)
         self._users: dict[int, tuple[UserInfo, str, str]] = {}
         # (id(UserInfo), kind) -> (it, a membership line after the channel columns)
-        self._members: dict[tuple[int, MemberEventKind], tuple[UserInfo, str]] = {}
+        self._members: dict[tuple[int, MemberEventKind], tuple[UserInfo, str]] | None = (
+            {} if member_cache else None
+        )
 
     def channel(self, ch: ChannelInfo) -> str:
         cached = self._channels.get(id(ch))
@@ -339,13 +343,17 @@ class _Lines:
 
     def member(self, ch: ChannelInfo, e: MemberEvent) -> str:
         u = e.user
-        key = (id(u), e.kind)
-        cached = self._members.get(key)
-        if cached is None or cached[0] is not u:
-            if len(self._members) >= self.LIMIT:
-                self._members.clear()
+        members = self._members
+        if members is None:
             text = csv_field(_MEMBER_TEXT[e.kind].format(u=u.username, e=u.email))
-            cached = self._members[key] = (u, f"{self.user(u)},,,,{text},{e.kind.value},{u.user_type},\n")
+            return f"{e.time},0,,{self.channel(ch)},{self.user(u)},,,,{text},{e.kind.value},{u.user_type},\n"
+        key = (id(u), e.kind)
+        cached = members.get(key)
+        if cached is None or cached[0] is not u:
+            if len(members) >= self.LIMIT:
+                members.clear()
+            text = csv_field(_MEMBER_TEXT[e.kind].format(u=u.username, e=u.email))
+            cached = members[key] = (u, f"{self.user(u)},,,,{text},{e.kind.value},{u.user_type},\n")
         return f"{e.time},0,,{self.channel(ch)},{cached[1]}"
 
 
@@ -492,7 +500,7 @@ class CsvFormat(ComplianceFormat):
         # batch mode: channel -> (joins list, its entries), while the channel's membership is unchanged
         self._channel_entries: dict[str, tuple[list[MemberEvent], list[Entry]]] = {}
         self._cached_lines = 0
-        self._lines = _Lines()  # rendering caches, bounded
+        self._lines = _Lines(member_cache=not self.per_window)  # rendering caches, bounded
         self._metadata_heads: dict[tuple[str, int, int], str] = {}  # metadata.json channel blocks
 
     def _member_entries(self, batch: ExportBatch, result: BatchResult, lines: _Lines) -> Iterator[Entry]:

@@ -207,7 +207,7 @@ class WindowReader:
                 files = FileStream(fcur)
 
                 def fetch() -> tuple[list[tuple], dict[int, tuple], dict[str, list[ExportedFile]]]:
-                    rows = next_rows()
+                    rows = lookups.shared_ids(next_rows())
                     lookups.resolve(conn, rows)
                     batch_files = files.take(set(map(_ID, rows)))
                     full = _full_rows(conn, rows, batch_files) if rendered else {}

@@ -112,7 +112,8 @@ class _Channel:
     ``in_prefix[i]``: row ``i`` has ``join < upto`` and is still listed at ``upto``. ``prefix``: the
     previously-joined events (no ``left_at``) of those rows, in row order, and ``prefix_rows`` their
     row indices (ascending, so a row's place in ``prefix`` is a bisection: changes copy the list and
-    touch only those places); ``present``: user id -> how many of those rows. Without member lists
+    touch only those places); :meth:`is_present` looks a user up among them (``ids``: the rows'
+    user ids, sorted, and ``id_rows`` the row of each: a bisection, no per-member object). Without member lists
     (``lists`` False) there are no events, ``prefix`` stays empty, and :meth:`during` hands out the
     whole membership only on its first call (``reported``). A batch
     ``[start, end)`` is ``prefix`` advanced to ``start`` (rows that joined since appended, rows that
@@ -125,6 +126,8 @@ class _Channel:
         "events",
         "exit_rows",
         "exit_times",
+        "id_rows",
+        "ids",
         "in_prefix",
         "joins",
         "leaves",
@@ -134,7 +137,6 @@ class _Channel:
         "parent",
         "prefix",
         "prefix_rows",
-        "present",
         "removed",
         "reported",
         "upto",
@@ -153,6 +155,9 @@ class _Channel:
         self.exit_times = array("q", [t for t, _ in exits])
         self.exit_rows = array("q", [i for _, i in exits])
         self.in_prefix = bytearray(len(users))
+        by_id = sorted(range(len(users)), key=lambda i: users[i].id)
+        self.ids = [users[i].id for i in by_id]
+        self.id_rows = array("l", by_id)
         self.events: list[MemberEvent | None] = [None] * len(users) if lists else []
         self.next_join = 0  # rows[:next_join] have been considered for the prefix
         self.next_exit = 0  # exits[:next_exit] have been applied
@@ -162,7 +167,6 @@ class _Channel:
         self.parent: list[MemberEvent] | None = None
         self.removed: tuple[int, ...] = ()
         self.appended = 0
-        self.present: dict[str, int] = {}
         self.upto: int | None = None
 
     def _leave(self, i: int) -> int | None:
@@ -207,18 +211,8 @@ class _Channel:
         self.upto = start
         if not gone and not added_rows:
             return
-        present = self.present
         for i in gone:
             in_prefix[i] = 0
-            uid = users[i].id
-            k = present[uid] - 1
-            if k:
-                present[uid] = k
-            else:
-                del present[uid]
-        for i in added_rows:
-            uid = users[i].id
-            present[uid] = present.get(uid, 0) + 1
         if not lists:
             return
         prefix, prefix_rows = self.prefix, self.prefix_rows
@@ -284,6 +278,16 @@ class _Channel:
         if len(leaves) > 1:
             leaves.sort(key=_event_key)
         return joins_out, leaves, {e.user.id for e in entering}, tuple(leaving)
+
+    def is_present(self, uid: str) -> bool:
+        """Whether a row of user ``uid`` is in the prefix (listed at ``upto``)."""
+        ids, in_prefix, id_rows = self.ids, self.in_prefix, self.id_rows
+        j = bisect.bisect_left(ids, uid)
+        while j < len(ids) and ids[j] == uid:
+            if in_prefix[id_rows[j]]:
+                return True
+            j += 1
+        return False
 
     def _previously_joined(self, i: int, window_start: int, left_at: int | None = None) -> MemberEvent:
         """Row ``i`` as a previously-joined event (at the window start in the current-members fallback)."""
@@ -437,11 +441,10 @@ class MembershipSource:
         for cid, act in result.items():
             state = self._members[cid]
             base, leaves, entering, leaving = state.during(start, end, self.window_start)
-            present = state.present
             synthetic = [
                 MemberEvent(user, prev, start, synthetic=True)
                 for uid, user in authors.get(cid, {}).items()
-                if uid not in present and uid not in entering
+                if uid not in entering and not state.is_present(uid)
             ]
             if synthetic:
                 act.joins = sorted([*base, *synthetic], key=_event_key)

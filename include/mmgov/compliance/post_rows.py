@@ -11,6 +11,7 @@ own order and are grouped per post for the batch.
 from __future__ import annotations
 
 from operator import itemgetter
+from typing import Any
 
 import psycopg
 
@@ -82,8 +83,9 @@ LEFT JOIN channels c ON c.id = x.id
 LEFT JOIN teams t ON t.id = c.teamid
 """
 
-_ROW_USER = itemgetter(5)
-_ROW_CHANNEL = itemgetter(6)
+_USER_COLUMN, _CHANNEL_COLUMN = 5, 6
+_ROW_USER = itemgetter(_USER_COLUMN)
+_ROW_CHANNEL = itemgetter(_CHANNEL_COLUMN)
 
 
 class Lookups:
@@ -96,6 +98,22 @@ class Lookups:
     def __init__(self) -> None:
         self.users: dict[str | None, tuple[UserInfo, UserInfo]] = {}
         self.channels: dict[str | None, ChannelInfo] = {}
+        self._ids: dict[str | None, str | None] = {}  # each author and channel id, once
+
+    def shared_ids(self, rows: list[tuple]) -> list[tuple]:
+        """``rows`` with one ``str`` object per distinct author id and channel id.
+
+        The driver makes a new ``str`` for every value it reads: two ids of ~75 bytes per row, and
+        a few thousand distinct ids in a window. Sharing them shrinks each batch in memory by
+        ~1.5 MB per 10,000 rows (rebuilt column-wise, so the loop runs in C).
+        """
+        if not rows:
+            return rows
+        ids = self._ids
+        columns: list[Any] = list(zip(*rows, strict=True))
+        for k in (_USER_COLUMN, _CHANNEL_COLUMN):
+            columns[k] = map(ids.setdefault, columns[k], columns[k])
+        return list(zip(*columns, strict=True))
 
     def resolve(self, conn: psycopg.Connection, rows: list[tuple]) -> None:
         """Look up the authors and channels of ``rows`` that are not cached yet (one query each)."""
@@ -151,7 +169,10 @@ def _channel(
 class FileStream:
     """The window's file rows, in the post stream's order, handed out batch by batch."""
 
-    CHUNK = 5000
+    # Rows per fetch. Small on purpose: a chunk lives until its last row is taken, and a chunk of
+    # thousands of rows spans many batches, so its objects sit among several batches' short-lived
+    # ones and keep the allocator's pages from being reused (1M posts: +5 MB peak RSS at 5,000 rows).
+    CHUNK = 250
 
     def __init__(self, cur: psycopg.ServerCursor):
         self.cur = cur

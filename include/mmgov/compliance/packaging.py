@@ -5,10 +5,12 @@ timestamps: the zip's own clock must not leak in). Entries are deflated at level
 dominated by CSV/XML text, where higher levels cost several times the CPU for ~10% less size;
 attachments that are already compressed (images, video, archives, Office files) are stored.
 
-Deflate is done by Intel's ISA-L (the pinned ``isal`` package) when it is installed: at level 1 it
-is about 4x faster than zlib for the same size (64 MB of export CSV: 0.14 s and 30.5% against
-0.56 s and 30.9%), and deflate was a quarter of a CSV export's CPU. The entries are ordinary
-deflate streams (method 8) that every unzip reads; without ``isal`` zlib writes them.
+Deflate is zlib's (the standard library's). Intel's ISA-L (the pinned ``isal`` package) deflates
+about 4x faster at level 1, and this module used it, but its output is not a function of its input
+alone: re-running the same 100k-post export (4,465 entries) gave an entry that differed by one
+byte in about one run in six (a small, repetitive text attachment: the same content, CRC and
+length, one match fewer), so a re-run window was not byte-identical. zlib's output is. ISA-L still
+computes the CRC-32 of streamed entries (about 7x zlib's; a checksum has one answer).
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
-try:  # ISA-L's deflate: same format as zlib's, ~4x faster at level 1 (see the module docstring)
-    from isal import isal_zlib as _fast_zlib
+try:  # ISA-L's CRC-32: the same checksum as zlib's, faster (its deflate is not used: see above)
+    from isal import isal_zlib as _fast_crc
 except ImportError:  # pragma: no cover - isal is pinned in requirements.txt
-    _fast_zlib = None
+    _fast_crc = None
 
 COMPRESS_LEVEL = 1
 # Attachments with these extensions are already compressed: deflating them again costs time for nothing.
@@ -126,8 +128,7 @@ class BatchZipWriter:
         """
         info = self._info(name, size, store_if_compressed=store_if_compressed)
         with self._zip.open(info, "w", force_zip64=size is None) as stream:
-            if info.compress_type == zipfile.ZIP_DEFLATED:
-                use_fast_deflate(stream, self._level)
+            use_fast_crc(stream)
             if size is not None:  # a copy in 1 MiB chunks
                 yield stream
                 return
@@ -140,8 +141,7 @@ class BatchZipWriter:
     def write_bytes(self, name: str, data: bytes) -> None:
         info = self._info(name, len(data))
         with self._zip.open(info, "w") as stream:
-            if info.compress_type == zipfile.ZIP_DEFLATED:
-                use_fast_deflate(stream, self._level)
+            use_fast_crc(stream)
             stream.write(data)
 
     def write_text(self, name: str, text: str) -> None:
@@ -172,21 +172,18 @@ class BatchZipWriter:
         zf = self._zip
         if not zf._seekable or zf._writing or zf.fp is None:  # pragma: no cover - not how batches are written
             with zf.open(info, "w") as stream:
-                if info.compress_type == zipfile.ZIP_DEFLATED:
-                    use_fast_deflate(stream, self._level)
+                use_fast_crc(stream)
                 stream.write(data)
             return
         if info.compress_type == zipfile.ZIP_DEFLATED:
-            engine = _fast_zlib if _fast_zlib is not None else zlib
-            level = min(max(self._level, 0), 3) if _fast_zlib is not None else self._level
-            compressor = engine.compressobj(level, engine.DEFLATED, -15)
+            compressor = zlib.compressobj(self._level, zlib.DEFLATED, -15)  # as zipfile's own
             payload = compressor.compress(data) + compressor.flush()
         else:
             payload = data
         info.flag_bits = 0
         info.file_size = len(data)
         info.compress_size = len(payload)
-        info.CRC = (_fast_zlib or zlib).crc32(data)
+        info.CRC = (_fast_crc or zlib).crc32(data)
         zf.fp.seek(zf.start_dir)
         info.header_offset = zf.fp.tell()
         zf._writecheck(info)
@@ -210,29 +207,19 @@ class BatchZipWriter:
         self.close()
 
 
-def fast_deflate_available() -> bool:
-    """Whether entries are deflated by ISA-L (else by zlib)."""
-    return _fast_zlib is not None
+def use_fast_crc(stream: Any) -> None:
+    """Give a fresh zip entry stream (``ZipFile.open(info, "w")``) ISA-L's CRC-32.
 
-
-def use_fast_deflate(stream: Any, level: int = COMPRESS_LEVEL) -> None:
-    """Give a fresh deflated zip entry stream (``ZipFile.open(info, "w")``) ISA-L's compressor and CRC.
-
-    ``zipfile`` has no hook for its compressor: the stream's ``_compressor`` (a zlib raw-deflate
-    object, created in ``_ZipWriteFile.__init__``) is swapped for ISA-L's equivalent before the first
-    write, and the stream becomes a :class:`_FastZipWriteFile` (ISA-L's CRC-32). ISA-L has levels
-    0-3; ``level`` is capped at 3. Without ``isal`` nothing changes.
+    ``zipfile`` has no hook for its checksum: the stream becomes a :class:`_FastCrcZipWriteFile`
+    before its first write. Its compressor stays zipfile's (zlib). Without ``isal`` nothing changes.
     """
-    if _fast_zlib is None or getattr(stream, "_file_size", None) != 0:
+    if _fast_crc is None or getattr(stream, "_file_size", None) != 0:
         return
-    stream._compressor = _fast_zlib.compressobj(
-        min(max(level, 0), 3), _fast_zlib.DEFLATED, -_fast_zlib.MAX_WBITS
-    )
     if type(stream) is zipfile._ZipWriteFile:
-        stream.__class__ = _FastZipWriteFile
+        stream.__class__ = _FastCrcZipWriteFile
 
 
-class _FastZipWriteFile(zipfile._ZipWriteFile):  # type: ignore[name-defined]
+class _FastCrcZipWriteFile(zipfile._ZipWriteFile):  # type: ignore[name-defined]
     """``zipfile``'s entry stream with ISA-L's CRC-32: about 7x zlib's (14 against 2 GB/s here), and
     a 1M-post Actiance export checksums gigabytes of participant blocks. Same checksum, same bytes."""
 
@@ -245,7 +232,7 @@ class _FastZipWriteFile(zipfile._ZipWriteFile):  # type: ignore[name-defined]
             data = memoryview(data)
             nbytes = data.nbytes
         self._file_size += nbytes
-        self._crc = _fast_zlib.crc32(data, self._crc)
+        self._crc = _fast_crc.crc32(data, self._crc)
         if self._compressor:
             data = self._compressor.compress(data)
             self._compress_size += len(data)

@@ -344,16 +344,15 @@ class _Lines:
     def member(self, ch: ChannelInfo, e: MemberEvent) -> str:
         u = e.user
         members = self._members
-        if members is None:
-            text = csv_field(_MEMBER_TEXT[e.kind].format(u=u.username, e=u.email))
-            return f"{e.time},0,,{self.channel(ch)},{self.user(u)},,,,{text},{e.kind.value},{u.user_type},\n"
         key = (id(u), e.kind)
-        cached = members.get(key)
+        cached = members.get(key) if members is not None else None
         if cached is None or cached[0] is not u:
-            if len(members) >= self.LIMIT:
-                members.clear()
             text = csv_field(_MEMBER_TEXT[e.kind].format(u=u.username, e=u.email))
-            cached = members[key] = (u, f"{self.user(u)},,,,{text},{e.kind.value},{u.user_type},\n")
+            cached = (u, f"{self.user(u)},,,,{text},{e.kind.value},{u.user_type},\n")
+            if members is not None:
+                if len(members) >= self.LIMIT:
+                    members.clear()
+                members[key] = cached
         return f"{e.time},0,,{self.channel(ch)},{cached[1]}"
 
 

@@ -36,8 +36,10 @@ def test_the_stream_reads_the_exports_snapshot_on_the_twin(mm_conn, mm_dsn, file
         assert mm_conn.execute("SELECT count(*) FROM posts").fetchone()[0] == 5  # the snapshot starts here
         with psycopg.connect(mm_dsn, autocommit=True) as other:
             late = Workspace(other, file_store).post("late", channel=chan, user=alice, create=T0 + 50)
-        with post_stream(mm_conn, twin, POST_IDS, {}, 100, "c") as next_rows:
-            assert {r[0] for r in next_rows()} == set(ids)  # not the post committed after the snapshot
+        with post_stream(mm_conn, twin, POST_IDS, {}, 100, "c") as post_rows:
+            assert {r[0] for r in post_rows.next_batch()} == set(
+                ids
+            )  # not the post committed after the snapshot
             assert twin.info.transaction_status != psycopg.pq.TransactionStatus.IDLE  # read there
         assert twin.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     with psycopg.connect(mm_dsn) as fresh:
@@ -48,11 +50,17 @@ def test_the_stream_hands_out_batches_and_leaves_the_twin_idle(mm_conn, file_sto
     ws = Workspace(mm_conn, file_store)
     _chan, _alice, ids = _workspace(ws)
     with _twin(mm_conn) as twin, snapshot(mm_conn):
-        with post_stream(mm_conn, twin, POST_IDS, {}, 2, "c") as next_rows:
-            batches = [next_rows() for _ in range(4)]
+        with post_stream(mm_conn, twin, POST_IDS, {}, 2, "c") as post_rows:
+            batches, ends = [], []
+            for _ in range(4):
+                ends.append(post_rows.at_end())  # a look ahead loses no row, asked twice or not
+                ends.append(post_rows.at_end())
+                batches.append(post_rows.next_batch())
+            assert post_rows.at_end()
         assert twin.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     assert [len(b) for b in batches] == [2, 2, 1, 0]
     assert [r[0] for b in batches for r in b] == sorted(ids)
+    assert ends == [False, False, False, False, False, False, True, True]
 
 
 @pytest.mark.timeout(120)  # without the cancel, leaving the stream would wait for a billion rows
@@ -60,8 +68,8 @@ def test_an_error_mid_stream_cancels_the_query_at_once(mm_conn):
     def fail_after_the_first_batch(twin: psycopg.Connection) -> None:
         # in the select list the series streams (in FROM it would be materialised first)
         endless = "SELECT generate_series(1, 1000000000), repeat('x', 200)"
-        with snapshot(mm_conn), post_stream(mm_conn, twin, endless, {}, 1000, "c") as next_rows:
-            assert len(next_rows()) == 1000
+        with snapshot(mm_conn), post_stream(mm_conn, twin, endless, {}, 1000, "c") as post_rows:
+            assert len(post_rows.next_batch()) == 1000
             raise RuntimeError("format failed")
 
     with _twin(mm_conn) as twin:

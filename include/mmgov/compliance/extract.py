@@ -197,14 +197,14 @@ class WindowReader:
             else:
                 query, query_params = POST_QUERY, params
             with (
-                post_stream(conn, twin, query, query_params, size, self.CURSOR_NAME) as next_rows,
+                post_stream(conn, twin, query, query_params, size, self.CURSOR_NAME) as post_rows,
                 conn.cursor(name=self.CURSOR_NAME + "_files") as fcur,
             ):
                 fcur.execute(FILES_STREAM, params)
                 files = FileStream(fcur)
 
                 def fetch() -> tuple[list[tuple], dict[int, tuple], dict[str, list[ExportedFile]]]:
-                    rows = lookups.shared_ids(next_rows())
+                    rows = lookups.shared_ids(post_rows.next_batch())
                     lookups.resolve(conn, rows)
                     batch_files = files.take(set(map(_ID, rows)))
                     full = _full_rows(conn, rows, batch_files) if rendered else {}
@@ -212,14 +212,14 @@ class WindowReader:
 
                 start = window.start_ms
                 number = 0
-                # One batch ahead (is this batch the last?), fetched in this thread: the stream keeps
-                # the database working meanwhile, and the batch being written is the bottleneck (a
-                # fetch thread one batch further ahead gained no time and held ~10 MB more).
+                # Fetched in this thread when needed: the stream keeps the database working meanwhile,
+                # and the batch being written is the bottleneck (a fetch thread two batches ahead
+                # gained no time and held two more batches of rows). Whether a batch is the last
+                # takes one row of the next, not the whole next batch.
                 rows, full, batch_files = fetch()
                 while True:
                     number += 1
-                    following, following_full, following_files = fetch()  # none: the last batch
-                    is_last = not following
+                    is_last = len(rows) < size or post_rows.at_end()
                     end = window.end_ms if is_last else rows[-1][2]
                     batch, counts = self._batch(
                         number, start, end, rows, full, batch_files, is_last, membership, lookups
@@ -231,8 +231,8 @@ class WindowReader:
                                 "file rows left over after the last post: stream order mismatch"
                             )
                         return
-                    rows, full, batch_files = following, following_full, following_files
                     start = end
+                    rows, full, batch_files = fetch()
 
     def _batch(
         self,

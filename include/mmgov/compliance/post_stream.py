@@ -27,6 +27,33 @@ from mmgov.twin_connection import export_snapshot, import_snapshot
 CHUNK_ROWS = 1000  # rows per network chunk of the stream
 
 
+class PostRows:
+    """The query's rows, a batch at a time, with a look at whether any is left."""
+
+    def __init__(self, fetch: Callable[[int], list[tuple]], size: int):
+        self._fetch = fetch
+        self._size = size
+        self._head: tuple | None = None  # a row read by at_end(), not handed out yet
+
+    def next_batch(self) -> list[tuple]:
+        """The next ``size`` rows (fewer, or none, at the end)."""
+        head, self._head = self._head, None
+        if head is None:
+            return self._fetch(self._size)
+        rows = self._fetch(self._size - 1)
+        rows.insert(0, head)
+        return rows
+
+    def at_end(self) -> bool:
+        """Whether no row is left (reads one row ahead, which the next batch then starts with)."""
+        if self._head is None:
+            row = self._fetch(1)
+            if not row:
+                return True
+            self._head = row[0]
+        return False
+
+
 @contextmanager
 def post_stream(
     conn: psycopg.Connection,
@@ -35,8 +62,8 @@ def post_stream(
     params: dict[str, Any],
     size: int,
     cursor_name: str,
-) -> Iterator[Callable[[], list[tuple]]]:
-    """Yield a function returning the query's next ``size`` rows (fewer, or none, at the end).
+) -> Iterator[PostRows]:
+    """Yield the query's rows (:class:`PostRows`, ``size`` rows per batch).
 
     ``conn``: the export's connection, at the top level of its snapshot transaction; ``twin``: an
     idle autocommit connection to the same database, or None. Rows are read in binary format: a
@@ -45,11 +72,11 @@ def post_stream(
     if twin is None:
         with conn.cursor(name=cursor_name) as cur:
             cur.execute(query, params, binary=True)
-            yield lambda: cur.fetchmany(size)
+            yield PostRows(cur.fetchmany, size)
         return
     with import_snapshot(twin, export_snapshot(conn)):
         rows = twin.cursor().stream(query, params, binary=True, size=CHUNK_ROWS)
         try:
-            yield lambda: list(islice(rows, size))
+            yield PostRows(lambda n: list(islice(rows, n)), size)
         finally:
             rows.close()  # an unfinished stream is cancelled: the twin is idle again at once

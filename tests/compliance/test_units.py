@@ -462,6 +462,31 @@ def test_attachment_that_grew_after_its_size_was_taken_is_copied_whole(monkeypat
         assert zf.read("files/p/x.txt") == content
 
 
+def test_a_small_attachment_is_read_for_its_size_plus_one_byte():
+    """One read of size + 1 bytes (not of the 1 MiB limit: an unbuffered read allocates what it may
+    return); a file that grew since its size was taken, even a little, is still copied whole."""
+
+    class Recording(io.BytesIO):
+        def __init__(self, data: bytes):
+            super().__init__(data)
+            self.asked: list[int] = []
+
+        def read(self, n: int | None = -1) -> bytes:
+            self.asked.append(-1 if n is None else n)
+            return super().read(n)
+
+    same, grew = Recording(b"12345"), Recording(b"12345678")
+    buf = io.BytesIO()
+    with BatchZipWriter(buf, timestamp_ms=JAN1) as zw:
+        assert zw.copy_from("files/p/same.txt", same, size=5) == 5
+        assert zw.copy_from("files/p/grew.txt", grew, size=5) == 8
+    assert same.asked == [6]
+    assert grew.asked[0] == 6
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zf:
+        assert zf.read("files/p/same.txt") == b"12345"
+        assert zf.read("files/p/grew.txt") == b"12345678"
+
+
 def test_lookups_share_one_str_per_author_and_channel_id():
     """Rows keep their values, but equal author and channel ids become one object, across batches
     too (the driver makes a new ``str`` per value: two ids per row in memory otherwise)."""

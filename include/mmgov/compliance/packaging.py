@@ -151,8 +151,11 @@ class BatchZipWriter:
         if size is None:
             size = _known_size(source)
         if size is not None and size <= SMALL_ENTRY:
-            data = source.read(SMALL_ENTRY + 1)  # a small file in one read (it may have changed since)
-            if len(data) <= SMALL_ENTRY:
+            # A small file in one read of its size, plus one byte that tells whether it grew since.
+            # (Not a read of SMALL_ENTRY + 1: an unbuffered read allocates all it may return, and
+            # a 1 MiB buffer per attachment cost more than the reads: 0.3-0.9 s per 20,000 files.)
+            data = source.read(size + 1)
+            if len(data) <= size:
                 self._write_whole(self._info(name, len(data), store_if_compressed=True), data)
                 return len(data)
             size = None  # it grew: stream it, what was read first

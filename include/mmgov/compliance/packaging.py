@@ -8,7 +8,7 @@ attachments that are already compressed (images, video, archives, Office files) 
 Deflate is zlib's (the standard library's). Intel's ISA-L (the pinned ``isal`` package) deflates
 about 4x faster at level 1, and this module used it, but its output is not a function of its input
 alone: re-running the same 100k-post export (about 4,500 entries) gave an entry that differed by one
-byte in about one run in six (a small, repetitive text attachment: the same content, CRC and
+byte in 4 of 27 runs (a small, repetitive text attachment: the same content, CRC and
 length, one match fewer), so a re-run window was not byte-identical. zlib's output is. ISA-L still
 computes the CRC-32 of streamed entries (about 7x zlib's; a checksum has one answer).
 """

@@ -113,9 +113,9 @@ class _Channel:
     previously-joined events (no ``left_at``) of those rows, in row order, and ``prefix_rows`` their
     row indices (ascending, so a row's place in ``prefix`` is a bisection: changes copy the list and
     touch only those places); :meth:`is_present` looks a user up among them (``ids``: the rows'
-    user ids, sorted, and ``id_rows`` the row of each: a bisection, no per-member object). Without member lists
-    (``lists`` False) there are no events, ``prefix`` stays empty, and :meth:`during` hands out the
-    whole membership only on its first call (``reported``). A batch
+    user ids, sorted, and ``id_rows`` the row of each: a bisection, no per-member object). Without
+    member lists (``lists`` False) there are no events, ``prefix`` stays empty, and :meth:`during`
+    hands out the whole membership only on its first call (``reported``). A batch
     ``[start, end)`` is ``prefix`` advanced to ``start`` (rows that joined since appended, rows that
     exited dropped), its leavers given their ``left_at``, then the rows that enter inside the range.
     When nothing of that happens the list is the very same object as the previous batch's.
@@ -408,7 +408,7 @@ class MembershipSource:
             members, joins, leaves = rows.pop(cid)
             if history:
                 self._members[cid] = _Channel(members, joins, leaves, lists=lists)
-            else:
+            else:  # the current-members fallback: present from the window start, no times
                 self._members[cid] = _Channel(members, None, None, lists=lists)
 
     def activity(

@@ -185,8 +185,8 @@ def _stage_batches(
     Two stages, one batch apart: while the database computes and sends batch N+1 (the GIL is free
     while psycopg waits) and zlib deflates (also GIL-free), batch N is rendered. Batches are still
     written one at a time and in order, by one thread, so a format sees them as before. In memory:
-    the batch being written, the one being built and the rows of the one after it (the reader looks
-    one batch ahead). An error in either stage ends the run with that error.
+    the batch being written and the one being built (the reader looks one row ahead, to know the
+    last batch). An error in either stage ends the run with that error.
     """
     folder, key = request.run_folder, request.run_key
     started = time.monotonic()

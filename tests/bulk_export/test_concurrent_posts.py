@@ -4,6 +4,7 @@ the same bytes as the serial path, and a failure on either side fails the export
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -100,22 +101,38 @@ def test_the_concurrent_path_writes_the_serial_paths_bytes(edge_workspace, tmp_p
     assert concurrent.summary["reconciliation"] == serial.summary["reconciliation"]
 
 
+@pytest.mark.parametrize("twin_delay_s", [0, 0.3], ids=["twin-at-once", "twin-late"])
 def test_post_lines_are_held_until_the_sections_before_them_are_written(
-    edge_workspace, tmp_path, monkeypatch
+    edge_workspace, tmp_path, monkeypatch, twin_delay_s
 ):
     """One batch per line: the first is held (the users are not written yet), the stream waits until
-    the held lines are released, and the following go straight to the export; bytes as serial."""
+    the held lines are released, and the following go straight to the export; bytes as serial.
+
+    The release waits for the first line to be held: without that, a fast main thread can write
+    the sections before the posts and release before the twin's first line (nothing held, a race).
+    """
     monkeypatch.setattr(posts_module, "LINES_PER_WRITE", 1)
-    released = threading.Event()
+    real_import = background_lines.import_snapshot
+
+    @contextmanager
+    def late_import(twin, snapshot_id, settings) -> Iterator[None]:
+        time.sleep(twin_delay_s)  # twin-late: the sections before the posts are written first
+        with real_import(twin, snapshot_id, settings):
+            yield
+
+    monkeypatch.setattr(background_lines, "import_snapshot", late_import)
+    first_held, released = threading.Event(), threading.Event()
     writes: Counter[str] = Counter()
     real_lines, real_release = background_lines.HeldWriter.lines, background_lines.HeldWriter.release
 
     def lines(self, line_type, data, count):
         writes["after release" if self.released else "held"] += 1
         real_lines(self, line_type, data, count)
+        first_held.set()
         assert released.wait(30)
 
     def release(self):
+        assert first_held.wait(30)
         real_release(self)
         released.set()
 

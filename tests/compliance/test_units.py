@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 import struct
+import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -332,13 +335,15 @@ def test_zip_writer_is_deterministic_and_stores_compressed_types():
     }
 
 
-def test_zip_entries_are_zlib_deflate_streams_whatever_the_path():
-    """Deflated entries are exactly zlib's level-1 output (deterministic: ISA-L's deflate was not),
-    streamed or written whole; streamed entries get ISA-L's CRC-32, which is zlib's checksum."""
+def test_zip_entries_are_zlib_ng_deflate_streams_whatever_the_path():
+    """Deflated entries are exactly zlib-ng's level-1 raw deflate, streamed or written whole, and
+    every CRC is zlib's checksum (zlib-ng computes it)."""
     import zlib
 
-    def zlib_deflate(data: bytes) -> bytes:
-        c = zlib.compressobj(1, zlib.DEFLATED, -15)
+    from zlib_ng import zlib_ng
+
+    def engine_deflate(data: bytes) -> bytes:
+        c = zlib_ng.compressobj(1, zlib.DEFLATED, -15)
         return c.compress(data) + c.flush()
 
     text = "".join(f"{i},user{i % 97}@example.com,hello world {i * 7919 % 1000}\n" for i in range(20000))
@@ -347,7 +352,7 @@ def test_zip_entries_are_zlib_deflate_streams_whatever_the_path():
     with BatchZipWriter(buf, timestamp_ms=JAN1) as zw:
         with zw.open("posts.csv") as stream:
             entry = stream.raw  # the zip entry stream, behind a 1 MiB write buffer
-            assert type(entry).__name__ == "_FastCrcZipWriteFile"  # ISA-L's CRC-32
+            assert type(entry).__name__ == "_EngineZipWriteFile"  # zlib-ng's CRC-32
             data = text.encode()
             stream.write(data[:1000])
             stream.write(bytearray(data[1000:5000]))
@@ -368,7 +373,40 @@ def test_zip_entries_are_zlib_deflate_streams_whatever_the_path():
         assert zlib.crc32(content) == info.CRC, name
         name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26 : info.header_offset + 30])
         raw = data[info.header_offset + 30 + name_len + extra_len :][: info.compress_size]
-        assert raw == zlib_deflate(content), name
+        assert raw == engine_deflate(content), name
+        assert raw != zlib.compressobj(1, zlib.DEFLATED, -15).compress(content), name  # not zlib's
+
+
+_ZIP_OF_REPETITIVE_ENTRIES = """
+import hashlib, io, sys
+from mmgov.compliance.packaging import BatchZipWriter
+buf = io.BytesIO()
+with BatchZipWriter(buf, timestamp_ms=1767225600000) as zw:
+    with zw.open("posts.csv") as stream:
+        for i in range(60000):
+            stream.write(f"{i},user{i % 97},hello hello world {i * 7919 % 1000}\\n".encode())
+    for n in range(300):  # small repetitive attachments, written whole
+        zw.copy_from(f"files/p/{n}-a.txt", io.BytesIO((b"row %d of a note\\n" % (n % 7)) * (40 + n)))
+print(hashlib.sha256(buf.getvalue()).hexdigest())
+"""
+
+
+def test_zip_bytes_do_not_depend_on_what_memory_held_before():
+    """The same entries give the same zip whatever fresh memory holds: glibc's ``MALLOC_PERTURB_``
+    fills every allocation with a different byte in each process (a compressor that read memory it
+    had not written, as deflate engines have, would change its output)."""
+    digests = set()
+    for perturb in ("", "1", "85", "170"):
+        env = {**os.environ, "MALLOC_PERTURB_": perturb}
+        run = subprocess.run(
+            [sys.executable, "-c", _ZIP_OF_REPETITIVE_ENTRIES],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        digests.add(run.stdout.strip())
+    assert len(digests) == 1, digests
 
 
 def test_a_format_entry_written_in_small_pieces_is_deflated_in_1_mib_writes(monkeypatch):
@@ -376,9 +414,9 @@ def test_a_format_entry_written_in_small_pieces_is_deflated_in_1_mib_writes(monk
     from mmgov.compliance import packaging
 
     calls: list[int] = []
-    real_write = packaging._FastCrcZipWriteFile.write
+    real_write = packaging._EngineZipWriteFile.write
     monkeypatch.setattr(
-        packaging._FastCrcZipWriteFile,
+        packaging._EngineZipWriteFile,
         "write",
         lambda self, data: calls.append(len(data)) or real_write(self, data),
     )

@@ -5,12 +5,13 @@ timestamps: the zip's own clock must not leak in). Entries are deflated at level
 dominated by CSV/XML text, where higher levels cost several times the CPU for ~10% less size;
 attachments that are already compressed (images, video, archives, Office files) are stored.
 
-Deflate is zlib's (the standard library's). Intel's ISA-L (the pinned ``isal`` package) deflates
-about 4x faster at level 1, and this module used it, but its output is not a function of its input
-alone: re-running the same 100k-post export (about 4,500 entries) gave an entry that differed by one
-byte in 4 of 27 runs (a small, repetitive text attachment: the same content, CRC and
-length, one match fewer), so a re-run window was not byte-identical. zlib's output is. ISA-L still
-computes the CRC-32 of streamed entries (about 7x zlib's; a checksum has one answer).
+Deflate and CRC-32 are zlib-ng's (the pinned ``zlib-ng`` package: zlib's API over zlib-ng 2.3). At
+level 1 it deflates export CSV about 2.5x faster than the standard library's zlib, and the small,
+repetitive attachments of a chat export over 10x faster. Re-runs must be byte-identical, so the
+engine's output must depend on the input and the level alone: repeated exports check that (see the
+tests and docs/compliance-export.md). Intel's ISA-L, which this module used first, failed it: the
+same 100k-post export gave an entry that differed by one byte in 4 of 27 runs. Without ``zlib-ng``
+the standard library's zlib is used.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
-try:  # ISA-L's CRC-32: the same checksum as zlib's, faster (its deflate is not used: see above)
-    from isal import isal_zlib as _fast_crc
-except ImportError:  # pragma: no cover - isal is pinned in requirements.txt
-    _fast_crc = None
+try:  # zlib-ng: zlib's API, deflate and CRC-32 several times faster (see above)
+    from zlib_ng import zlib_ng as _engine
+except ImportError:  # pragma: no cover - zlib-ng is pinned in requirements.txt
+    _engine = None
 
 COMPRESS_LEVEL = 1
 # Attachments with these extensions are already compressed: deflating them again costs time for nothing.
@@ -128,7 +129,7 @@ class BatchZipWriter:
         """
         info = self._info(name, size, store_if_compressed=store_if_compressed)
         with self._zip.open(info, "w", force_zip64=size is None) as stream:
-            use_fast_crc(stream)
+            use_engine(stream, self._level)
             if size is not None:  # a copy in 1 MiB chunks
                 yield stream
                 return
@@ -141,7 +142,7 @@ class BatchZipWriter:
     def write_bytes(self, name: str, data: bytes) -> None:
         info = self._info(name, len(data))
         with self._zip.open(info, "w") as stream:
-            use_fast_crc(stream)
+            use_engine(stream, self._level)
             stream.write(data)
 
     def write_text(self, name: str, text: str) -> None:
@@ -175,20 +176,21 @@ class BatchZipWriter:
         zf = self._zip
         if not zf._seekable or zf._writing or zf.fp is None:  # pragma: no cover - not how batches are written
             with zf.open(info, "w") as stream:
-                use_fast_crc(stream)
+                use_engine(stream, self._level)
                 stream.write(data)
             return
         if info.compress_type == zipfile.ZIP_DEFLATED:
-            compressor = zlib.compressobj(self._level, zlib.DEFLATED, -15)  # as zipfile's own
+            compressor = (_engine or zlib).compressobj(self._level, zlib.DEFLATED, -15)  # raw deflate
             payload = compressor.compress(data) + compressor.flush()
         else:
             payload = data
         info.flag_bits = 0
         info.file_size = len(data)
         info.compress_size = len(payload)
-        info.CRC = (_fast_crc or zlib).crc32(data)
-        zf.fp.seek(zf.start_dir)
-        info.header_offset = zf.fp.tell()
+        info.CRC = (_engine or zlib).crc32(data)
+        if zf.fp.tell() != zf.start_dir:  # (a seek would flush the file's buffer for each entry)
+            zf.fp.seek(zf.start_dir)
+        info.header_offset = zf.start_dir
         zf._writecheck(info)
         zf._didModify = True
         zf.fp.write(info.FileHeader(False) + payload)
@@ -210,21 +212,25 @@ class BatchZipWriter:
         self.close()
 
 
-def use_fast_crc(stream: Any) -> None:
-    """Give a fresh zip entry stream (``ZipFile.open(info, "w")``) ISA-L's CRC-32.
+def use_engine(stream: Any, level: int = COMPRESS_LEVEL) -> None:
+    """Make a fresh zip entry stream (``ZipFile.open(info, "w")``) deflate and checksum with zlib-ng.
 
-    ``zipfile`` has no hook for its checksum: the stream becomes a :class:`_FastCrcZipWriteFile`
-    before its first write. Its compressor stays zipfile's (zlib). Without ``isal`` nothing changes.
+    ``zipfile`` has no hook for either: before the first write, the stream's ``_compressor`` (a zlib
+    raw-deflate object) is replaced by zlib-ng's and the stream becomes a :class:`_EngineZipWriteFile`
+    (zlib-ng's CRC-32). Stored entries keep no compressor. Without ``zlib-ng`` nothing changes.
     """
-    if _fast_crc is None or getattr(stream, "_file_size", None) != 0:
+    if _engine is None or getattr(stream, "_file_size", None) != 0:
         return
-    if type(stream) is zipfile._ZipWriteFile:
-        stream.__class__ = _FastCrcZipWriteFile
+    if type(stream) is not zipfile._ZipWriteFile:  # pragma: no cover - zipfile's own class
+        return
+    if stream._compressor is not None:
+        stream._compressor = _engine.compressobj(level, zlib.DEFLATED, -15)
+    stream.__class__ = _EngineZipWriteFile
 
 
-class _FastCrcZipWriteFile(zipfile._ZipWriteFile):  # type: ignore[name-defined]
-    """``zipfile``'s entry stream with ISA-L's CRC-32: about 7x zlib's (14 against 2 GB/s here), and
-    a 1M-post Actiance export checksums gigabytes of participant blocks. Same checksum, same bytes."""
+class _EngineZipWriteFile(zipfile._ZipWriteFile):  # type: ignore[name-defined]
+    """``zipfile``'s entry stream with zlib-ng's CRC-32 (about 10x zlib's: 27 against 2.7 GB/s here;
+    a 1M-post Actiance export checksums gigabytes of participant blocks). Same checksum, same bytes."""
 
     def write(self, data: Any) -> int:
         if self.closed:
@@ -235,7 +241,7 @@ class _FastCrcZipWriteFile(zipfile._ZipWriteFile):  # type: ignore[name-defined]
             data = memoryview(data)
             nbytes = data.nbytes
         self._file_size += nbytes
-        self._crc = _fast_crc.crc32(data, self._crc)
+        self._crc = _engine.crc32(data, self._crc)
         if self._compressor:
             data = self._compressor.compress(data)
             self._compress_size += len(data)

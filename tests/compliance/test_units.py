@@ -197,8 +197,18 @@ class TestPathSafety:
         with pytest.raises(AttachmentUnavailable):
             safe_relative_path(path)
 
-    def test_accepted(self):
-        assert safe_relative_path("2026/teams/t/./x.png") == "2026/teams/t/x.png"
+    @pytest.mark.parametrize(
+        ("path", "clean"),
+        [
+            ("2026/teams/t/./x.png", "2026/teams/t/x.png"),
+            ("./2026/x.png", "2026/x.png"),
+            ("2026//teams/x.png", "2026/teams/x.png"),
+            ("2026/teams/", "2026/teams"),
+            ("2026/teams/t/f1/x.png", "2026/teams/t/f1/x.png"),  # already normal: as it is
+        ],
+    )
+    def test_accepted(self, path, clean):
+        assert safe_relative_path(path) == clean
 
 
 def _post(**kw) -> PostRecord:
@@ -443,27 +453,48 @@ def test_warning_with_a_lone_surrogate_is_escaped_not_fatal():
         assert zf.read("warning.txt").decode() == "Warning:missing - Post: p - files/a\\ud800b c é\n"
 
 
-def test_file_store_keeps_shared_parent_folders_when_leaf_folders_overflow_its_cache(tmp_path, monkeypatch):
-    """Each Mattermost file sits in a folder of its own: the cache drops old leaves, not the parents."""
-    import os
-
+@pytest.mark.parametrize("fd_paths", [True, False], ids=["proc-fd", "realpath"])
+def test_local_file_store_reads_inside_the_root_only(tmp_path, monkeypatch, fd_paths):
+    """Both ways of opening (Linux's /proc/self/fd check after the open, realpath before it) read
+    files and symlinks that stay inside the root, and refuse every other case with its reason."""
     from mmgov.compliance.file_store import LocalFileStore
 
-    for i in range(10):
-        (tmp_path / "a" / "b" / f"f{i}").mkdir(parents=True)
-        (tmp_path / "a" / "b" / f"f{i}" / "x.txt").write_bytes(b"x")
-    store = LocalFileStore(tmp_path)
-    monkeypatch.setattr(LocalFileStore, "_DIR_CACHE_SIZE", 4)
-    seen: list[str] = []
-    real_lstat = os.lstat
-    monkeypatch.setattr(os, "lstat", lambda p, *a, **k: seen.append(str(p)) or real_lstat(p, *a, **k))
-    for _ in range(2):
-        for i in range(10):
-            with store.open(f"a/b/f{i}/x.txt") as fh:
-                assert fh.read() == b"x"
-    assert seen.count(str(tmp_path.resolve() / "a")) == 1
-    assert seen.count(str(tmp_path.resolve() / "a" / "b")) == 1
-    assert len(store._dirs) == 4
+    root, outside = tmp_path / "store", tmp_path / "outside"
+    (root / "a" / "f1").mkdir(parents=True)
+    outside.mkdir()
+    (root / "a" / "f1" / "x.txt").write_bytes(b"inside")
+    (outside / "secret.txt").write_bytes(b"never read")
+    (root / "a" / "f2").symlink_to(root / "a" / "f1")  # a folder symlink inside the root
+    (root / "a" / "f1" / "y.txt").symlink_to(root / "a" / "f1" / "x.txt")  # a file symlink inside
+    (root / "a" / "out").symlink_to(outside)  # a folder symlink out
+    (root / "a" / "f1" / "s.txt").symlink_to(outside / "secret.txt")  # a file symlink out
+    (root / "a" / "f1" / "loop").symlink_to(root / "a" / "f1" / "loop")
+    os.mkfifo(root / "a" / "f1" / "fifo")
+    store = LocalFileStore(root)
+    monkeypatch.setattr(LocalFileStore, "_fd_paths", fd_paths)
+
+    def read(path: str) -> bytes | str:
+        try:
+            with store.open(path) as fh:
+                return fh.read()
+        except AttachmentUnavailable as exc:
+            return str(exc)
+
+    assert read("a/f1/x.txt") == b"inside"
+    assert read("a/f2/x.txt") == b"inside"
+    assert read("a/f1/y.txt") == b"inside"
+    for path in ("a/out/secret.txt", "a/f1/s.txt"):
+        assert "outside the file store" in read(path), path
+    assert "not found" in read("a/f1/missing.txt")
+    assert "symlink refused" in read("a/f1/loop")
+    assert "not a regular file" in read("a/f1/fifo")  # and the open did not wait for a writer
+    assert "not a regular file" in read("a/f1")
+    assert "'..' refused" in read("a/../../outside/secret.txt")
+    assert not [
+        fd
+        for fd in os.listdir("/proc/self/fd")
+        if os.path.realpath(f"/proc/self/fd/{fd}") == str((outside / "secret.txt").resolve())
+    ]  # a refused file's descriptor is closed
 
 
 def test_small_attachments_written_whole_give_the_streamed_bytes(monkeypatch):

@@ -17,7 +17,6 @@ import os
 import posixpath
 import stat
 import tempfile
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -40,12 +39,22 @@ def safe_relative_path(path: str) -> str:
     if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
         raise AttachmentUnavailable(path, "absolute file path refused (paths are relative to the file store)")
     parts = path.split("/")
-    if any(p == ".." for p in parts):
+    if ".." in parts:
         raise AttachmentUnavailable(path, "file path with '..' refused (it could leave the file store)")
-    clean = posixpath.normpath(path)
+    # Mattermost's paths are already normal (no empty or "." component): normpath only otherwise.
+    clean = posixpath.normpath(path) if "" in parts or "." in parts else path
     if clean in (".", "") or clean.startswith("../"):
         raise AttachmentUnavailable(path, "file path does not name a file inside the file store")
     return clean
+
+
+# Linux names the real path of every open file here: reading it back after the open checks the very
+# file that will be read (no window between a check and the open), for one syscall.
+_FD_PATHS = "/proc/self/fd"
+# O_NONBLOCK: a FIFO planted in the store fails the regular-file check instead of hanging the open
+# (it changes nothing for regular files).
+_OUTSIDE = "file path leads outside the file store (symlink?)"
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 class LocalFileStore:
@@ -58,71 +67,64 @@ class LocalFileStore:
     def _real_root(self) -> str:
         return os.path.realpath(self.root)
 
+    @cached_property
+    def _inside(self) -> str:
+        """The prefix of every real path inside the root."""
+        return self._real_root.rstrip(os.sep) + os.sep
+
+    @cached_property
+    def _fd_paths(self) -> bool:
+        return os.path.isdir(_FD_PATHS)
+
     def describe(self) -> str:
         return f"local:{self.root}"
 
     def resolve(self, path: str) -> str:
-        """The absolute path of a store file, after checking it stays inside the root."""
-        rel = safe_relative_path(path)
-        folder, _, name = rel.rpartition("/")
-        full = self._real_join(self._real_dir(folder) if folder else self._real_root, name)[0]
-        if not full.startswith(self._real_root.rstrip(os.sep) + os.sep):
-            raise AttachmentUnavailable(path, "file path leads outside the file store (symlink?)")
+        """The real path of a store file (symlinks followed), after checking it stays inside the root."""
+        full = os.path.realpath(os.path.join(self._real_root, safe_relative_path(path)))
+        if not full.startswith(self._inside):
+            raise AttachmentUnavailable(path, _OUTSIDE)
         return full
 
-    # Resolved folders (``os.path.realpath`` of root/folder), so that a file costs one ``lstat``
-    # instead of one per path component; bounded, least recently used out first (Mattermost puts
-    # each file in a folder of its own, so the shared parents must outlive the leaves).
-    _DIR_CACHE_SIZE = 4096
-
-    @cached_property
-    def _dirs(self) -> OrderedDict[str, str]:
-        return OrderedDict()
-
-    def _real_dir(self, folder: str) -> str:
-        """``os.path.realpath(root/folder)``, one component at a time, with the parents cached."""
-        dirs = self._dirs
-        cached = dirs.get(folder)
-        if cached is not None:
-            dirs.move_to_end(folder)
-            return cached
-        parent, _, name = folder.rpartition("/")
-        cached, exists = self._real_join(self._real_dir(parent) if parent else self._real_root, name)
-        if exists:  # a missing folder is resolved again next time (it may appear, as a symlink too)
-            if len(dirs) >= self._DIR_CACHE_SIZE:
-                dirs.popitem(last=False)
-            dirs[folder] = cached
-        return cached
-
-    @staticmethod
-    def _real_join(real_dir: str, name: str) -> tuple[str, bool]:
-        """``os.path.realpath(real_dir/name)`` for an already resolved ``real_dir``; and whether it exists."""
-        candidate = os.path.join(real_dir, name)
+    def open(self, path: str) -> IO[bytes]:
+        """The store file ``path``, unbuffered; a context manager that closes it."""
+        fd = self._open_inside(path)
         try:
-            if not stat.S_ISLNK(os.lstat(candidate).st_mode):
-                return candidate, True
-        except OSError:
-            return os.path.realpath(candidate), False  # missing or unreadable: realpath decides
-        real = os.path.realpath(candidate)
-        return real, os.path.exists(real)
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder, a FIFO, a device
+                raise AttachmentUnavailable(path, "not a regular file")
+            return open(fd, "rb", buffering=0)  # the caller's `with` closes it
+        except BaseException:
+            os.close(fd)
+            raise
 
-    @contextmanager
-    def open(self, path: str) -> Iterator[IO[bytes]]:
-        full = self.resolve(path)
+    def _open_inside(self, path: str) -> int:
+        """A read-only descriptor of the store file ``path``; never one of a file outside the root.
+
+        On Linux the kernel follows the path (symlinks included) and the opened file's real path is
+        read back from ``/proc/self/fd``: one ``open`` and one ``readlink`` per file, about half the
+        time of resolving first (0.46 against 1.06 s for 37,500 attachments). Elsewhere the path is
+        resolved with ``realpath`` first and opened without following a final symlink.
+        """
+        if self._fd_paths:
+            full, flags = os.path.join(self._real_root, safe_relative_path(path)), _OPEN_FLAGS
+        else:
+            full, flags = self.resolve(path), _OPEN_FLAGS | getattr(os, "O_NOFOLLOW", 0)
         try:
-            fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+            fd = os.open(full, flags)
         except FileNotFoundError:
             raise AttachmentUnavailable(path, "file not found in the file store") from None
         except OSError as exc:
             reason = "symlink refused" if exc.errno == errno.ELOOP else f"cannot open: {exc.strerror}"
             raise AttachmentUnavailable(path, reason) from None
-        stream = os.fdopen(fd, "rb", buffering=0)
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise AttachmentUnavailable(path, "not a regular file")
-            yield stream
-        finally:
-            stream.close()
+        if self._fd_paths:
+            try:
+                real = os.readlink(f"{_FD_PATHS}/{fd}")
+            except OSError:  # pragma: no cover - the descriptor was just opened
+                real = ""
+            if not real.startswith(self._inside):
+                os.close(fd)
+                raise AttachmentUnavailable(path, _OUTSIDE)
+        return fd
 
 
 class S3FileStore:

@@ -1,137 +1,161 @@
-"""The membership state machine (``membership._Channel``) with and without member lists.
+"""Membership once per window (``WindowMembership``, the CSV's window mode) against whole member
+lists (``MembershipSource``), over random histories in PostgreSQL.
 
-No database: the rows are what ``MembershipSource._load`` hands to each channel (sorted by join
-time, e-mail, user id). The end-to-end checks against PostgreSQL are in the format tests.
+The first batch where a channel is active must list everything the whole list holds; later batches
+exactly the whole list's events at or after the batch start (entries and synthetic joins); leaves
+in every batch. That is what makes the CSV's window mode write each membership row once.
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
 import random
-from array import array
 
-from mmgov.compliance.membership import _NO_LEAVE, _Channel
-from mmgov.compliance.model import MemberEvent, UserInfo
+import psycopg
+import pytest
+
+from mmgov.compliance.membership import CHANNELS_BY_ID, MembershipSource, channel_info_row
+from mmgov.compliance.model import ChannelActivity, MemberEvent, UserInfo
+from mmgov.compliance.window_membership import WindowMembership
+from tests.compliance.builders import Workspace, mmid
+
+START, END = 10_000, 20_000  # the window
 
 
-def random_users(rng: random.Random, count: int) -> list[UserInfo]:
-    """Users with random e-mails (their sort order); one in ten deactivated at 4000."""
-    return [
-        UserInfo(f"u{i}", f"n{i}", f"{rng.random():.5f}@x", delete_at=rng.choice([0] * 9 + [4000]))
-        for i in range(count)
+def _random_history(ws: Workspace, rng: random.Random, *, fallback: bool) -> tuple[list[str], list[UserInfo]]:
+    """Six channels (one a DM) and 40 users (bots, users deactivated before, inside and after the
+    window), with history rows joining before and inside the window, leaving inside it or never,
+    a user with several rows, a join and leave at one time, a row that leaves before it joins, and
+    rows of a user missing from ``users``. ``fallback``: no history reaches the window start, the
+    current ``channelmembers`` count instead (the history inside the window is then ignored)."""
+    team = ws.team("t")
+    users: list[UserInfo] = []
+    for i in range(40):
+        delete_at = rng.choice([0] * 6 + [5_000, rng.randrange(START, END), 30_000])
+        email = f"{rng.random():.4f}@x"  # random e-mails: their order is the sort order
+        uid = ws.user(f"u{i}", email=email, bot=i % 13 == 0, delete_at=delete_at)
+        users.append(UserInfo(uid, f"u{i}", email, i % 13 == 0, delete_at))
+    ghost = mmid("ghost")  # in the history, not in users
+    channels = [
+        ws.channel(f"c{c}", team=None if c == 5 else team, ctype="D" if c == 5 else "O") for c in range(6)
     ]
+    for cid in channels:
+        rows: set[tuple[str, int]] = set()
+        for _ in range(45):
+            uid = rng.choice(users).id
+            join = rng.choice([rng.randrange(0, START), rng.randrange(START, END)])
+            if fallback:
+                join = rng.randrange(START + 1, END)
+            leave = rng.choice([None, None, join + rng.randrange(1, 4_000), join])
+            if (uid, join) not in rows:
+                rows.add((uid, join))
+                ws.history(cid, uid, join, leave)
+        for uid, join, leave in ((users[0].id, 12_000, 11_000), (ghost, 11_500, 13_000)):
+            if (uid, join) not in rows:
+                ws.history(cid, uid, join, leave)
+        if fallback:
+            for user in rng.sample(users, 15):
+                ws.member(cid, user.id)
+    return channels, users
 
 
-def random_history_rows(rng: random.Random, users: list[UserInfo], count: int) -> list[tuple]:
-    """``(join, user, leave)`` history rows: joined at 0 or within 10 s, a third of them leaving."""
-    rows = []
-    for _ in range(count):
-        join = rng.choice([0, rng.randrange(10_000)])
-        leave = rng.choice([_NO_LEAVE, _NO_LEAVE, join + rng.randrange(1, 3000)])
-        rows.append((join, rng.choice(users), leave))
-    return rows
-
-
-def _channels(seed: int, *, lists: bool, fallback: bool = False) -> dict[str, _Channel]:
-    """Four channels of random history rows: joins before and inside the window, leaves, users
-    deactivated mid-window, a user with two rows and one with two rows at the same time."""
-    rng = random.Random(seed)
-    users = random_users(rng, 60)
-    out = {}
-    for c in range(4):
-        rows = random_history_rows(rng, users, 90)
-        rows.append((100, users[0], 200))  # one user, two rows
-        rows.append((150, users[0], _NO_LEAVE))
-        rows.append((300, users[1], _NO_LEAVE))  # the same row twice (duplicated history)
-        rows.append((300, users[1], _NO_LEAVE))
-        rows.sort(key=lambda r: (r[0], r[1].email, r[1].id))
-        members = [r[1] for r in rows]
-        if fallback:  # current channelmembers: no history columns
-            out[f"c{c}"] = _Channel(members, None, None, lists=lists)
-        else:
-            out[f"c{c}"] = _Channel(
-                members, array("q", [r[0] for r in rows]), array("q", [r[2] for r in rows]), lists=lists
-            )
-    return out
+def _batches(rng: random.Random) -> list[tuple[int, int]]:
+    """Batches tiling the window, a few of them empty (posts sharing their last update time)."""
+    cuts = sorted(rng.randrange(START, END) for _ in range(30))
+    cuts += rng.sample(cuts, 3)  # repeated cut: a batch [t, t)
+    bounds = [START, *sorted(cuts), END]
+    return list(itertools.pairwise(bounds))
 
 
 def _as_tuples(events: list[MemberEvent]) -> list[tuple]:
     return [(e.user.id, e.kind, e.time, e.left_at, e.synthetic, e.from_current_members) for e in events]
 
 
-def _batches(skip_every: int = 3):
-    """40 batches of 250 ms; channel c3 is inactive in every third one."""
-    for batch in range(40):
-        start, end = 250 * batch, 250 * (batch + 1)
-        for cid in ("c0", "c1", "c2", "c3"):
-            if cid == "c3" and batch % skip_every == 1:
-                continue
-            yield batch, cid, start, end
+def _compare(conn: psycopg.Connection, seed: int, *, fallback: bool) -> dict[str, int]:
+    """Run both sources over the same random batches; returns what the comparison covered."""
+    ws = Workspace(conn)
+    rng = random.Random(seed)
+    channel_ids, users = _random_history(ws, rng, fallback=fallback)
+    stranger = UserInfo(mmid("stranger"), "stranger", "s@x")  # an author with no membership at all
+    infos = {row[0]: channel_info_row(row) for row in conn.execute(CHANNELS_BY_ID, (channel_ids,))}
+    covered = dict.fromkeys(("first", "later_joins", "later_synthetic", "leaves", "synthetic", "batches"), 0)
+    with conn.transaction():
+        whole = MembershipSource(conn, START, END)
+        assert whole.uses_history is not fallback
+        with WindowMembership(conn, START, END) as once:
+            seen: set[str] = set()
+            for start, end in _batches(rng):
+                posted = rng.sample(channel_ids, rng.randrange(0, 4))
+                channels = {cid: infos[cid] for cid in posted}
+                authors = {cid: {u.id: u for u in rng.sample([*users, stranger], 5)} for cid in posted}
+                full = whole.activity(start, end, channels, authors)
+                light = once.activity(start, end, channels, authors)
+                assert list(light) == list(full), (start, end)
+                for cid, act in light.items():
+                    expected: ChannelActivity = full[cid]
+                    assert act.channel == expected.channel
+                    if cid in seen:
+                        later = [e for e in expected.joins if e.time >= start]
+                        assert _as_tuples(act.joins) == _as_tuples(later), (start, end, cid)
+                        covered["later_joins"] += len(act.joins)
+                        covered["later_synthetic"] += sum(e.synthetic for e in act.joins)
+                    else:
+                        seen.add(cid)
+                        assert _as_tuples(act.joins) == _as_tuples(expected.joins), (start, end, cid)
+                        covered["first"] += len(act.joins)
+                    assert _as_tuples(act.leaves) == _as_tuples(expected.leaves), (start, end, cid)
+                    covered["leaves"] += len(act.leaves)
+                    covered["synthetic"] += sum(e.synthetic for e in act.joins)
+                covered["batches"] += 1
+    return covered
 
 
-def test_without_member_lists_a_channel_gives_its_members_once_then_only_new_joins():
-    """``lists=False`` (the CSV's window mode): the first batch where a channel is active lists
-    everything the full list holds (with ``left_at``); later batches only the joins inside the
-    batch, which are exactly the full list's events at or after the batch start. Leaves, the
-    entering users and who is present (for synthetic joins) are the same as with lists."""
-    for fallback in (False, True):
-        full, light = (
-            _channels(7, lists=True, fallback=fallback),
-            _channels(7, lists=False, fallback=fallback),
-        )
-        seen: set[str] = set()
-        later_joins = leaves = 0
-        outcomes: set[bool] = set()
-        for batch, cid, start, end in _batches():
-            f_joins, f_leaves, f_entering, _ = full[cid].during(start, end, 0)
-            l_joins, l_leaves, l_entering, l_leaving = light[cid].during(start, end, 0)
-            if cid not in seen:
-                seen.add(cid)
-                assert _as_tuples(l_joins) == _as_tuples(f_joins), (batch, cid)
-                assert l_joins, (batch, cid)
-            else:
-                assert _as_tuples(l_joins) == _as_tuples([e for e in f_joins if e.time >= start]), (
-                    batch,
-                    cid,
-                )
-                later_joins += len(l_joins)
-            leaves += len(l_leaves)
-            assert _as_tuples(l_leaves) == _as_tuples(f_leaves), (batch, cid)
-            assert l_entering == f_entering
-            assert l_leaving == ()
-            # who counts as present (no synthetic join): a user with a row in the prefix
-            in_prefix = {e.user.id for e in full[cid].prefix}
-            for uid in {u.id for u in full[cid].users} | {"nobody"}:
-                present = uid in in_prefix
-                assert light[cid].is_present(uid) == full[cid].is_present(uid) == present, (batch, cid, uid)
-                outcomes.add(present)
-        # the data did exercise joins and leaves after each channel's first batch (the fallback
-        # has neither: its members are present for the whole window)
-        assert (later_joins > 50 and leaves > 50) if not fallback else (later_joins == leaves == 0)
-        assert outcomes == {True, False}
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_window_membership_lists_what_the_whole_lists_add(mm_conn, seed):
+    covered = _compare(mm_conn, seed, fallback=False)
+    # the random data did exercise every kind of entry
+    assert covered["first"] > 20
+    assert covered["later_joins"] > 50
+    assert covered["leaves"] > 20
+    assert covered["synthetic"] > 10
+    assert covered["batches"] == 34
 
 
-def test_without_member_lists_no_member_event_outlives_its_batch():
-    """The memory claim: a channel without lists keeps no event object between batches (a few
-    machine words per history row), while the one with lists keeps one per present member."""
+def test_window_membership_in_the_current_members_fallback(mm_conn):
+    covered = _compare(mm_conn, 4, fallback=True)
+    assert covered["first"] > 20
+    assert covered["later_joins"] == covered["later_synthetic"] > 10  # no entries: authors missing
+    assert covered["synthetic"] > 10
+    assert covered["leaves"] == 0
+
+
+def test_window_membership_keeps_who_is_present_and_no_event(mm_conn):
+    """The memory claim: between batches no event object is kept, and the state is one small number
+    per row present at the batch end (not per history row or event of the window)."""
+    ws = Workspace(mm_conn)
+    rng = random.Random(5)
+    channel_ids, _users = _random_history(ws, rng, fallback=False)
 
     def live_events() -> int:
         gc.collect()
         return sum(1 for o in gc.get_objects() if type(o) is MemberEvent)
 
     before = live_events()
-    light, full = _channels(3, lists=False), _channels(3, lists=True)
     handed_out = 0
-    for _batch, cid, start, end in _batches():
-        out = light[cid].during(start, end, 0)
-        handed_out += len(out[0]) + len(out[1])
-        del out
-    assert handed_out > 200
-    assert live_events() == before
-    for _batch, cid, start, end in _batches():
-        out = full[cid].during(start, end, 0)
-        del out
-    kept = live_events() - before
-    present = sum(sum(state.in_prefix) for state in full.values())
-    assert kept >= present > 0
-    assert all(state.prefix == [] and state.events == [] for state in light.values())
+    with mm_conn.transaction(), WindowMembership(mm_conn, START, END) as once:
+        for start, end in _batches(rng):
+            out = once.activity(start, end, {}, {})
+            handed_out += sum(len(a.joins) + len(a.leaves) for a in out.values())
+            del out
+            assert live_events() == before
+            present = mm_conn.execute(
+                "SELECT count(*) FROM channelmemberhistory h JOIN users u ON u.id = h.userid"
+                " WHERE h.channelid = ANY(%s) AND h.jointime < %s AND (h.leavetime IS NULL OR h.leavetime >= %s)",
+                (list(once._present), end, end),
+            ).fetchone()[0]
+            assert sum(len(numbers) for numbers in once._present.values()) == present, (start, end)
+        rows = mm_conn.execute("SELECT count(*) FROM channelmemberhistory").fetchone()[0]
+        assert sum(len(numbers) for numbers in once._present.values()) < rows
+    assert handed_out > 100
+    assert set(once._present) == set(channel_ids)  # every channel had events: all were tracked

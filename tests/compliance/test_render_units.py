@@ -253,6 +253,26 @@ def test_fast_quote_test_equals_the_shared_pattern():
         assert _needs_quotes(text) == (_NEEDS_QUOTES.search(text) is not None), repr(text)
 
 
+def _random_users(rng: random.Random, count: int) -> list[UserInfo]:
+    """Users with random e-mails (their sort order); one in ten deactivated at 4000."""
+    return [
+        UserInfo(f"u{i}", f"n{i}", f"{rng.random():.5f}@x", delete_at=rng.choice([0] * 9 + [4000]))
+        for i in range(count)
+    ]
+
+
+def _random_history_rows(rng: random.Random, users: list[UserInfo], count: int) -> list[tuple]:
+    """``(join, user, leave)`` history rows: joined at 0 or within 10 s, a third of them leaving."""
+    from mmgov.compliance.membership import _NO_LEAVE
+
+    rows = []
+    for _ in range(count):
+        join = rng.choice([0, rng.randrange(10_000)])
+        leave = rng.choice([_NO_LEAVE, _NO_LEAVE, join + rng.randrange(1, 3000)])
+        rows.append((join, rng.choice(users), leave))
+    return rows
+
+
 def test_participant_blocks_from_membership_deltas_equal_the_plain_definition():
     """The incremental path (``delta_blocks``: prefix blocks cut and spliced from batch to batch) on
     member lists from the real membership state machine (``_Channel``): joins, leaves, deactivations,
@@ -262,15 +282,14 @@ def test_participant_blocks_from_membership_deltas_equal_the_plain_definition():
 
     from mmgov.compliance.membership import _NO_LEAVE, _Channel
     from mmgov.compliance.model import ChannelActivity
-    from tests.compliance.test_membership import random_history_rows, random_users
 
     rng = random.Random(11)
-    users = random_users(rng, 70)
+    users = _random_users(rng, 70)
     # late users, each ranked just below the one before: the same gap halved until no float is left
     late = [UserInfo(f"v{i}", "v", "a@x" + "\x01" * (80 - i)) for i in range(80)]
     channels = {}
     for c in range(4):
-        rows = random_history_rows(rng, users, 120)
+        rows = _random_history_rows(rng, users, 120)
         if c == 0:
             rows += [(5000 + 50 * i, user, _NO_LEAVE) for i, user in enumerate(late)]
         rows.append((100, users[0], 200))  # one user, two rows

@@ -477,7 +477,7 @@ class CsvFormat(ComplianceFormat):
     State kept between batches is per channel (a number) plus the (channel, author) pairs given a
     synthetic join, never per membership row: it does not grow with the window's posts or history.
     In window mode the format asks for no member lists (:attr:`member_lists`), so the membership
-    source keeps no per-member objects either.
+    source (:class:`~mmgov.compliance.window_membership.WindowMembership`) keeps only who is present.
     """
 
     name = "csv"

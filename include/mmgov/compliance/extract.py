@@ -9,11 +9,12 @@ the posts streamed by a twin connection that imports the snapshot (:mod:`mmgov.c
 their files through a server-side cursor; posts, files, channel membership and the
 reconciliation counts (independent ``count(*)`` queries, :class:`WindowCounts`) all see the same
 snapshot, so a post edited while the export runs cannot make the counts disagree with the rows,
-and no row can be missed or read twice between batches. Memory holds a batch and the next one's rows
-(fetched by a helper thread while the batch is built); no query runs per
+and no row can be missed or read twice between batches. Memory holds the batch being written and
+the next one being built (the reader looks one row ahead to know the last batch); no query runs per
 row: post rows are narrow (authors and channels are looked up by id once per window, see
 :mod:`mmgov.compliance.post_rows`), files come from a second server-side cursor in the posts'
-order, membership is cached per channel (see :mod:`mmgov.compliance.membership`).
+order, membership is cached per channel (:mod:`mmgov.compliance.membership`) or, for a format
+that writes it once per window, streamed in time order (:mod:`mmgov.compliance.window_membership`).
 
 A format with ``rendered_line`` (CSV, Actiance) gets its plain posts rendered by PostgreSQL (and its
 deleted posts, ``rendered_deleted``): the stream then returns short rows with the format's
@@ -33,7 +34,7 @@ from typing import Any
 import psycopg
 
 from mmgov.compliance.export_window import ExportWindow
-from mmgov.compliance.membership import MembershipSource
+from mmgov.compliance.membership import ChannelMembership, MembershipSource
 from mmgov.compliance.model import (
     ChannelInfo,
     ClassifiedPost,
@@ -55,6 +56,7 @@ from mmgov.compliance.post_rows import (
     rendered_post_query,
 )
 from mmgov.compliance.post_stream import post_stream
+from mmgov.compliance.window_membership import WindowMembership
 from mmgov.twin_connection import can_export_snapshot, open_twin
 
 DEFAULT_BATCH_SIZE = 10_000
@@ -165,7 +167,8 @@ class WindowReader:
         (:attr:`mmgov.compliance.formats.ComplianceFormat.rendered_line`, ``rendered_deleted``);
         those posts then come in ``batch.rendered`` and only the others are classified into
         ``batch.posts``. ``member_lists``: False gives each channel's membership once per window
-        (:attr:`mmgov.compliance.formats.ComplianceFormat.member_lists`)."""
+        (:attr:`mmgov.compliance.formats.ComplianceFormat.member_lists`,
+        :class:`~mmgov.compliance.window_membership.WindowMembership`)."""
         if batch_size < 1:
             raise ValueError(f"BatchSize must be >= 1, got {batch_size}")
         self.conn = conn
@@ -186,9 +189,7 @@ class WindowReader:
             # Plan for the whole result (like COPY), not for the first rows.
             conn.execute("SET LOCAL cursor_tuple_fraction = 1.0")
             self.counts = count_window(conn, window)
-            membership = MembershipSource(
-                conn, window.start_ms, window.end_ms, member_lists=self.member_lists
-            )
+            source = MembershipSource if self.member_lists else WindowMembership
             params = {"start": window.start_ms, "end": window.end_ms}
             rendered = self.rendered_line is not None
             if rendered:
@@ -197,6 +198,7 @@ class WindowReader:
             else:
                 query, query_params = POST_QUERY, params
             with (
+                source(conn, window.start_ms, window.end_ms) as membership,
                 post_stream(conn, twin, query, query_params, size, self.CURSOR_NAME) as post_rows,
                 conn.cursor(name=self.CURSOR_NAME + "_files") as fcur,
             ):
@@ -243,7 +245,7 @@ class WindowReader:
         full: dict[int, tuple],
         files: dict[str, list[ExportedFile]],
         is_last: bool,
-        membership: MembershipSource,
+        membership: ChannelMembership,
         lookups: Lookups,
     ) -> tuple[ExportBatch, DbCounts]:
         batch_channels: dict[str, ChannelInfo] = {}

@@ -168,7 +168,8 @@ class ComplianceFormat(ABC):
     #: Global Relay name all participants of each conversation). False, for a format that writes
     #: each membership row once per window: a channel's present members come only in the first
     #: batch where it is active, later batches hold only new joins, and the membership source
-    #: keeps no per-member objects between batches (memory stays flat on big workspaces).
+    #: (:class:`mmgov.compliance.window_membership.WindowMembership`) keeps only who is present
+    #: between batches (memory stays flat on big workspaces).
     member_lists: bool = True
 
     def __init__(self, settings: Settings, export_format: str | None = None):

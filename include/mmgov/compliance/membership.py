@@ -20,10 +20,10 @@ active channel are taken as present for the whole window (previously-joined at t
 A channel's join list is reused (the same list object) from one batch to the next when nothing
 changed in between (no join, leave or deactivation): formats may cache what they render from it.
 
-Without member lists (``member_lists=False``, for a format that writes each membership row once
-per window, like the CSV), a channel's ``joins`` hold every member present only in the first batch
-where the channel is active; later batches hold only the members who enter (and synthetic joins).
-No event object is then kept between batches: the state is a few machine words per history row.
+This module's :class:`MembershipSource` hands out whole member lists (Actiance, Global Relay, the
+CSV's batch mode). A format that writes each membership row once per window (the CSV's window
+mode) uses :class:`mmgov.compliance.window_membership.WindowMembership` instead, which streams the
+window's joins and leaves in time order and keeps only who is present.
 """
 
 from __future__ import annotations
@@ -113,9 +113,7 @@ class _Channel:
     previously-joined events (no ``left_at``) of those rows, in row order, and ``prefix_rows`` their
     row indices (ascending, so a row's place in ``prefix`` is a bisection: changes copy the list and
     touch only those places); :meth:`is_present` looks a user up among them (``ids``: the rows'
-    user ids, sorted, and ``id_rows`` the row of each: a bisection, no per-member object). Without
-    member lists (``lists`` False) there are no events, ``prefix`` stays empty, and :meth:`during`
-    hands out the whole membership only on its first call (``reported``). A batch
+    user ids, sorted, and ``id_rows`` the row of each: a bisection, no per-member object). A batch
     ``[start, end)`` is ``prefix`` advanced to ``start`` (rows that joined since appended, rows that
     exited dropped), its leavers given their ``left_at``, then the rows that enter inside the range.
     When nothing of that happens the list is the very same object as the previous batch's.
@@ -131,26 +129,20 @@ class _Channel:
         "in_prefix",
         "joins",
         "leaves",
-        "lists",
         "next_exit",
         "next_join",
         "parent",
         "prefix",
         "prefix_rows",
         "removed",
-        "reported",
         "upto",
         "users",
     )
 
-    def __init__(
-        self, users: list[UserInfo], joins: array | None, leaves: array | None, *, lists: bool = True
-    ):
+    def __init__(self, users: list[UserInfo], joins: array | None, leaves: array | None):
         self.users = users
         self.joins = joins
         self.leaves = leaves
-        self.lists = lists
-        self.reported = False
         exits = sorted((t, i) for i in range(len(users)) if (t := self._exit(i)) is not None)
         self.exit_times = array("q", [t for t, _ in exits])
         self.exit_rows = array("q", [i for _, i in exits])
@@ -158,7 +150,7 @@ class _Channel:
         by_id = sorted(range(len(users)), key=lambda i: users[i].id)
         self.ids = [users[i].id for i in by_id]
         self.id_rows = array("l", by_id)
-        self.events: list[MemberEvent | None] = [None] * len(users) if lists else []
+        self.events: list[MemberEvent | None] = [None] * len(users)
         self.next_join = 0  # rows[:next_join] have been considered for the prefix
         self.next_exit = 0  # exits[:next_exit] have been applied
         self.prefix: list[MemberEvent] = []
@@ -197,15 +189,13 @@ class _Channel:
         added_rows: list[int] = []
         i = self.next_join
         n = len(users)
-        lists = self.lists
         while i < n and (joins is None or joins[i] < start):
             ex = self._exit(i)
             if ex is None or ex >= start:
                 in_prefix[i] = 1
                 added_rows.append(i)
-                if lists:
-                    e = events[i] = self._previously_joined(i, window_start)
-                    added.append(e)
+                e = events[i] = self._previously_joined(i, window_start)
+                added.append(e)
             i += 1
         self.next_join = i
         self.upto = start
@@ -213,8 +203,6 @@ class _Channel:
             return
         for i in gone:
             in_prefix[i] = 0
-        if not lists:
-            return
         prefix, prefix_rows = self.prefix, self.prefix_rows
         self.parent, self.removed, self.appended = prefix, (), len(added)
         if gone:
@@ -258,21 +246,17 @@ class _Channel:
                     leaves.append(MemberEvent(users[i], MemberEventKind.LEAVE, left_at))
             i += 1
         leaving: list[int] = []
-        if not self.lists:  # the members present only on the first call, then new joins only
-            joins_out = [] if self.reported else self._present_events(window_start, leaving_at)
-            self.reported = True
-        else:
-            joins_out = self.prefix
-            if leaving_at:
-                joins_out = joins_out.copy()
-                rows, events = self.prefix_rows, self.events
-                for i, leave in leaving_at.items():
-                    pos = _place(rows, i)
-                    joins_out[pos] = MemberEvent(
-                        users[i], MemberEventKind.PREVIOUSLY_JOINED, events[i].time, left_at=leave
-                    )
-                    leaving.append(pos)
-                leaving.sort()
+        joins_out = self.prefix
+        if leaving_at:
+            joins_out = joins_out.copy()
+            rows, events = self.prefix_rows, self.events
+            for i, leave in leaving_at.items():
+                pos = _place(rows, i)
+                joins_out[pos] = MemberEvent(
+                    users[i], MemberEventKind.PREVIOUSLY_JOINED, events[i].time, left_at=leave
+                )
+                leaving.append(pos)
+            leaving.sort()
         if entering:
             joins_out = joins_out + entering
         if len(leaves) > 1:
@@ -289,27 +273,13 @@ class _Channel:
             j += 1
         return False
 
-    def _previously_joined(self, i: int, window_start: int, left_at: int | None = None) -> MemberEvent:
+    def _previously_joined(self, i: int, window_start: int) -> MemberEvent:
         """Row ``i`` as a previously-joined event (at the window start in the current-members fallback)."""
         joins = self.joins
         time = window_start if joins is None else joins[i]
         return MemberEvent(
-            self.users[i],
-            MemberEventKind.PREVIOUSLY_JOINED,
-            time,
-            left_at=left_at,
-            from_current_members=joins is None,
+            self.users[i], MemberEventKind.PREVIOUSLY_JOINED, time, from_current_members=joins is None
         )
-
-    def _present_events(self, window_start: int, leaving_at: dict[int, int]) -> list[MemberEvent]:
-        """The previously-joined events of the rows in the prefix, in row order (what ``prefix`` holds
-        with member lists), with ``left_at`` for those leaving in the range."""
-        in_prefix = self.in_prefix
-        return [
-            self._previously_joined(i, window_start, leaving_at.get(i))
-            for i in range(self.next_join)
-            if in_prefix[i]
-        ]
 
     def delta(self, leaving: tuple[int, ...]) -> MembersDelta:
         """How the joins :meth:`during` gave derive from the previous prefix (``leaving``: its fourth value)."""
@@ -341,28 +311,80 @@ def _without_rows(
     return events, kept
 
 
-class MembershipSource:
-    """Membership for the batches of one window.
+class ChannelMembership:
+    """What both membership sources share: the window, whether ``channelmemberhistory`` covers it,
+    the users met in membership rows, and the channels active by membership events alone."""
+
+    def __init__(self, conn: psycopg.Connection, window_start: int, window_end: int):
+        self.conn = conn
+        self.window_start = window_start
+        self.window_end = window_end
+        self.uses_history = bool(conn.execute(_HISTORY_REACHES, (window_start,)).fetchone()[0])
+        self._users: dict[str, UserInfo] = {}  # shared by every channel's rows
+        self._channels: dict[str, ChannelInfo] = {}
+
+    def _user(
+        self, uid: str, username: str | None, email: str | None, deleteat: int | None, is_bot: bool
+    ) -> UserInfo:
+        user = self._users.get(uid)
+        if user is None:
+            user = self._users[uid] = UserInfo(uid, username or "", email or "", bool(is_bot), deleteat or 0)
+        return user
+
+    def _activities(
+        self, channels: dict[str, ChannelInfo], with_events: Iterable[str]
+    ) -> dict[str, ChannelActivity]:
+        """An empty activity per channel of ``channels`` and of ``with_events`` (sorted by channel id)."""
+        active = dict(channels)
+        extra = set(with_events) - set(active)
+        unknown = sorted(extra - set(self._channels))
+        if unknown:
+            for row in self.conn.execute(CHANNELS_BY_ID, (unknown,)).fetchall():
+                info = channel_info_row(row)
+                self._channels[info.id] = info
+        for cid in extra:
+            if cid in self._channels:
+                active[cid] = self._channels[cid]
+        return {cid: ChannelActivity(info) for cid, info in sorted(active.items())}
+
+    def close(self) -> None:
+        """Release what the source holds open (nothing here)."""
+
+    def __enter__(self) -> ChannelMembership:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def activity(
+        self,
+        start: int,
+        end: int,
+        channels: dict[str, ChannelInfo],
+        authors: dict[str, dict[str, UserInfo]],
+    ) -> dict[str, ChannelActivity]:
+        """Channel id -> membership for a batch ``[start, end)``; batches come in order and tile the window.
+
+        ``channels``: the channels with posts in the batch (more are added for join/leave activity);
+        ``authors``: channel id -> user id -> author, for the synthetic joins.
+        """
+        raise NotImplementedError
+
+
+class MembershipSource(ChannelMembership):
+    """Whole member lists for the batches of one window.
 
     The window's join/leave times are loaded once; each channel's history rows overlapping the
     window are loaded once, when the channel first becomes active, and advanced batch by batch
     (:class:`_Channel`): a big channel is active in most batches, and rebuilding its member list
-    for each batch would dominate the export. ``member_lists`` False: see the module docstring.
+    for each batch would dominate the export.
     """
 
-    def __init__(
-        self, conn: psycopg.Connection, window_start: int, window_end: int, *, member_lists: bool = True
-    ):
-        self.conn = conn
-        self.member_lists = member_lists
-        self.window_start = window_start
-        self.window_end = window_end
-        self.uses_history = bool(conn.execute(_HISTORY_REACHES, (window_start,)).fetchone()[0])
+    def __init__(self, conn: psycopg.Connection, window_start: int, window_end: int):
+        super().__init__(conn, window_start, window_end)
         # channel id -> sorted event times (joins and leaves) inside the window, 8 bytes each.
         self._events: dict[str, array] = {}
         self._members: dict[str, _Channel] = {}
-        self._users: dict[str, UserInfo] = {}  # shared by every channel's rows
-        self._channels: dict[str, ChannelInfo] = {}
         if self.uses_history:
             with conn.cursor(name="mmgov_membership_events") as cur:  # server-side: a chunk at a time
                 cur.execute(_WINDOW_EVENTS, {"start": window_start, "end": window_end})
@@ -387,29 +409,22 @@ class MembershipSource:
             cid: ([], array("q"), array("q")) for cid in channel_ids
         }
         params = {"channels": channel_ids, "start": self.window_start, "end": self.window_end}
-        users = self._users
         # server-side: libpq holds one chunk of rows, not all the history rows of the new channels
         with self.conn.cursor(name="mmgov_membership_rows") as cur:
             cur.execute(query, params)
             while chunk := cur.fetchmany(5000):
                 for cid, uid, jointime, leavetime, username, email, deleteat, is_bot in chunk:
-                    user = users.get(uid)
-                    if user is None:
-                        user = users[uid] = UserInfo(
-                            uid, username or "", email or "", bool(is_bot), deleteat or 0
-                        )
                     members, joins, leaves = rows[cid]
-                    members.append(user)
+                    members.append(self._user(uid, username, email, deleteat, is_bot))
                     if history:
                         joins.append(jointime)
                         leaves.append(_NO_LEAVE if leavetime is None else leavetime)
-        lists = self.member_lists
         for cid in channel_ids:
             members, joins, leaves = rows.pop(cid)
             if history:
-                self._members[cid] = _Channel(members, joins, leaves, lists=lists)
+                self._members[cid] = _Channel(members, joins, leaves)
             else:  # the current-members fallback: present from the window start, no times
-                self._members[cid] = _Channel(members, None, None, lists=lists)
+                self._members[cid] = _Channel(members, None, None)
 
     def activity(
         self,
@@ -418,22 +433,7 @@ class MembershipSource:
         channels: dict[str, ChannelInfo],
         authors: dict[str, dict[str, UserInfo]],
     ) -> dict[str, ChannelActivity]:
-        """Channel id -> membership for a batch ``[start, end)``.
-
-        ``channels``: the channels with posts in the batch (more are added for join/leave activity);
-        ``authors``: channel id -> user id -> author, for the synthetic joins.
-        """
-        active = dict(channels)
-        extra = self.channels_with_events(start, end) - set(active)
-        unknown = sorted(extra - set(self._channels))
-        if unknown:
-            for row in self.conn.execute(CHANNELS_BY_ID, (unknown,)).fetchall():
-                info = channel_info_row(row)
-                self._channels[info.id] = info
-        for cid in extra:
-            if cid in self._channels:
-                active[cid] = self._channels[cid]
-        result = {cid: ChannelActivity(info) for cid, info in sorted(active.items())}
+        result = self._activities(channels, self.channels_with_events(start, end))
         new = [cid for cid in result if cid not in self._members]
         if new:
             self._load(new)
@@ -450,8 +450,7 @@ class MembershipSource:
                 act.joins = sorted([*base, *synthetic], key=_event_key)
             else:
                 act.joins = base
-                if self.member_lists:
-                    act.delta = state.delta(leaving)
+                act.delta = state.delta(leaving)
             act.leaves = leaves
         return result
 

@@ -198,7 +198,7 @@ class WindowReader:
             else:
                 query, query_params = POST_QUERY, params
             with (
-                source(conn, window.start_ms, window.end_ms) as membership,
+                source(conn, window.start_ms, window.end_ms, lookups.users) as membership,
                 post_stream(conn, twin, query, query_params, size, self.CURSOR_NAME) as post_rows,
                 conn.cursor(name=self.CURSOR_NAME + "_files") as fcur,
             ):

@@ -42,6 +42,7 @@ from mmgov.compliance.model import (
     MembersDelta,
     UserInfo,
 )
+from mmgov.compliance.post_rows import user_pair
 
 _HISTORY_REACHES = "SELECT EXISTS (SELECT 1 FROM channelmemberhistory WHERE jointime <= %s)"
 
@@ -315,21 +316,30 @@ class ChannelMembership:
     """What both membership sources share: the window, whether ``channelmemberhistory`` covers it,
     the users met in membership rows, and the channels active by membership events alone."""
 
-    def __init__(self, conn: psycopg.Connection, window_start: int, window_end: int):
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        window_start: int,
+        window_end: int,
+        users: dict[str | None, tuple[UserInfo, UserInfo]] | None = None,
+    ):
+        """``users``: the window's user registry (:attr:`mmgov.compliance.post_rows.Lookups.users`),
+        so that a member who also posts is one object (and one cached CSV rendering)."""
         self.conn = conn
         self.window_start = window_start
         self.window_end = window_end
         self.uses_history = bool(conn.execute(_HISTORY_REACHES, (window_start,)).fetchone()[0])
-        self._users: dict[str, UserInfo] = {}  # shared by every channel's rows
+        self._users = {} if users is None else users
         self._channels: dict[str, ChannelInfo] = {}
 
     def _user(
         self, uid: str, username: str | None, email: str | None, deleteat: int | None, is_bot: bool
     ) -> UserInfo:
-        user = self._users.get(uid)
-        if user is None:
-            user = self._users[uid] = UserInfo(uid, username or "", email or "", bool(is_bot), deleteat or 0)
-        return user
+        """The member ``uid`` (a ``bots`` row makes it a bot), from the registry or added to it."""
+        pair = self._users.get(uid)
+        if pair is None:
+            pair = self._users[uid] = user_pair(uid, username, email, deleteat or 0, bool(is_bot))
+        return pair[0]
 
     def _activities(
         self, channels: dict[str, ChannelInfo], with_events: Iterable[str]
@@ -380,8 +390,14 @@ class MembershipSource(ChannelMembership):
     for each batch would dominate the export.
     """
 
-    def __init__(self, conn: psycopg.Connection, window_start: int, window_end: int):
-        super().__init__(conn, window_start, window_end)
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        window_start: int,
+        window_end: int,
+        users: dict[str | None, tuple[UserInfo, UserInfo]] | None = None,
+    ):
+        super().__init__(conn, window_start, window_end, users)
         # channel id -> sorted event times (joins and leaves) inside the window, 8 bytes each.
         self._events: dict[str, array] = {}
         self._members: dict[str, _Channel] = {}

@@ -122,7 +122,7 @@ class Lookups:
         new_channels = set(map(_ROW_CHANNEL, rows)) - channels.keys()
         if None in new_users:
             new_users.discard(None)
-            users[None] = _user_pair("", None, None, 0, False)
+            users[None] = user_pair("", None, None, 0, False)
         if None in new_channels:
             new_channels.discard(None)
             channels[None] = _channel("", None, None, None, None, None, None)
@@ -130,15 +130,16 @@ class Lookups:
             for uid, username, email, delete_at, has_bot in conn.execute(
                 USERS_BY_ID, (sorted(new_users),)
             ).fetchall():
-                users[uid] = _user_pair(uid, username, email, delete_at, has_bot)
+                users[uid] = user_pair(uid, username, email, delete_at, has_bot)
         if new_channels:
             for row in conn.execute(CHANNELS_BY_ID, (sorted(new_channels),)).fetchall():
                 channels[row[0]] = _channel(*row)
 
 
-def _user_pair(
+def user_pair(
     uid: str, username: str | None, email: str | None, delete_at: int, has_bot: bool
 ) -> tuple[UserInfo, UserInfo]:
+    """A user as a post author without and with ``from_bot`` (one object when it has a ``bots`` row)."""
     bot = UserInfo(uid, username or "", email or "", True, delete_at)
     if has_bot:
         return bot, bot

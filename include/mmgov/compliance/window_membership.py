@@ -95,8 +95,14 @@ class WindowMembership(ChannelMembership):
     Use as a context manager (or :meth:`close`): the event cursor stays open for the window.
     """
 
-    def __init__(self, conn: psycopg.Connection, window_start: int, window_end: int):
-        super().__init__(conn, window_start, window_end)
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        window_start: int,
+        window_end: int,
+        users: dict[str | None, tuple[UserInfo, UserInfo]] | None = None,
+    ):
+        super().__init__(conn, window_start, window_end, users)
         # channel id -> the user numbers of its present rows, sorted (one per row: a user with two
         # overlapping rows is there twice); a channel is here from its first active batch on.
         self._present: dict[str, array] = {}

@@ -66,7 +66,8 @@ WHERE h.channelid = ANY(%(channels)s) AND h.jointime < %(end)s AND (h.leavetime 
 ORDER BY h.channelid, h.jointime, u.email COLLATE "C", h.userid
 """
 
-_MEMBERS_FROM_CURRENT = """
+# The current-members fallback: each channel's current members, by e-mail and user id.
+MEMBERS_FROM_CURRENT = """
 SELECT m.channelid, m.userid, NULL::bigint, NULL::bigint, u.username, u.email, u.deleteat, b.userid IS NOT NULL
 FROM channelmembers m
 JOIN users u ON u.id = m.userid
@@ -261,7 +262,7 @@ class _Channel:
         if entering:
             joins_out = joins_out + entering
         if len(leaves) > 1:
-            leaves.sort(key=_event_key)
+            leaves.sort(key=event_key)
         return joins_out, leaves, {e.user.id for e in entering}, tuple(leaving)
 
     def is_present(self, uid: str) -> bool:
@@ -419,7 +420,7 @@ class MembershipSource(ChannelMembership):
 
     def _load(self, channel_ids: list[str]) -> None:
         history = self.uses_history
-        query = _MEMBERS_FROM_HISTORY if history else _MEMBERS_FROM_CURRENT
+        query = _MEMBERS_FROM_HISTORY if history else MEMBERS_FROM_CURRENT
         # per channel: its rows' users, join times and leave times (arrays: no int object is kept)
         rows: dict[str, tuple[list[UserInfo], array, array]] = {
             cid: ([], array("q"), array("q")) for cid in channel_ids
@@ -463,7 +464,7 @@ class MembershipSource(ChannelMembership):
                 if uid not in entering and not state.is_present(uid)
             ]
             if synthetic:
-                act.joins = sorted([*base, *synthetic], key=_event_key)
+                act.joins = sorted([*base, *synthetic], key=event_key)
             else:
                 act.joins = base
                 act.delta = state.delta(leaving)
@@ -471,7 +472,8 @@ class MembershipSource(ChannelMembership):
         return result
 
 
-def _event_key(e: MemberEvent) -> tuple[int, str, str]:
+def event_key(e: MemberEvent) -> tuple[int, str, str]:
+    """The order of a channel's joins and of its leaves: (time, e-mail, user id)."""
     return (e.time, e.user.email, e.user.id)
 
 

@@ -22,9 +22,9 @@ from collections.abc import Iterator
 import psycopg
 
 from mmgov.compliance.membership import (
-    _MEMBERS_FROM_CURRENT,
+    MEMBERS_FROM_CURRENT,
     ChannelMembership,
-    _event_key,
+    event_key,
 )
 from mmgov.compliance.model import ChannelActivity, ChannelInfo, MemberEvent, MemberEventKind, UserInfo
 
@@ -130,7 +130,7 @@ class WindowMembership(ChannelMembership):
         out: dict[str, list[MemberEvent]] = {cid: [] for cid in channel_ids}
         numbers: dict[str, list[int]] = {cid: [] for cid in channel_ids}
         history = self.uses_history
-        query = _PRESENT_FROM_HISTORY if history else _MEMBERS_FROM_CURRENT
+        query = _PRESENT_FROM_HISTORY if history else MEMBERS_FROM_CURRENT
         params = {"channels": channel_ids, "at": start}
         with self.conn.cursor(name="mmgov_membership_rows") as cur:
             cur.execute(query, params)
@@ -209,9 +209,9 @@ class WindowMembership(ChannelMembership):
                 for uid, user in authors.get(cid, {}).items()
                 if uid not in entering_ids and not self._is_present(cid, user, start)
             ]
-            act.joins = sorted([*joins, *synthetic], key=_event_key) if synthetic else joins
+            act.joins = sorted([*joins, *synthetic], key=event_key) if synthetic else joins
             if len(leaves) > 1:
-                leaves.sort(key=_event_key)
+                leaves.sort(key=event_key)
             act.leaves = leaves
         # who is present at ``end``: every join of the batch, then every leave (a leave always
         # follows its own row's join, so this order leaves the same multiset as time order)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mmgov.compliance.file_store import S3FileStore
+from mmgov.synth.files import PROFILE_PNGS
 from tests.bulk_export.workspace import export_once
 
 
@@ -18,7 +19,7 @@ def test_export_reads_files_from_s3(edge_workspace, s3_endpoint, s3_bucket, tmp_
         export.members["data/20260101/teams/alpha/channels/town/users/alice/f1/notes.txt"] == b"release notes"
     )
     alice = edge_workspace.id("user:alice")
-    assert export.members[f"data/users/{alice}/profile.png"] == b"\x89PNG fake"
+    assert export.members[f"data/users/{alice}/profile.png"] == PROFILE_PNGS[0]
     missing = [w for w in export.warnings if "not found in the S3 file store" in w]
     assert len(missing) == 3  # bob's picture, the gone attachment, the emoji without image
     assert any("'..' refused" in w for w in export.warnings)

@@ -16,6 +16,7 @@ from mmgov.bulk_export.export_job import finish_export, run_export, start_export
 from mmgov.bulk_export.export_options import ExportOptions
 from mmgov.compliance.file_store import LocalFileStore
 from mmgov.settings import Settings
+from mmgov.synth.files import EMOJI_PNG, PROFILE_PNGS
 
 T0 = 1_767_000_000_000  # a fixed "now" for hand-made rows
 
@@ -317,7 +318,16 @@ class Builder:
             },
         )
 
-    def file(self, label: str, post: str, username: str, path: str, content: bytes | None = b"data") -> str:
+    def file(
+        self,
+        label: str,
+        post: str,
+        username: str,
+        path: str,
+        content: bytes | None = b"data",
+        *,
+        deleted: int = 0,
+    ) -> str:
         fid = self.ids[f"file:{label}"] = make_id(f"file:{label}")
         self._insert(
             "fileinfo",
@@ -327,7 +337,7 @@ class Builder:
                 "postid": self.ids[f"post:{post}"],
                 "createat": T0,
                 "updateat": T0,
-                "deleteat": 0,
+                "deleteat": deleted,
                 "path": path,
                 "name": Path(path).name,
                 "extension": "txt",
@@ -360,7 +370,7 @@ class Builder:
             },
         )
 
-    def emoji(self, name: str, creator: str, *, image: bytes | None = b"<svg/>", deleted: int = 0) -> str:
+    def emoji(self, name: str, creator: str, *, image: bytes | None = EMOJI_PNG, deleted: int = 0) -> str:
         eid = self.ids[f"emoji:{name}"] = make_id(f"emoji:{name}:{deleted}")
         self._insert(
             "emoji",
@@ -379,7 +389,7 @@ class Builder:
             target.write_bytes(image)
         return eid
 
-    def picture(self, username: str, content: bytes = b"\x89PNG fake") -> None:
+    def picture(self, username: str, content: bytes = PROFILE_PNGS[0]) -> None:
         target = self.store / "users" / self.ids[f"user:{username}"] / "profile.png"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)

@@ -45,6 +45,8 @@ class ExportContext:
     progress: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PROGRESS_KEYS, 0))
     report: Callable[[str, int], None] | None = None
     invalid_direct_channels: set[str] = field(default_factory=set)
+    # Whether the database has Mattermost's priority and acknowledgement tables (post_sql.has_post_extras).
+    post_extras: bool = False
     post_totals: dict[str, int] = field(default_factory=dict)
 
     @property

@@ -16,6 +16,18 @@ from mmgov.bulk_export.context import ExportContext
 from mmgov.bulk_export.posts import members_json
 from mmgov.bulk_export.users import CHANNEL_NOTIFY_KEYS, _pick
 
+# A participant's channel notify props as Mattermost's exporter writes them
+# (``importDirectChannelMembersFromChannelMembers`` in server/channels/app/export_converters.go;
+# keys of ``UserChannelNotifyPropsImportData`` in server/channels/app/imports/import_types.go), read
+# from ``channelmembers.notifyprops`` keys ``desktop``, ``push``, ``mark_unread``, ``email``,
+# ``ignore_channel_mentions``, ``channel_auto_follow_threads``; its importer restores all six.
+PARTICIPANT_NOTIFY_KEYS = (
+    *CHANNEL_NOTIFY_KEYS,
+    "email",
+    "ignore_channel_mentions",
+    "channel_auto_follow_threads",
+)
+
 _DIRECT_CHANNELS = (
     "SELECT c.id, c.type::text, c.name, COALESCE(c.header, ''), CASE WHEN c.type = 'D' THEN"
     " (SELECT array_agg(u.id || ' ' || u.username ORDER BY u.username)"
@@ -27,7 +39,8 @@ _DIRECT_CHANNELS = (
 )
 _MEMBER_STATE = (
     "SELECT cm.channelid, cm.userid, cm.notifyprops ->> 'desktop', cm.notifyprops ->> 'push',"
-    " cm.notifyprops ->> 'mark_unread', COALESCE(cm.schemeuser, false),"
+    " cm.notifyprops ->> 'mark_unread', cm.notifyprops ->> 'email', cm.notifyprops ->> 'ignore_channel_mentions',"
+    " cm.notifyprops ->> 'channel_auto_follow_threads', COALESCE(cm.schemeuser, false),"
     " COALESCE(cm.schemeadmin, false), COALESCE(cm.schemeguest, false), COALESCE(cm.mentioncount, 0),"
     " COALESCE(cm.mentioncountroot, 0), COALESCE(cm.msgcount, 0), COALESCE(cm.msgcountroot, 0),"
     " COALESCE(cm.lastviewedat, 0) FROM channelmembers cm WHERE cm.channelid = ANY(%(channels)s)"
@@ -120,9 +133,7 @@ def _member_state(row: tuple) -> dict[str, Any]:
     (
         _cid,
         _uid,
-        desktop,
-        push,
-        mark_unread,
+        *notify_values,
         s_user,
         s_admin,
         s_guest,
@@ -133,7 +144,7 @@ def _member_state(row: tuple) -> dict[str, Any]:
         last_viewed_at,
     ) = row
     out: dict[str, Any] = {}
-    notify = _pick((desktop, push, mark_unread), CHANNEL_NOTIFY_KEYS)
+    notify = _pick(notify_values, PARTICIPANT_NOTIFY_KEYS)
     if notify:
         out["notify_props"] = notify
     out.update(

@@ -49,6 +49,7 @@ from mmgov.bulk_export.export_options import ExportOptions
 from mmgov.bulk_export.file_copy import FileCopier, FileStore
 from mmgov.bulk_export.jsonl_writer import JsonlWriter
 from mmgov.bulk_export.person_scope import build_person_scope, resolve_people
+from mmgov.bulk_export.post_sql import has_post_extras
 from mmgov.bulk_export.posts import PostCounts, PostStream
 from mmgov.bulk_export.roles import export_roles_and_schemes
 from mmgov.bulk_export.teams import export_teams
@@ -257,6 +258,7 @@ def run_export(
                 conn=conn, writer=writer, copier=copier, options=options, person=person, batch_size=batch_size
             )
             ctx.report = _Reporter(state_conn, job_id, ctx.progress)
+            ctx.post_extras = has_post_extras(conn)
             snapshot_id = export_snapshot(conn) if twin is not None else None
             with without_cyclic_gc():
                 _write_all(ctx, job_id, started, spool, twin if snapshot_id else None, snapshot_id)
@@ -416,9 +418,9 @@ def _count_posts_in_database(ctx: ExportContext) -> None:
     if ctx.person is not None:
         return
     row = ctx.conn.execute(
-        "SELECT count(*) FILTER (WHERE c.type IN ('O', 'P')), count(*) FILTER (WHERE c.type IN ('D', 'G'))"
+        "SELECT count(*) FILTER (WHERE c.type NOT IN ('D', 'G')), count(*) FILTER (WHERE c.type IN ('D', 'G'))"
         " FROM posts p JOIN channels c ON c.id = p.channelid LEFT JOIN teams t ON t.id = c.teamid"
-        " WHERE c.type IN ('D', 'G') OR (t.id IS NOT NULL AND c.type IN ('O', 'P') AND (%(archived)s"
+        " WHERE c.type IN ('D', 'G') OR (t.id IS NOT NULL AND c.type NOT IN ('D', 'G') AND (%(archived)s"
         " OR (COALESCE(c.deleteat, 0) = 0 AND COALESCE(t.deleteat, 0) = 0)))",
         {"archived": ctx.options.include_archived_channels},
     ).fetchone()

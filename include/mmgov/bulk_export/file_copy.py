@@ -81,11 +81,13 @@ class FileCopier:
         *,
         quiet_missing: bool = False,
         count: bool = True,
+        consequence: str = "",
     ) -> bool:
         """Copy ``store_path`` to ``member``; on failure write a warning and return False.
 
         ``quiet_missing``: a missing file is expected (e.g. a default avatar never stored), no warning.
         ``count``: False for a second copy of the same file (not counted again).
+        ``consequence``: what the caller does about a failure, appended to the warning's reason.
         """
         with contextlib.ExitStack() as stack:
             try:
@@ -93,10 +95,10 @@ class FileCopier:
             except AttachmentUnavailable as exc:
                 if quiet_missing and "not found" in exc.reason:
                     return False
-                self.warn(kind, store_path, owner, exc.reason)
+                self.warn(kind, store_path, owner, exc.reason + consequence)
                 return False
             except OSError as exc:  # opening the source only: errors writing the export fail the job
-                self.warn(kind, store_path, owner, f"cannot read: {exc.strerror or exc}")
+                self.warn(kind, store_path, owner, f"cannot read: {exc.strerror or exc}{consequence}")
                 return False
             self.bytes_copied += self.sink.add_file(
                 member, _CheckedReader(source, store_path), _size_of(source)

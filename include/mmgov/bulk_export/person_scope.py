@@ -100,7 +100,7 @@ def build_person_scope(
         )
         SELECT root.id FROM touched
           JOIN posts root ON root.id = touched.root AND root.rootid = ''
-          JOIN channels c ON c.id = root.channelid AND c.type IN ('O', 'P')
+          JOIN channels c ON c.id = root.channelid AND c.type NOT IN ('D', 'G')
           JOIN teams t ON t.id = c.teamid
          WHERE %(archived)s OR (COALESCE(c.deleteat, 0) = 0 AND COALESCE(t.deleteat, 0) = 0)
          ORDER BY root.id
@@ -114,7 +114,7 @@ def build_person_scope(
         for r in conn.execute(
             """
         SELECT c.id FROM channels c JOIN teams t ON t.id = c.teamid
-         WHERE c.type IN ('O', 'P')
+         WHERE c.type NOT IN ('D', 'G')
            AND (%(archived)s OR (COALESCE(c.deleteat, 0) = 0 AND COALESCE(t.deleteat, 0) = 0))
            AND (EXISTS (SELECT 1 FROM channelmembers cm WHERE cm.channelid = c.id AND cm.userid = ANY(%(u)s))
                 OR c.id IN (SELECT p.channelid FROM posts p WHERE p.id = ANY(%(roots)s)))

@@ -50,8 +50,8 @@ _THREAD_MARK = ord("X")
 # letter, digit or '_', no backslash, no '..' component, no drive letter); anything else is checked
 # (and named in warnings.txt) by the Python path, which applies safe_relative_path.
 _PLAIN_PATH = r"v ~ '^[A-Za-z0-9_][^\\]*$' AND v !~ '(^|/)\.\.(/|$)' AND substr(v, 2, 1) <> ':'"
-# Rendered side data per post: '"flagged_by":[..]', '"reactions":[..]', '"attachments":[..]' (in the
-# order of PostStream._extras), the root-only '"thread_followers":[..]', and whether the database
+# Rendered side data per post: '"flagged_by":[..]', '"reactions":[..]', '"attachments":[..]',
+# '"priority":{..}', '"acknowledgements":[..]' (in the order of PostStream._extras), the root-only '"thread_followers":[..]', and whether the database
 # may render it (files need Python when they are copied, or when a path is not plainly safe).
 _SIDE_JSON = """
 side_json AS (
@@ -60,7 +60,9 @@ side_json AS (
            || COALESCE(',"reactions":[' || string_agg(v, ',') FILTER (WHERE k = 'r') || ']', '')
            || COALESCE(',"attachments":['
                        || string_agg('{{"path":' || to_json(v)::text || '}}', ',') FILTER (WHERE k = 'a')
-                       || ']', '') AS extras,
+                       || ']', '')
+           || COALESCE(',"priority":' || string_agg(v, ',') FILTER (WHERE k = 'p'), '')
+           || COALESCE(',"acknowledgements":[' || string_agg(v, ',') FILTER (WHERE k = 'k') || ']', '') AS extras,
            ',"thread_followers":[' || string_agg(v, ',') FILTER (WHERE k = 't') || ']' AS followers,
            count(*) FILTER (WHERE k = 'a') = 0
            OR (NOT %(copy_files)s AND bool_and({plain_path}) FILTER (WHERE k = 'a')) AS renderable
@@ -73,7 +75,7 @@ side_json AS (
 _CHANNELS = """
 chan AS MATERIALIZED (
     SELECT c.id, c.type IN ('D', 'G') AS is_direct,
-           CASE WHEN c.type IN ('O', 'P') THEN '{{"type":"post","post":{{"team":' || to_json(t.name)::text
+           CASE WHEN c.type NOT IN ('D', 'G') THEN '{{"type":"post","post":{{"team":' || to_json(t.name)::text
                      || ',"channel":' || to_json(c.name)::text || ','
                 WHEN m.n = 2 OR m.n BETWEEN 3 AND 8 THEN
                      '{{"type":"direct_post","direct_post":{{"channel_members":[' || m.names || '],'
@@ -139,9 +141,13 @@ _REPLY = "{reply}"
 # line but the rendered direct post lines (and no reply body of a direct thread), and those alone.
 ALL, NOT_RENDERED_DIRECT, RENDERED_DIRECT = "all", "not rendered direct", "rendered direct"
 _SCOPES = {
-    ALL: ("(c.type IN ('O', 'P') AND t.id IS NOT NULL AND {archived}) OR c.type IN ('D', 'G')", _REPLY, ""),
+    ALL: (
+        "(c.type NOT IN ('D', 'G') AND t.id IS NOT NULL AND {archived}) OR c.type IN ('D', 'G')",
+        _REPLY,
+        "",
+    ),
     NOT_RENDERED_DIRECT: (
-        "(c.type IN ('O', 'P') AND t.id IS NOT NULL AND {archived}) OR c.type IN ('D', 'G')",
+        "(c.type NOT IN ('D', 'G') AND t.id IS NOT NULL AND {archived}) OR c.type IN ('D', 'G')",
         f"CASE WHEN NOT is_direct THEN {_REPLY} END",
         f"WHERE NOT ({_RENDERED_DIRECT})",
     ),
@@ -187,9 +193,13 @@ def _rendered(alias: str, head: str, tail: str, server_version: int) -> sql.Comp
     return sql.SQL(_MEMBERS.format(a=alias, head=head, tail=tail, json=json))
 
 
-def lines_query(part: str = ALL, server_version: int = JSON_SCALAR_SINCE) -> sql.Composed:
+def lines_query(
+    part: str = ALL, server_version: int = JSON_SCALAR_SINCE, *, extras: bool = False
+) -> sql.Composed:
     """The whole-workspace line stream (``part``: see :data:`ALL`) for a server of ``server_version``
-    (``conn.info.server_version``); parameters: archived, copy_files, render, people (NULL)."""
+    (``conn.info.server_version``), with priorities and acknowledgements when ``extras``
+    (:func:`mmgov.bulk_export.post_sql.has_post_extras`); parameters: archived, copy_files, render,
+    people (NULL)."""
     scope, reply, where = _SCOPES[part]
     side_json = sql.SQL(_SIDE_JSON).format(plain_path=sql.SQL(_PLAIN_PATH), sorted=sql.SQL(SORTED_SIDE_ROWS))
     chan = sql.SQL(_CHANNELS).format(
@@ -203,7 +213,7 @@ def lines_query(part: str = ALL, server_version: int = JSON_SCALAR_SINCE) -> sql
         line=_rendered("j", _ROOT_HEAD, _ROOT_TAIL, server_version), where=sql.SQL(where)
     )
     query = sql.SQL("WITH {side}{side_json}{chan}{replies} {select}").format(
-        side=side_rows(), side_json=side_json, chan=chan, replies=replies, select=select
+        side=side_rows(extras=extras), side_json=side_json, chan=chan, replies=replies, select=select
     )
     return sql.SQL("COPY ({}) TO STDOUT (FORMAT binary)").format(query)
 
@@ -226,9 +236,11 @@ class LineStream:
         lines_per_write: int = 2000,
         progress_every_s: float = 5.0,
         part: str = ALL,
+        extras: bool = False,
     ):
         self.conn = conn
         self.part = part
+        self.extras = extras
         self.writers = writers
         self.params = {
             "archived": include_archived,
@@ -251,7 +263,7 @@ class LineStream:
         write_key = self.keys.write
         per_write = self.lines_per_write
         last_report = time.monotonic()
-        query = lines_query(self.part, self.conn.info.server_version)
+        query = lines_query(self.part, self.conn.info.server_version, extras=self.extras)
         with self.conn.cursor().copy(query, self.params) as copy:
             rows = iter(copy)
             first = next(rows, None)

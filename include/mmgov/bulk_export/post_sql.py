@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import psycopg
 from psycopg import sql
 
 from mmgov.bulk_export.jsonl_writer import dumps
@@ -57,15 +58,36 @@ FOLLOWER_FIELDS = (
     ("last_viewed", "COALESCE(m.lastviewed, 0)", "num"),
     ("unread_mentions", "COALESCE(m.unreadmentions, 0)", "num"),
 )
+# Mattermost 11's post-keyed tables its import format has no key for: a post's priority
+# (``postspriority``, keys of ``model.PostPriority``) and who acknowledged it (``postacknowledgements``,
+# live ones: a removed acknowledgement keeps its row with ``acknowledgedat`` 0). Mattermost's own
+# exporter writes neither (``importLineForPost`` in server/channels/app/export_converters.go;
+# ``PostImportData`` in server/channels/app/imports/import_types.go has no such key) and its importer
+# ignores unknown keys, so mmgov adds them (``priority``, ``acknowledgements``) for completeness, like
+# ``delete_at``. The tables exist since Mattermost 7.7; where they do not, the keys are never written.
+POST_EXTRA_TABLES = ("postspriority", "postacknowledgements")
+PRIORITY_FIELDS = (
+    ("priority", "COALESCE(pp.priority, '')", "str"),
+    ("requested_ack", "COALESCE(pp.requestedack, false)", "bool"),
+    ("persistent_notifications", "COALESCE(pp.persistentnotifications, false)", "bool"),
+)
+ACKNOWLEDGEMENT_FIELDS = (("user", "u.username", "str"), ("acknowledged_at", "pa.acknowledgedat", "num"))
 
 # The thread key of a post: its root's id (its own for a root), after a section flag ('1' direct).
 THREAD_OF = "COALESCE(NULLIF({p}.rootid, ''), {p}.id)"
 IS_REPLY = "COALESCE({p}.rootid, '') <> ''"
 
-# Side data rows of the posts (k: r reaction, f flag, a file, t follow), with the order each kind's
+# Side data rows of the posts (k: r reaction, f flag, a file, t follow; with ``{extras}``: p priority,
+# k acknowledgement by time, user), with the order each kind's
 # items are listed in (o1, o2, o3): reactions still in place, by users that exist, by time, user,
 # emoji; flags and thread follows are private: per person, only the exported people's, by user;
 # files by time, id. ``{only}`` restricts the post ids (empty: all).
+# Files are a post's live files, as Mattermost's exporter lists them (``buildPostAttachments`` reads
+# ``FileInfo().GetForPost(postID, false, false, false)``: no deleted file, server/channels/app/
+# export.go): a file a user removed from a live post is not an attachment (it would come back live
+# on import). A deleted post (exported by mmgov with its ``delete_at``) keeps the files deleted with
+# it: Mattermost and mmgov's retention set their ``deleteat`` when (or just after) the post's, so a
+# file deleted before its post was removed from it while the post was live.
 _SIDE_ROWS = """
 side_rows AS (
     SELECT x.postid, 'r'::"char" AS k, {reaction} AS v, x.createat AS o1, u.username AS o2, x.emojiname AS o3
@@ -78,10 +100,19 @@ side_rows AS (
     UNION ALL
     SELECT f.postid, 'a', f.path, f.createat, f.id, ''
       FROM fileinfo f WHERE f.postid <> '' AND COALESCE(f.path, '') <> ''{only_a}
+       AND (COALESCE(f.deleteat, 0) = 0
+            OR EXISTS (SELECT 1 FROM posts dp WHERE dp.id = f.postid AND dp.deleteat > 0
+                       AND f.deleteat >= dp.deleteat))
     UNION ALL
     SELECT m.postid, 't', {follower}, 0, u.username, ''
       FROM threadmemberships m JOIN users u ON u.id = m.userid
-     WHERE m.following AND (%(people)s::text[] IS NULL OR m.userid = ANY(%(people)s::text[])){only_m}),"""
+     WHERE m.following AND (%(people)s::text[] IS NULL OR m.userid = ANY(%(people)s::text[])){only_m}{extras}),"""
+_EXTRA_SIDE_ROWS = """
+    UNION ALL
+    SELECT pp.postid, 'p', {priority}, 0, '', '' FROM postspriority pp WHERE true{only_p}
+    UNION ALL
+    SELECT pa.postid, 'k', {acknowledgement}, pa.acknowledgedat, u.username, ''
+      FROM postacknowledgements pa JOIN users u ON u.id = pa.userid WHERE pa.acknowledgedat > 0{only_k}"""
 # ONE sort (post id in byte order, then kind and the kind's own order) feeds plain aggregates, which
 # take their input in that order: one hash join on the post stream instead of four.
 SORTED_SIDE_ROWS = """(SELECT postid COLLATE "C" AS postid, k, v FROM side_rows
@@ -92,13 +123,22 @@ side_of AS (
            string_agg(v, ',') FILTER (WHERE k = 'r') AS reactions,
            string_agg(v, ',') FILTER (WHERE k = 'f') AS flags,
            array_agg(v) FILTER (WHERE k = 'a') AS paths,
-           string_agg(v, ',') FILTER (WHERE k = 't') AS followers
+           string_agg(v, ',') FILTER (WHERE k = 't') AS followers,
+           string_agg(v, ',') FILTER (WHERE k = 'p') AS priority,
+           string_agg(v, ',') FILTER (WHERE k = 'k') AS acks
       FROM {sorted}
      GROUP BY postid),"""
 
 
-def side_rows(*, only: str = "") -> sql.Composable:
-    """The ``side_rows`` CTE; ``only`` (e.g. ``" AND {col} IN (SELECT id FROM t)"``) restricts post ids."""
+def side_rows(*, only: str = "", extras: bool = False) -> sql.Composable:
+    """The ``side_rows`` CTE; ``only`` (e.g. ``" AND {col} IN (SELECT id FROM t)"``) restricts post ids;
+    ``extras``: with priorities and acknowledgements (see :data:`POST_EXTRA_TABLES`)."""
+    extra_rows = sql.SQL(_EXTRA_SIDE_ROWS).format(
+        priority=json_object(PRIORITY_FIELDS),
+        acknowledgement=json_object(ACKNOWLEDGEMENT_FIELDS),
+        only_p=sql.SQL(only.format(col="pp.postid")),
+        only_k=sql.SQL(only.format(col="pa.postid")),
+    )
     return sql.SQL(_SIDE_ROWS).format(
         reaction=json_object(REACTION_FIELDS),
         follower=json_object(FOLLOWER_FIELDS),
@@ -106,7 +146,16 @@ def side_rows(*, only: str = "") -> sql.Composable:
         only_f=sql.SQL(only.format(col="f.name")),
         only_a=sql.SQL(only.format(col="f.postid")),
         only_m=sql.SQL(only.format(col="m.postid")),
+        extras=extra_rows if extras else sql.SQL(""),
     )
+
+
+def has_post_extras(conn: psycopg.Connection) -> bool:
+    """Whether the database has Mattermost's priority and acknowledgement tables (7.7+)."""
+    row = conn.execute(
+        "SELECT bool_and(to_regclass(t) IS NOT NULL) FROM unnest(%s::text[]) t", (list(POST_EXTRA_TABLES),)
+    ).fetchone()
+    return bool(row and row[0])
 
 
 # The exported channels, joined to the posts once (a small hash table): whether direct, the
@@ -125,7 +174,7 @@ chan AS MATERIALIZED (
                           FROM channelmembers cm JOIN users u ON u.id = cm.userid WHERE cm.channelid = c.id)
                    END AS members
               FROM channels c LEFT JOIN teams t ON t.id = c.teamid
-             WHERE (c.type IN ('O', 'P') AND t.id IS NOT NULL AND {archived})
+             WHERE (c.type NOT IN ('D', 'G') AND t.id IS NOT NULL AND {archived})
                 OR (c.type IN ('D', 'G'){person_channels})) s)"""
 ARCHIVED = "(%(archived)s OR (COALESCE(c.deleteat, 0) = 0 AND COALESCE(t.deleteat, 0) = 0))"
 
@@ -145,14 +194,15 @@ def channels(*, per_person: bool = False) -> sql.Composable:
 # a post whose author is gone (warnings), the channel id with direct posts (members).
 _SELECT = """
 SELECT s.is_direct, s.skey, s.is_reply, s.id, s.channelid, s.deleteat,
-       s.head, {body}, s.reactions, s.flags, s.paths, s.followers, s.members, s.userid
+       s.head, {body}, s.reactions, s.flags, s.paths, s.followers, s.members, s.userid, s.priority, s.acks
   FROM (SELECT (CASE WHEN ch.is_direct THEN '1' ELSE '0' END || {thread_of}) COLLATE "C" AS skey,
                ch.is_direct, NULL, {is_reply} AS is_reply, p.id COLLATE "C" AS id,
                CASE WHEN ch.is_direct OR u.username IS NULL THEN p.channelid END AS channelid,
                COALESCE(p.deleteat, 0) AS deleteat, p.createat, p.type, p.message, p.props, p.editat, p.ispinned,
                CASE WHEN u.username IS NULL THEN p.userid END AS userid, u.username,
                ch.head, side_of.reactions, side_of.flags, side_of.paths,
-               CASE WHEN NOT {is_reply} THEN side_of.followers END AS followers, ch.members
+               CASE WHEN NOT {is_reply} THEN side_of.followers END AS followers, ch.members,
+               side_of.priority, side_of.acks
           FROM {posts} p JOIN chan ch ON ch.id = p.channelid
           LEFT JOIN users u ON u.id = p.userid
           LEFT JOIN side_of ON side_of.postid = p.id COLLATE "C"
@@ -162,9 +212,9 @@ SELECT s.is_direct, s.skey, s.is_reply, s.id, s.channelid, s.deleteat,
  ORDER BY s.skey, s.is_reply, s.createat, s.id
 """
 # is_direct, thread key, is_reply, id, channelid, deleteat, head, body, reactions, flags, paths, followers, members,
-# author: the row layout of the thread stream
+# author, priority, acknowledgements: the row layout of the thread stream
 ROW_TYPES = ["bool", "text", "bool", "text", "text", "int8", "text", "text", "text", "text", "text[]", "text",
-             "text[]", "text"]  # fmt: skip
+             "text[]", "text", "text", "text"]  # fmt: skip
 _PERSON_THREADS = (
     "WHERE ch.is_direct OR {thread_of} = ANY(%(roots)s::text[]) OR p.id = ANY(%(orphans)s::text[])"
 )
@@ -176,11 +226,12 @@ thread_posts AS MATERIALIZED (
     SELECT p.* FROM posts p WHERE p.rootid = ANY(%(roots)s::text[]) AND p.rootid <> ''),"""
 
 
-def thread_query(*, per_person: bool = False, keyed: bool = False) -> sql.Composed:
+def thread_query(*, per_person: bool = False, keyed: bool = False, extras: bool = False) -> sql.Composed:
     """Posts ordered by thread, for the Python path.
 
     Parameters: archived, people; per person also roots, orphans, channels; ``keyed``: only the
-    threads ``keys`` (section flag + root id; ``roots`` = the same without the flag).
+    threads ``keys`` (section flag + root id; ``roots`` = the same without the flag); ``extras``:
+    priorities and acknowledgements (:func:`has_post_extras`).
     """
     thread_of = sql.SQL(THREAD_OF.format(p="p"))
     is_reply = sql.SQL(IS_REPLY.format(p="p"))
@@ -192,7 +243,7 @@ def thread_query(*, per_person: bool = False, keyed: bool = False) -> sql.Compos
         where=sql.SQL(_PERSON_THREADS).format(thread_of=thread_of) if per_person else sql.SQL(""),
         outer_where=sql.SQL("WHERE s.skey = ANY(%(keys)s::text[])" if keyed else ""),
     )
-    side = side_rows(only=" AND {col} IN (SELECT id FROM thread_posts)" if keyed else "")
+    side = side_rows(only=" AND {col} IN (SELECT id FROM thread_posts)" if keyed else "", extras=extras)
     side_of = sql.SQL(_SIDE_OF).format(sorted=sql.SQL(SORTED_SIDE_ROWS))
     return sql.SQL("WITH {posts}{side}{side_of}{channels} {select}").format(
         posts=sql.SQL(_THREAD_POSTS if keyed else ""),

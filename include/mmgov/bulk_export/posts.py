@@ -102,6 +102,7 @@ class PostStream:
             lines_per_write=LINES_PER_WRITE,
             progress_every_s=PROGRESS_EVERY_S,
             part=part,
+            extras=self.ctx.post_extras,
         )
 
     def run(self, streams: Sequence[LineStream] = ()) -> tuple[PostCounts, PostCounts]:
@@ -111,7 +112,8 @@ class PostStream:
         :mod:`mmgov.bulk_export.background_lines`); default: run one here.
         """
         if self.ctx.person is not None:
-            self._threads(self._stream(thread_query(per_person=True), self._person_params()))
+            query = thread_query(per_person=True, extras=self.ctx.post_extras)
+            self._threads(self._stream(query, self._person_params()))
             return self.counts[False], self.counts[True]
         if not streams:
             streams = [self.line_stream()]
@@ -120,7 +122,7 @@ class PostStream:
             for direct in (False, True):
                 self.counts[direct].lines += lines.lines[direct]
                 self.counts[direct].replies += lines.replies[direct]
-        query = thread_query(keyed=True)
+        query = thread_query(keyed=True, extras=self.ctx.post_extras)
         for lines in streams:
             for keys in lines.thread_keys(THREADS_PER_QUERY):
                 params = self._params() | {"keys": keys, "roots": [key[1:] for key in keys]}
@@ -190,6 +192,8 @@ class PostStream:
             and root[9] is None
             and root[10] is None
             and root[11] is None
+            and root[14] is None
+            and root[15] is None
         ):  # the common case: a team post alone in its thread, nothing to append
             out.append("{" + root[6] + root[7][1:])
             counts.lines += 1
@@ -221,7 +225,7 @@ class PostStream:
 
     def _post(self, row: tuple, replies: list[tuple], counts: PostCounts) -> str | None:
         (direct, _thread, _is_reply, pid, channel_id, delete_at, head, obj, reacted, flagged, paths, followed,
-         members, _author) = row  # fmt: skip
+         members, _author, priority, acks) = row  # fmt: skip
         if direct:
             names = self._channel_members(channel_id, members)
             if names is None:
@@ -231,11 +235,11 @@ class PostStream:
             obj = '{"channel_members":' + names + "," + obj[1:]
         else:
             obj = "{" + head + obj[1:]
-        tail = self._extras(pid, reacted, flagged, paths)
+        tail = self._extras(pid, reacted, flagged, paths, priority, acks)
         if replies:
             parts = []
             for reply in replies:
-                r_tail = self._extras(reply[3], reply[8], reply[9], reply[10])
+                r_tail = self._extras(reply[3], reply[8], reply[9], reply[10], reply[14], reply[15])
                 if reply[5]:
                     r_tail += ',"delete_at":' + str(reply[5])
                 r_obj = reply[7]
@@ -249,7 +253,16 @@ class PostStream:
         counts.lines += 1
         return obj[:-1] + tail + "}" if tail else obj
 
-    def _extras(self, pid: str, reacted: str | None, flagged: str | None, paths: list[str] | None) -> str:
+    def _extras(
+        self,
+        pid: str,
+        reacted: str | None,
+        flagged: str | None,
+        paths: list[str] | None,
+        priority: str | None = None,
+        acks: str | None = None,
+    ) -> str:
+        """The side keys of a post, in :data:`mmgov.bulk_export.post_lines._SIDE_JSON`'s order."""
         tail = ""
         if flagged:
             tail += ',"flagged_by":[' + flagged + "]"
@@ -259,6 +272,10 @@ class PostStream:
             listed = self._attachments(pid, paths)
             if listed:
                 tail += ',"attachments":' + dumps([{"path": path} for path in listed])
+        if priority:
+            tail += ',"priority":' + priority
+        if acks:
+            tail += ',"acknowledgements":[' + acks + "]"
         return tail
 
     def _attachments(self, pid: str, paths: list[str]) -> list[str]:

@@ -56,7 +56,7 @@ _CHANNEL_MEMBERS = (
     " COALESCE(cm.mentioncount, 0), COALESCE(cm.mentioncountroot, 0), COALESCE(cm.msgcount, 0),"
     " COALESCE(cm.msgcountroot, 0), COALESCE(cm.lastviewedat, 0)"
     " FROM channelmembers cm JOIN channels c ON c.id = cm.channelid JOIN teams t ON t.id = c.teamid"
-    " WHERE cm.userid = ANY(%(users)s) AND c.type IN ('O', 'P')"
+    " WHERE cm.userid = ANY(%(users)s) AND c.type NOT IN ('D', 'G')"
     " AND (%(archived)s OR (COALESCE(c.deleteat, 0) = 0 AND COALESCE(t.deleteat, 0) = 0))"
     " AND (%(channels)s::text[] IS NULL OR c.id = ANY(%(channels)s::text[])) ORDER BY cm.userid, c.name"
 )

@@ -10,6 +10,7 @@ import pytest
 
 from mmgov.bulk_export.__main__ import main
 from mmgov.bulk_export.import_validator import validate_export, validate_lines
+from mmgov.synth.files import EMOJI_PNG
 
 VERSION = {"type": "version", "version": 1, "info": {"generator": "t", "version": "1", "created": "x"}}
 ROLE = {
@@ -224,7 +225,7 @@ def test_the_base_file_is_valid():
         ("channel.display_name", "ü" * 65, "channel.display_name.length"),
         ("channel.header", "h" * 1025, "channel.header.length"),
         ("channel.purpose", "p" * 251, "channel.purpose.length"),
-        ("user.username", "Al", "user.username.invalid"),
+        ("user.username", "i am a username with spaces and !!!", "user.username.invalid"),
         ("user.username", "all", "user.username.invalid"),
         ("user.email", "", "user.email.length"),
         ("user.email", "e" * 129, "user.email.length"),
@@ -258,7 +259,6 @@ def test_the_base_file_is_valid():
         ("post.replies.0.user", None, "reply.user.missing"),
         ("post.attachments.0.path", "../escape.txt", "post.attachments.path"),
         ("post.replies.0.attachments.0.path", "/etc/passwd", "reply.attachments.path"),
-        ("direct_channel.participants", [{"username": "alice"}], "direct_channel.members.count"),
         ("direct_channel.favorited_by", ["helper"], "direct_channel.favorited_by.not_member"),
         ("direct_post.channel_members", [], "direct_post.members.count"),
         (
@@ -374,8 +374,9 @@ def test_lenient_mode_accepts_people_and_channels_defined_elsewhere():
 
 def test_findings_are_capped_but_counted():
     lines = [VERSION] + [
-        {"type": "team", "team": {"name": "Bad Name", "display_name": "x", "type": "O"}}
-    ] * 30
+        {"type": "team", "team": {"name": f"Bad Name {i}", "display_name": "x", "type": "I"}}
+        for i in range(30)
+    ]
     report = validate_lines([json.dumps(ln) for ln in lines], max_findings=5).report
     assert report.error_count == 30
     assert len(report.errors) == 5
@@ -387,17 +388,19 @@ def test_zip_and_folder_exports_and_the_cli(tmp_path, capsys):
     (folder / "data" / "a").mkdir(parents=True)
     (folder / "import.jsonl").write_text(text)
     (folder / "data" / "a" / "b.txt").write_text("x")
+    (folder / "data" / "exported_emoji" / "e1").mkdir(parents=True)
+    (folder / "data" / "exported_emoji" / "e1" / "image").write_bytes(EMOJI_PNG)
     report = validate_export(folder)
-    assert report.ok
-    missing = {f.message for f in report.warnings}
-    assert any("x/y.png" in m for m in missing)
-    assert any("exported_emoji/e1/image" in m for m in missing)
+    assert report.ok, report.errors
+    assert [f.message for f in report.warnings] == [
+        "attachment 'x/y.png' is not in the export (data/x/y.png)"
+    ]
     archive = tmp_path / "export.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("import.jsonl", text)
         zf.writestr("data/a/b.txt", "x")
         zf.writestr("data/x/y.png", "x")
-        zf.writestr("exported_emoji/e1/image", "x")
+        zf.writestr("data/exported_emoji/e1/image", EMOJI_PNG)
     assert validate_export(archive).warning_count == 0
     assert main(["validate", str(archive)]) == 0
     assert capsys.readouterr().out.startswith("valid: 13 lines")
@@ -406,3 +409,309 @@ def test_zip_and_folder_exports_and_the_cli(tmp_path, capsys):
     assert main(["validate", str(broken), "--json"]) == 1
     assert json.loads(capsys.readouterr().out)["error_count"] == 1
     assert main(["validate", str(tmp_path / "missing.jsonl")]) == 2
+
+
+# -- Mattermost's rules, each one line accepted and one rejected (issue 18, item 4) ----------------
+# Each case: the keys to set (dotted paths of base()'s lines, so references stay consistent), the
+# expected finding (None: no error and no warning), and the Go file the rule comes from.
+IMPORT_VALIDATORS = "server/channels/app/imports/import_validators.go"
+IMPORT_FUNCTIONS = "server/channels/app/import_functions.go"
+IMPORT_GO = "server/channels/app/import.go"
+MMCTL_VALIDATE = "server/cmd/mmctl/commands/importer/validate.go"
+
+
+def _with(changes: dict[str, object]) -> list[dict]:
+    """base() with several keys set at once: ``kind.key.key`` (the first line of that kind),
+    ``kind#n.key`` (its n-th line), ``version.key`` (the version line itself); ``None`` deletes the
+    key; ``+kind``: a line added after the last line of that kind."""
+    lines = copy.deepcopy(base())
+    for path, value in changes.items():
+        if path.startswith("+"):
+            kind = path[1:]
+            last = max(i for i, ln in enumerate(lines) if ln["type"] == kind)
+            lines.insert(last + 1, {"type": kind, kind: value})
+            continue
+        head, *keys = path.split(".")
+        kind, _, nth = head.partition("#")
+        line = [ln for ln in lines if ln["type"] == kind][int(nth or 0)]
+        target = line if kind == "version" else line[kind]
+        for key in keys[:-1]:
+            target = target[int(key)] if isinstance(target, list) else target[key]
+        if value is None:
+            del target[keys[-1]]
+        elif isinstance(target, list):
+            target[int(keys[-1])] = value
+        else:
+            target[keys[-1]] = value
+    return lines
+
+
+def _team_named(name: str) -> dict[str, object]:
+    return {
+        "team.name": name,
+        "channel.team": name,
+        "user.teams.0.name": name,
+        "user#1.teams.0.name": name,
+        "post.team": name,
+    }
+
+
+def _channel_named(name: str) -> dict[str, object]:
+    return {
+        "channel.name": name,
+        "user.teams.0.channels.0.name": name,
+        "user#1.teams.0.channels.0.name": name,
+        "post.channel": name,
+    }
+
+
+def _user_named(name: str) -> dict[str, object]:
+    return {
+        "+user": {"username": name, "email": "new@example.com", "auth_service": "", "roles": "system_user"}
+    }
+
+
+RULES = [
+    # model.IsValidUsername after model.NormalizeUsername (user.go; ValidateUserImportData)
+    ("username jo", _user_named("jo"), None, "server/public/model/user.go"),
+    ("username 1john", _user_named("1john"), None, "server/public/model/user.go"),
+    ("username here", _user_named("here"), None, "server/public/model/user.go"),
+    ("username Carol (lower-cased)", _user_named("Carol"), None, IMPORT_VALIDATORS),
+    ("username all", _user_named("all"), ("error", "user.username.invalid"), "server/public/model/user.go"),
+    ("username with spaces", _user_named("i am a username with spaces and !!!"),
+     ("error", "user.username.invalid"), IMPORT_VALIDATORS),
+    # ValidateTeamImportData: IsValidTeamName(strings.ToLower(name)); the importer lower-cases it
+    ("team name Alpha", _team_named("Alpha"), ("warning", "team.name.lowercased"), IMPORT_VALIDATORS),
+    ("team name Test::''ASD", {"team.name": "Test::''ASD"}, ("error", "team.name.invalid"), IMPORT_VALIDATORS),
+    # model.IsReservedTeamName: a name *starting with* a reserved word (utils.go reservedName, team.go)
+    ("team name teamhelp", _team_named("teamhelp"), None, "server/public/model/team.go"),
+    ("team name helpdesk", _team_named("helpdesk"), ("error", "team.name.reserved"), "server/public/model/team.go"),
+    # model.IsValidChannelIdentifier(strings.ToLower(name)): validSimpleAlphaNum (utils.go)
+    ("channel name ending in -", _channel_named("town-"), None, "server/public/model/utils.go"),
+    ("channel name A (lower-cased)", _channel_named("A"), None, IMPORT_VALIDATORS),
+    ("channel name starting with -", _channel_named("-town"), ("error", "channel.name.invalid"),
+     "server/public/model/utils.go"),
+    # model.IsValidSchemeName: ^[a-z0-9_]{2,64}$ (scheme.go; ValidateSchemeImportData)
+    ("scheme name of 2", {"scheme.name": "ts", "team.scheme": "ts"}, None, "server/public/model/scheme.go"),
+    ("scheme name of 1", {"scheme.name": "t", "team.scheme": "t"}, ("error", "scheme.name.invalid"),
+     "server/public/model/scheme.go"),
+    # User.IsValid -> model.IsValidEmail (user.go, utils.go) after the importer lower-cases the e-mail
+    ("email upper-case", {"user.email": "Alice@Example.com"}, None, IMPORT_FUNCTIONS),
+    ("email with plus", {"user.email": "alice+test@example.com"}, None, "server/public/model/utils.go"),
+    ("email with space", {"user.email": "john doe@example.com"}, ("error", "user.email.invalid"),
+     "server/public/model/utils.go"),
+    ("email without @", {"user.email": "johnexample.com"}, ("error", "user.email.invalid"),
+     "server/public/model/utils.go"),
+    ("email with a name", {"user.email": "Alice <alice@example.com>"}, ("error", "user.email.invalid"),
+     "server/public/model/utils.go"),
+    ("email with two @", {"user.email": "a@b@example.com"}, ("error", "user.email.invalid"),
+     "server/public/model/utils.go"),
+    # User.IsValid -> model.IsValidLocale: at most 5 characters, language.Parse (user.go)
+    ("locale pt-BR", {"user.locale": "pt-BR"}, None, "server/public/model/user.go"),
+    ("locale empty", {"user.locale": ""}, None, "server/public/model/user.go"),
+    ("locale english", {"user.locale": "english"}, ("error", "user.locale.invalid"), "server/public/model/user.go"),
+    ("locale xx", {"user.locale": "xx"}, ("error", "user.locale.invalid"), "server/public/model/user.go"),
+    # Post.IsValid: known types or custom_... (post.go), for posts, replies and direct posts
+    ("post type custom_poll", {"post.type": "custom_poll"}, None, "server/public/model/post.go"),
+    ("post type system_join_channel", {"post.type": "system_join_channel"}, None, "server/public/model/post.go"),
+    ("post type poll", {"post.type": "poll"}, ("error", "post.type.invalid"), "server/public/model/post.go"),
+    ("reply type system_ephemeral", {"post.replies.0.type": "system_ephemeral"}, ("error", "reply.type.invalid"),
+     "server/public/model/post.go"),
+    ("direct post type", {"direct_post.type": "sticker"}, ("error", "direct_post.type.invalid"),
+     "server/public/model/post.go"),
+    # VersionInfoImportData.Version is a Go string (import_types.go): a number fails to decode
+    ("info.version string", {"version.info.version": "11.7.0"}, None, "server/channels/app/imports/import_types.go"),
+    ("info.version number", {"version.info.version": 1}, ("error", "version.info.version.type"),
+     "server/channels/app/imports/import_types.go"),
+    ("version 1.0", {"version.version": 1.0}, ("error", "version.unsupported"),
+     "server/channels/app/imports/import_types.go"),
+    # model.CustomStatus.ExpiresAt is a Go time.Time: RFC 3339 (custom_status.go)
+    ("expires_at RFC 3339", {"user.custom_status": {"emoji": "x", "text": "t", "expires_at": "2026-01-05T10:00:00Z"}},
+     None, "server/public/model/custom_status.go"),
+    ("expires_at with offset", {"user.custom_status": {"expires_at": "2026-01-05T10:00:00.123+01:00"}},
+     None, "server/public/model/custom_status.go"),
+    ("expires_at with a space", {"user.custom_status": {"expires_at": "2026-01-05 10:00:00"}},
+     ("error", "user.custom_status.expires_at.invalid"), "server/public/model/custom_status.go"),
+    ("expires_at in ms", {"user.custom_status": {"expires_at": 1767000000000}},
+     ("error", "user.custom_status.expires_at.invalid"), "server/public/model/custom_status.go"),
+    # importDirectChannel looks every shown_by name up among the members (import_functions.go)
+    ("shown_by a member", {"direct_channel.shown_by": ["bob"]}, None, IMPORT_FUNCTIONS),
+    ("shown_by a non-member", {"direct_channel.shown_by": ["helper"]}, ("error", "direct_channel.shown_by.not_member"),
+     IMPORT_FUNCTIONS),
+    # model.Team syncTypeAndAllowOpenInvite (team.go): type O without an open invite becomes I
+    ("team O with open invite", {"team.allow_open_invite": True}, None, "server/public/model/team.go"),
+    ("team O without open invite", {"team.allow_open_invite": None}, ("warning", "team.type.invite_only"),
+     "server/public/model/team.go"),
+    ("team O with open invite false", {"team.allow_open_invite": False}, ("warning", "team.type.invite_only"),
+     "server/public/model/team.go"),
+    # import.go stopOnError: members_too_few/too_many of a direct channel skip the line, go on
+    ("direct channel of 2", {"direct_channel.participants": [{"username": "alice"}, {"username": "bob"}]}, None,
+     IMPORT_GO),
+    ("direct channel of 1", {"direct_channel.participants": [{"username": "alice"}], "direct_channel.favorited_by": None},
+     ("warning", "direct_channel.members.count"), IMPORT_GO),
+    ("direct post of 1", {"direct_post.channel_members": ["alice"], "direct_post.flagged_by": None},
+     ("error", "direct_post.members.count"), IMPORT_VALIDATORS),
+    # ValidateBotImportData: model.IsValidUsername(owner), not lower-cased
+    ("bot owner plugin id", {"bot.owner": "com.example.plugin"}, None, IMPORT_VALIDATORS),
+    ("bot owner upper-case", {"bot.owner": "Bob"}, ("error", "bot.owner.invalid"), IMPORT_VALIDATORS),
+    # ValidateUserTeamsImportData: a theme decodes into map[string]string
+    ("theme of strings", {"user.teams.0.theme": '{"sidebarBg": "#fff"}'}, None, IMPORT_VALIDATORS),
+    ("theme with a number", {"user.teams.0.theme": '{"somekey": 25}'}, ("error", "user.teams.theme.invalid"),
+     "server/channels/app/imports/import_validators_test.go"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("changes", "expected", "source"), [r[1:] for r in RULES], ids=[r[0] for r in RULES])
+def test_mattermosts_rule(changes, expected, source):
+    """One accepted and one rejected value per rule, as Mattermost's importer (``source``) decides."""
+    report = run(_with(changes))
+    if expected is None:
+        assert report.ok, (source, report.errors)
+        assert report.warning_count == 0, (source, report.warnings)
+        return
+    severity, code = expected
+    assert code in report.codes(severity), (source, report.errors, report.warnings)
+    if severity == "warning":
+        assert report.ok, (source, report.errors)  # accepted, with a notice of what changes
+
+
+@pytest.mark.parametrize(
+    ("duplicate", "code"),
+    [
+        ({"type": "team", "team": {"name": "alpha", "display_name": "A", "type": "I"}}, "team.duplicate"),
+        (
+            {
+                "type": "channel",
+                "channel": {"team": "alpha", "name": "town-square", "display_name": "T", "type": "O"},
+            },
+            "channel.duplicate",
+        ),
+        ({"type": "user", "user": {"username": "alice", "email": "a2@example.com"}}, "user.duplicate"),
+        ({"type": "bot", "bot": {"username": "alice", "owner": "bob"}}, "bot.duplicate"),
+        (
+            {"type": "emoji", "emoji": {"name": "party-parrot", "image": "exported_emoji/e2/image"}},
+            "emoji.duplicate",
+        ),
+        ({"type": "role", "role": ROLE}, "role.duplicate"),
+    ],
+    ids=["team", "channel", "user", "bot-named-like-a-user", "emoji", "role"],
+)
+def test_mmctl_validate_rejects_duplicate_lines(duplicate, code):
+    """``mmctl import validate``: "duplicate entry, previous was in line N" for roles, schemes, teams,
+    channels, users and bots (one namespace) and emoji (server/cmd/mmctl/commands/importer/validate.go)."""
+    lines = base()
+    kind = duplicate["type"]
+    last = max(i for i, ln in enumerate(lines) if ln["type"] == kind)
+    lines.insert(last + 1, duplicate)
+    report = run(lines)
+    assert code in report.codes("error"), report.errors
+    renamed = copy.deepcopy(duplicate)
+    body = renamed[kind]
+    body["name" if "name" in body else "username"] = "anotherone"
+    lines[last + 1] = renamed
+    assert run(lines).ok, run(lines).errors
+
+
+def _folder(tmp_path, lines, files: dict[str, bytes]):
+    folder = tmp_path / "export"
+    folder.mkdir(parents=True)
+    (folder / "import.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    for name, data in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` x ``height`` (no pixel data: Mattermost reads the size first)."""
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + struct.pack(">I", len(ihdr))
+        + chunk
+        + struct.pack(">I", zlib.crc32(chunk))
+        + b"\x00\x00\x00\x00IEND\xaeB`\x82"
+    )
+
+
+def test_emoji_images_are_looked_up_under_data(tmp_path):
+    """mmctl's validate looks for ``path.Join("data", image)`` and Mattermost's importer resolves a ZIP's
+    paths under ``data/`` (import.go processAttachments): an image at the export root only is missing,
+    and an emoji whose image cannot be opened stops the import (import_functions.go importEmoji)."""
+    lines = [ln for ln in base() if ln["type"] != "post"]  # no attachments to warn about
+    at_root = _folder(tmp_path / "a", lines, {"exported_emoji/e1/image": EMOJI_PNG})
+    report = validate_export(at_root)
+    assert "emoji.file.missing" in report.codes("error")
+    under_data = _folder(tmp_path / "b", lines, {"data/exported_emoji/e1/image": EMOJI_PNG})
+    assert validate_export(under_data).ok
+
+
+@pytest.mark.parametrize(
+    ("kind", "data", "code"),
+    [
+        ("emoji", EMOJI_PNG, None),
+        ("emoji", b"GIF89a broken", "emoji.image.undecodable"),
+        ("emoji", EMOJI_PNG[:40], "emoji.image.undecodable"),
+        ("profile", EMOJI_PNG, None),
+        ("profile", b"\x89PNG fake", "profile_image.image.undecodable"),
+        ("profile", _png_claiming(8000, 5000), "profile_image.image.undecodable"),
+    ],
+    ids=[
+        "emoji-png",
+        "emoji-not-an-image",
+        "emoji-truncated",
+        "profile-png",
+        "profile-not-an-image",
+        "profile-8k",
+    ],
+)
+def test_images_must_decode(tmp_path, kind, data, code):
+    """mmctl's validate decodes emoji images (``validateSupportedImage``: image.Decode with gif, jpeg,
+    png, webp: validate.go); the importer decodes profile pictures (``importProfileImage`` ->
+    ``checkImageLimits``, at most FileSettings.MaxImageResolution, then SetProfileImageFromFile:
+    import_functions.go)."""
+    lines = [ln for ln in base() if ln["type"] != "post"]
+    user = next(ln for ln in lines if ln["type"] == "user")["user"]
+    user["profile_image"] = "users/u1/profile.png"
+    files = {"data/exported_emoji/e1/image": EMOJI_PNG, "data/users/u1/profile.png": EMOJI_PNG}
+    files["data/exported_emoji/e1/image" if kind == "emoji" else "data/users/u1/profile.png"] = data
+    report = validate_export(_folder(tmp_path, lines, files))
+    if code is None:
+        assert report.ok, report.errors
+    else:
+        assert code in report.codes("error"), report.errors
+
+
+def test_an_svg_emoji_image_without_extension_is_a_warning(tmp_path):
+    """mmctl's validate tells SVG by the ``.svg`` extension and would reject SVG bytes under another
+    name (validate.go); the server's ``importEmoji`` stores the bytes undecoded (import_functions.go)."""
+    lines = [ln for ln in base() if ln["type"] != "post"]
+    folder = _folder(
+        tmp_path, lines, {"data/exported_emoji/e1/image": b'<svg xmlns="http://www.w3.org/2000/svg"/>'}
+    )
+    report = validate_export(folder)
+    assert report.ok, report.errors
+    assert report.codes("warning") == {"emoji.image.svg_without_extension": 1}
+
+
+def test_an_svg_emoji_image_must_be_xml(tmp_path):
+    """mmctl's validate parses an ``.svg`` emoji image as XML instead of decoding it (validate.go)."""
+    lines = [ln for ln in base() if ln["type"] != "post"]
+    emoji = next(ln for ln in lines if ln["type"] == "emoji")["emoji"]
+    emoji["image"] = "exported_emoji/e1/image.svg"
+    good = _folder(tmp_path / "a", lines, {"data/exported_emoji/e1/image.svg": b"<svg/>"})
+    assert validate_export(good).ok
+    bad = _folder(tmp_path / "b", lines, {"data/exported_emoji/e1/image.svg": b"<svg"})
+    assert "emoji.image.undecodable" in validate_export(bad).codes("error")
+
+
+def test_a_missing_profile_picture_stops_the_import(tmp_path):
+    """``ValidateUserImportData`` stats the profile image: a missing one is an error (import_validators.go)."""
+    lines = [ln for ln in base() if ln["type"] != "post"]
+    next(ln for ln in lines if ln["type"] == "user")["user"]["profile_image"] = "users/u1/profile.png"
+    report = validate_export(_folder(tmp_path, lines, {"data/exported_emoji/e1/image": EMOJI_PNG}))
+    assert "profile_image.file.missing" in report.codes("error")

@@ -1,17 +1,27 @@
 """Check an export line by line against the rules of Mattermost's bulk import (and mmgov's own).
 
-Rules come from Mattermost's ``imports/import_validators.go`` as summarised in
-``shared/spec/bulk-export.md``: line types and their order, required keys, lengths (in runes where
-Mattermost counts runes, in bytes where it uses ``len``), channel and team types, member counts of
-direct channels and posts (2, or 3-8), reactions not older than their post, ``flagged_by`` members,
-scheme roles per scope. mmgov adds: no secret key (``password``, MFA secrets) anywhere, safe file
-paths, and (``strict`` mode, whole-workspace exports) that every team, channel, user and scheme a
-line names was defined by an earlier line.
+Rules come from Mattermost's importer: ``server/channels/app/imports/import_validators.go`` (line
+types and their order, required keys, lengths in runes or bytes as Mattermost counts them, channel
+and team types, member counts, reactions not older than their post, ``flagged_by`` members, scheme
+roles per scope), the model validators the importer calls when it saves (``IsValidUsername``,
+``IsValidTeamName``, ``IsReservedTeamName``, ``IsValidChannelIdentifier``, ``IsValidSchemeName``,
+``IsValidEmail``, ``IsValidLocale``, ``Post.IsValid``: :mod:`mmgov.bulk_export.mattermost_rules`),
+the JSON types Go decodes a line into (``import_types.go``: ``info.version`` is a string,
+``custom_status.expires_at`` RFC 3339), what ``server/channels/app/import.go`` does with a line
+(``stopOnError``: a direct channel with a wrong member count is skipped, not an error), and what
+``mmctl import validate`` checks besides (``server/cmd/mmctl/commands/importer/validate.go``:
+duplicate lines, emoji images under ``data/`` that decode). Names are lower-cased where the importer
+lower-cases them (users, teams, channels), so references match case-insensitively. mmgov adds: no
+secret key (``password``, MFA secrets) anywhere, safe file paths, and (``strict`` mode,
+whole-workspace exports) that every team, channel, user and scheme a line names was defined by an
+earlier line.
 
-An *error* is what Mattermost's importer rejects (or what mmgov never writes); a *warning* is what it
-accepts but is suspicious (a reply older than its root, a flag by someone no longer in the channel,
-an attachment missing from the archive). Memory grows with teams, channels, users and direct
-channels, never with posts: files of any size are checked as a stream.
+An *error* is what Mattermost's importer or ``mmctl import validate`` rejects (or what mmgov never
+writes); a *warning* is what it accepts but changes, skips or finds suspicious (a team name it
+lower-cases, a type ``O`` team it makes invite-only, a direct channel it skips, a reply older than
+its root, an attachment missing from the archive). Memory grows with teams, channels, users, direct
+channels and the files lines name, never with posts otherwise: files of any size are checked as a
+stream; profile pictures and emoji images are decoded (Pillow: the importer decodes them).
 
 ``python -m mmgov.bulk_export validate <import.jsonl | export folder | export.zip>``
 """
@@ -28,37 +38,15 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from mmgov.bulk_export import mattermost_rules as rules
 from mmgov.bulk_export.jsonl_writer import LINE_ORDER
 
 MAX_POST_RUNES = 16383
 MAX_PROPS_RUNES = 800_000
 MAX_FINDINGS = 1000
 _RANK = {t: i for i, t in enumerate(LINE_ORDER)}
-_TEAM_NAME = re.compile(r"^[a-z0-9]+([a-z0-9-]*[a-z0-9]+)?$")
-_CHANNEL_NAME = re.compile(r"^[a-z0-9]+([a-z0-9_-]*[a-z0-9]+)?$")
-_USERNAME = re.compile(r"^[a-z][a-z0-9.\-_]*$")
-_ROLE_OR_SCHEME_NAME = re.compile(r"^[a-z0-9_]+$")
+_ROLE_NAME = re.compile(r"^[a-z0-9_]+$")
 _EMOJI_NAME = re.compile(r"^[a-zA-Z0-9\-+_]+$")
-RESERVED_TEAM_NAMES = {
-    "admin",
-    "api",
-    "channel",
-    "claim",
-    "error",
-    "files",
-    "help",
-    "landing",
-    "login",
-    "mfa",
-    "oauth",
-    "plug",
-    "plugins",
-    "post",
-    "signup",
-    "boards",
-    "playbooks",
-}
-RESERVED_USERNAMES = {"all", "channel", "here", "matterbot", "system"}
 AUTH_SERVICES = {"", "email", "gitlab", "saml", "ldap", "google", "office365", "openid"}
 SECRET_KEYS = {"password", "mfa_secret", "mfasecret", "mfa_active"}
 NOTIFY_LEVELS = {"all", "mention", "none"}
@@ -167,6 +155,7 @@ class ImportValidator:
         self._line = 0
         self._rank = -1
         self._scheme_scope_rank = 0
+        # References, lower-cased as the importer looks them up (teams, channels, users).
         self.teams: set[str] = set()
         self.channels: set[tuple[str, str]] = set()
         self.users: set[str] = set()
@@ -175,6 +164,8 @@ class ImportValidator:
         self.members: set[tuple[str, str, str]] = set()  # (team, channel, username)
         self.direct_channels: set[frozenset[str]] = set()
         self.files: list[tuple[int, str, str]] = []  # (line, kind, path) for file checks
+        # mmctl import validate's duplicate check: exact names, users and bots in one namespace.
+        self._seen: dict[tuple[str, Any], int] = {}
 
     # -- findings ----------------------------------------------------------------------------
     def error(self, code: str, message: str) -> None:
@@ -272,20 +263,33 @@ class ImportValidator:
             for item in obj:
                 self._no_secrets(item, where)
 
+    def _once(self, kind: str, key: Any, where: str) -> None:
+        """``mmctl import validate`` rejects a second line defining the same role, scheme, team,
+        channel, user (or bot) or emoji: "duplicate entry, previous was in line N" (validate.go)."""
+        previous = self._seen.setdefault((kind, key), self._line)
+        if previous != self._line:
+            self.error(
+                f"{where}.duplicate", f"{where}: duplicate entry {key!r}, previous was in line {previous}"
+            )
+
     def _roles_string(self, value: Any, where: str) -> None:
         if value is None:
             return
-        if not isinstance(value, str) or any(not _ROLE_OR_SCHEME_NAME.match(r) for r in value.split()):
+        if not isinstance(value, str) or any(not _ROLE_NAME.match(r) for r in value.split()):
             self.error(
                 f"{where}.roles.invalid", f"{where}: roles must be space-separated role names, got {value!r}"
+            )
+        elif value.split() == ["system_admin"]:  # IsValidUserRoles (user.go)
+            self.error(
+                f"{where}.roles.invalid", f"{where}: 'system_admin' alone is refused (with system_user)"
             )
 
     def _username_ref(self, username: Any, where: str) -> None:
         if (
             self.strict
             and isinstance(username, str)
-            and username not in self.users
-            and username not in self.bots
+            and username.lower() not in self.users
+            and username.lower() not in self.bots
         ):
             self.error(
                 f"{where}.user.unknown", f"{where}: user {username!r} is not defined by an earlier line"
@@ -318,8 +322,8 @@ class ImportValidator:
         if self._line == 1:
             if kind != "version":
                 self.error("version.first", f"the first line must be the version line, got type {kind!r}")
-            elif line.get("version") != 1:
-                self.error("version.unsupported", f"version must be 1, got {line.get('version')!r}")
+            else:
+                self._version(line)
             return
         if kind == "version":
             self.error("version.repeated", "only the first line may be a version line")
@@ -343,10 +347,32 @@ class ImportValidator:
         self._no_secrets(body, kind)
         getattr(self, f"_{kind}")(body)
 
+    def _version(self, line: dict) -> None:
+        """``version`` is a Go int (1 only) and ``info``'s generator, version and created are Go
+        strings (``VersionInfoImportData``, import_types.go): anything else fails to decode and the
+        import stops at line 1."""
+        version = line.get("version")
+        if isinstance(version, bool) or not isinstance(version, int) or version != 1:
+            self.error("version.unsupported", f"version must be the integer 1, got {version!r}")
+        info = line.get("info")
+        if info is None:
+            return
+        if not isinstance(info, dict):
+            self.error("version.info.type", f"info must be an object, got {type(info).__name__}")
+            return
+        for key in ("generator", "version", "created"):
+            if key in info and not isinstance(info[key], str):
+                self.error(
+                    f"version.info.{key}.type",
+                    f"info.{key} must be a string (Go's VersionInfoImportData), got {info[key]!r}",
+                )
+
     def _scheme(self, s: dict) -> None:
         name = self._str(s, "name", "scheme", required=True, max_bytes=64)
-        if name is not None and not _ROLE_OR_SCHEME_NAME.match(name):
-            self.error("scheme.name.invalid", f"scheme: name {name!r} may hold a-z, 0-9 and _ only")
+        if name is not None and not rules.is_valid_scheme_name(name):
+            self.error("scheme.name.invalid", f"scheme: name {name!r} must be 2-64 of a-z, 0-9 and _")
+        if name is not None:
+            self._once("scheme", name, "scheme")
         self._str(s, "display_name", "scheme", required=True, max_bytes=128, min_runes=1)
         self._str(s, "description", "scheme", max_bytes=1024)
         scope = s.get("scope")
@@ -376,8 +402,10 @@ class ImportValidator:
 
     def _role(self, r: dict, where: str = "role") -> None:
         name = self._str(r, "name", where, required=True, max_bytes=64)
-        if name is not None and not _ROLE_OR_SCHEME_NAME.match(name):
+        if name is not None and not _ROLE_NAME.match(name):
             self.error(f"{where}.name.invalid", f"{where}: name {name!r} may hold a-z, 0-9 and _ only")
+        if name is not None and where == "role":
+            self._once("role", name, "role")
         self._str(r, "display_name", where, required=True, max_bytes=128, min_runes=1)
         self._str(r, "description", where, max_bytes=1024)
         perms = self._list(r, "permissions", where)
@@ -388,7 +416,7 @@ class ImportValidator:
         scheme = obj.get("scheme")
         if scheme is None:
             return
-        if not isinstance(scheme, str) or not _ROLE_OR_SCHEME_NAME.match(scheme):
+        if not isinstance(scheme, str) or not rules.is_valid_scheme_name(scheme):
             self.error(f"{where}.scheme.invalid", f"{where}: scheme {scheme!r} is not a valid scheme name")
         elif self.strict and scheme not in self.schemes:
             self.error(
@@ -398,16 +426,39 @@ class ImportValidator:
     def _team(self, t: dict) -> None:
         name = self._str(t, "name", "team", required=True, max_bytes=64)
         if name is not None:
-            if name in RESERVED_TEAM_NAMES:
-                self.error("team.name.reserved", f"team: name {name!r} is reserved")
-            elif len(name) < 2 or not _TEAM_NAME.match(name):
+            if rules.is_reserved_team_name(name):
+                self.error(
+                    "team.name.reserved",
+                    f"team: name {name!r} starts with a reserved word ({', '.join(rules.RESERVED_NAMES)})",
+                )
+            elif not rules.is_valid_team_name(name.lower()):
                 self.error(
                     "team.name.invalid",
                     f"team: name {name!r} must be 2-64 of a-z, 0-9 and - (not at either end)",
                 )
-            self.teams.add(name)
+            elif name != name.lower():
+                self.warning("team.name.lowercased", f"team: name {name!r} is imported as {name.lower()!r}")
+            self._once("team", name, "team")
+            self.teams.add(name.lower())
         self._str(t, "display_name", "team", required=True, max_runes=64, min_runes=1)
         self._choice(t, "type", "team", {"O", "I"}, required=True)
+        open_invite = t.get("allow_open_invite")
+        if open_invite is not None and not isinstance(open_invite, bool):
+            self.error(
+                "team.allow_open_invite.type",
+                f"team: allow_open_invite must be true or false, got {open_invite!r}",
+            )
+        elif t.get("type") == "O" and open_invite is not True:
+            # model/team.go syncTypeAndAllowOpenInvite: no open invite means an invite-only team
+            self.warning(
+                "team.type.invite_only",
+                f"team {name!r}: type O without allow_open_invite true is imported as an invite-only team (I)",
+            )
+        elif t.get("type") == "I" and open_invite is True:
+            self.warning(
+                "team.allow_open_invite.ignored",
+                f"team {name!r}: an invite-only team (I) is imported with allow_open_invite false",
+            )
         self._str(t, "description", "team", max_bytes=255)
         self._scheme_ref(t, "team")
         self._int(t, "delete_at", "team")
@@ -415,9 +466,14 @@ class ImportValidator:
     def _channel(self, c: dict) -> None:
         team = self._str(c, "team", "channel", required=True)
         name = self._str(c, "name", "channel", required=True, max_bytes=64)
-        if name is not None and not _CHANNEL_NAME.match(name):
-            self.error("channel.name.invalid", f"channel: name {name!r} may hold a-z, 0-9, - and _ only")
-        if team is not None and self.strict and team not in self.teams:
+        if name is not None and not rules.is_valid_channel_name(name.lower()):
+            self.error(
+                "channel.name.invalid",
+                f"channel: name {name!r} may hold a-z, 0-9, - and _ only, starting with a letter or digit",
+            )
+        if team is not None and name is not None:
+            self._once("channel", (team, name), "channel")
+        if team is not None and self.strict and team.lower() not in self.teams:
             self.error(
                 "channel.team.unknown", f"channel {name!r}: team {team!r} is not defined by an earlier line"
             )
@@ -430,18 +486,19 @@ class ImportValidator:
         self._scheme_ref(c, "channel")
         self._int(c, "deleted_at", "channel")
         if team and name:
-            self.channels.add((team, name))
+            self.channels.add((team.lower(), name.lower()))
 
     def _username(self, obj: dict, where: str) -> str | None:
         username = self._str(obj, "username", where, required=True, max_bytes=64)
         if username is None:
             return None
-        if username in RESERVED_USERNAMES or len(username) < 3 or not _USERNAME.match(username):
+        if not rules.is_valid_username(username.lower()):  # the importer lower-cases it first
             self.error(
                 f"{where}.username.invalid",
-                f"{where}: username {username!r} must be 3-64 of a-z, 0-9, '.', '-', '_', starting with a "
-                "letter, and not reserved",
+                f"{where}: username {username!r} must be 1-64 of a-z, 0-9, '.', '-', '_', and not one of "
+                f"{', '.join(sorted(rules.RESTRICTED_USERNAMES))}",
             )
+        self._once("user", username, where)
         return username
 
     def _profile_image(self, obj: dict, where: str) -> None:
@@ -462,6 +519,18 @@ class ImportValidator:
         email = self._str(u, "email", "user", required=True, max_bytes=128)
         if email is not None and not email:
             self.error("user.email.length", "user: email must not be empty")
+        elif email is not None and not rules.is_valid_email(email.lower()):  # lower-cased, then User.IsValid
+            self.error(
+                "user.email.invalid",
+                f"user {username!r}: {email!r} is not an e-mail address Mattermost accepts",
+            )
+        locale = self._str(u, "locale", "user")
+        if locale is not None and not rules.is_valid_locale(locale):
+            self.error(
+                "user.locale.invalid",
+                f"user {username!r}: locale {locale!r} is not a language tag of at most 5 characters (IsValidLocale)",
+            )
+        self._custom_status(u.get("custom_status"), username)
         service, data = u.get("auth_service") or "", u.get("auth_data") or ""
         if bool(service) != bool(data):
             self.error("user.auth.dependency", f"user {username!r}: auth_service and auth_data go together")
@@ -483,13 +552,36 @@ class ImportValidator:
         for team in self._list(u, "teams", "user") or []:
             self._user_team(team, username)
         if username:
-            self.users.add(username)
+            self.users.add(username.lower())
+
+    def _custom_status(self, status: Any, username: str | None) -> None:
+        """``model.CustomStatus``: strings, and ``expires_at`` a Go ``time.Time`` (RFC 3339): anything
+        else fails to decode and the import stops at the line."""
+        if status is None:
+            return
+        if not isinstance(status, dict):
+            self.error("user.custom_status.type", f"user {username!r}: custom_status must be an object")
+            return
+        for key in ("emoji", "text", "duration"):
+            if key in status and not isinstance(status[key], str):
+                self.error(
+                    f"user.custom_status.{key}.type",
+                    f"user {username!r}: custom_status.{key} must be a string",
+                )
+        expires = status.get("expires_at")
+        if expires is not None and not (isinstance(expires, str) and rules.is_rfc3339(expires)):
+            self.error(
+                "user.custom_status.expires_at.invalid",
+                f"user {username!r}: custom_status.expires_at {expires!r} is not an RFC 3339 time",
+            )
 
     def _user_team(self, team: Any, username: str | None) -> None:
         if not isinstance(team, dict):
             self.error("user.teams.type", "user: each team membership must be an object")
             return
         name = self._str(team, "name", "user.teams", required=True)
+        if name is not None:
+            name = name.lower()
         if name is not None and self.strict and name not in self.teams:
             self.error(
                 "user.teams.unknown", f"user {username!r}: team {name!r} is not defined by an earlier line"
@@ -498,7 +590,8 @@ class ImportValidator:
         theme = team.get("theme")
         if isinstance(theme, str) and theme.strip():
             try:
-                if not isinstance(json.loads(theme), dict):
+                decoded = json.loads(theme)  # a Go map[string]string
+                if not isinstance(decoded, dict) or not all(isinstance(v, str) for v in decoded.values()):
                     raise ValueError
             except ValueError:
                 self.error("user.teams.theme.invalid", f"user {username!r}: team theme must be a JSON object")
@@ -507,6 +600,8 @@ class ImportValidator:
                 self.error("user.channels.type", "user: each channel membership must be an object")
                 continue
             cname = self._str(channel, "name", "user.channels", required=True)
+            if cname is not None:
+                cname = cname.lower()
             if cname is not None and name is not None:
                 if self.strict and (name, cname) not in self.channels:
                     self.error(
@@ -514,7 +609,7 @@ class ImportValidator:
                         f"user {username!r}: channel {name}/{cname} is not defined by an earlier line",
                     )
                 if username:
-                    self.members.add((name, cname, username))
+                    self.members.add((name, cname, username.lower()))
             self._roles_string(channel.get("roles"), "user.channels")
             notify = channel.get("notify_props")
             if isinstance(notify, dict):
@@ -526,11 +621,16 @@ class ImportValidator:
         username = self._username(b, "bot")
         self._profile_image(b, "bot")
         owner = self._str(b, "owner", "bot", required=True)
-        if (
+        if owner is not None and not rules.is_valid_username(owner):  # ValidateBotImportData: not lower-cased
+            self.error(
+                "bot.owner.invalid",
+                f"bot {username!r}: owner {owner!r} must be a valid username or plugin id (IsValidUsername)",
+            )
+        elif (
             owner is not None
             and self.strict
-            and owner not in self.users
-            and owner not in self.bots
+            and owner.lower() not in self.users
+            and owner.lower() not in self.bots
             and "." not in owner
         ):
             self.warning(
@@ -541,7 +641,7 @@ class ImportValidator:
         self._str(b, "description", "bot", max_runes=1024)
         self._int(b, "delete_at", "bot")
         if username:
-            self.bots.add(username)
+            self.bots.add(username.lower())
 
     def _post_common(
         self, p: dict, where: str, *, members: set[str] | None, team_channel: tuple | None
@@ -549,7 +649,12 @@ class ImportValidator:
         """Keys shared by post, direct_post and reply objects."""
         user = self._str(p, "user", where, required=True)
         self._username_ref(user, where)
-        self._str(p, "type", where)
+        post_type = self._str(p, "type", where)
+        if post_type is not None and not rules.is_valid_post_type(post_type):
+            self.error(
+                f"{where}.type.invalid",
+                f"{where}: type {post_type!r} is neither one of Mattermost's post types nor custom_... (Post.IsValid)",
+            )
         self._str(p, "message", where, required=where != "reply", max_runes=MAX_POST_RUNES)
         create_at = self._int(p, "create_at", where, required=True, nonzero=True)
         self._int(p, "edit_at", where)
@@ -570,8 +675,8 @@ class ImportValidator:
             elif (
                 team_channel is not None
                 and self.strict
-                and flagger not in self.bots
-                and (*team_channel, flagger) not in self.members
+                and str(flagger).lower() not in self.bots
+                and (*team_channel, str(flagger).lower()) not in self.members
             ):  # bots have no membership lines
                 self.warning(
                     f"{where}.flagged_by.not_member",
@@ -627,11 +732,16 @@ class ImportValidator:
     def _post(self, p: dict) -> None:
         team = self._str(p, "team", "post", required=True)
         channel = self._str(p, "channel", "post", required=True)
-        if team is not None and channel is not None and self.strict and (team, channel) not in self.channels:
+        if (
+            team is not None
+            and channel is not None
+            and self.strict
+            and (team.lower(), channel.lower()) not in self.channels
+        ):
             self.error(
                 "post.channel.unknown", f"post: channel {team}/{channel} is not defined by an earlier line"
             )
-        team_channel = (team, channel) if team is not None and channel is not None else None
+        team_channel = (team.lower(), channel.lower()) if team is not None and channel is not None else None
         self._thread(p, "post", members=None, team_channel=team_channel)
 
     def _members_of(self, obj: dict, where: str) -> list[str] | None:
@@ -655,9 +765,13 @@ class ImportValidator:
             self.error(f"{where}.members.type", f"{where}: '{key}' must be a list of usernames")
             return None
         if not (len(names) == 2 or 3 <= len(names) <= 8):
-            self.error(
+            # import.go stopOnError: the server skips a direct_channel line with too few or too many
+            # members (and goes on); a direct_post line with them stops the import.
+            report = self.warning if where == "direct_channel" else self.error
+            skipped = ": the server skips the line" if where == "direct_channel" else ""
+            report(
                 f"{where}.members.count",
-                f"{where}: {len(names)} members; a direct channel has 2, a group channel 3 to 8",
+                f"{where}: {len(names)} members; a direct channel has 2, a group channel 3 to 8{skipped}",
             )
         for name in names:
             self._username_ref(name, where)
@@ -669,10 +783,12 @@ class ImportValidator:
         if names is None:
             return
         members = set(names)
-        for key, severity in (("favorited_by", "error"), ("shown_by", "warning")):
+        # favorited_by: ValidateDirectChannelImportData; shown_by: importDirectChannel looks the
+        # name up among the members (import_functions.go), a non-member fails the line.
+        for key in ("favorited_by", "shown_by"):
             for name in self._list(d, key, "direct_channel") or []:
                 if name not in members:
-                    (self.error if severity == "error" else self.warning)(
+                    self.error(
                         f"direct_channel.{key}.not_member",
                         f"direct_channel: {name!r} in {key} is not a member",
                     )
@@ -698,6 +814,8 @@ class ImportValidator:
             self.error(
                 "emoji.name.invalid", f"emoji: name {name!r} may hold letters, digits, '-', '+' and '_'"
             )
+        if name is not None:
+            self._once("emoji", name, "emoji")
         image = self._str(e, "image", "emoji", required=True)
         if image is not None:
             if not image or not _safe_relative(image):
@@ -718,11 +836,72 @@ def validate_lines(
     return validator
 
 
-def _export_files(root: Path | zipfile.ZipFile) -> tuple[Iterator[bytes], Any]:
-    if isinstance(root, zipfile.ZipFile):
-        names = set(root.namelist())
-        return iter(root.open("import.jsonl")), names.__contains__
-    return iter(open(root / "import.jsonl", "rb")), lambda name: (root / name).is_file()
+class _ExportFiles:
+    """The members of an export (a ZIP or a folder): which exist, and their bytes as a stream."""
+
+    def __init__(self, root: Path | zipfile.ZipFile):
+        self.root = root
+        self.names = set(root.namelist()) if isinstance(root, zipfile.ZipFile) else None
+
+    def lines(self) -> Iterator[bytes]:
+        if isinstance(self.root, zipfile.ZipFile):
+            return iter(self.root.open("import.jsonl"))
+        return iter(open(self.root / "import.jsonl", "rb"))
+
+    def exists(self, name: str) -> bool:
+        if self.names is not None:
+            return name in self.names
+        assert isinstance(self.root, Path)
+        return (self.root / name).is_file()
+
+    def open(self, name: str) -> IO[bytes]:
+        if isinstance(self.root, zipfile.ZipFile):
+            return self.root.open(name)
+        return open(self.root / name, "rb")
+
+
+# What Mattermost does with a file a line names, when it is not in the export: the importer goes on
+# without an attachment (``uploadAttachments`` logs it); a profile picture (``ValidateUserImportData``
+# stats it) or an emoji image (``importEmoji``, and mmctl's validate) it cannot open stops the import.
+_MISSING_IS_ERROR = {"attachment": False, "profile_image": True, "emoji": True}
+
+
+def _check_files(validator: ImportValidator, files: _ExportFiles, options: dict[str, Any]) -> None:
+    """Every file a line names is in the export (under ``data/``, where Mattermost's importer and
+    ``mmctl import validate`` look); profile pictures and emoji images decode as Mattermost's do."""
+    for line, kind, name in validator.files:
+        if kind == "attachment" and options.get("include_attachments") is False:
+            continue  # exported without files on purpose
+        validator._line = line
+        member = f"data/{name}"
+        if not files.exists(member):
+            report = validator.error if _MISSING_IS_ERROR[kind] else validator.warning
+            report(f"{kind}.file.missing", f"{kind} {name!r} is not in the export ({member})")
+            continue
+        if kind == "attachment":
+            continue
+        with files.open(member) as stream:
+            if kind == "emoji" and name.lower().endswith(".svg"):
+                problem = rules.svg_problem(stream)
+            elif kind == "emoji":
+                problem = rules.image_problem(stream, rules.EMOJI_IMAGE_FORMATS)
+            else:
+                problem = rules.image_problem(
+                    stream, rules.PROFILE_IMAGE_FORMATS, max_pixels=rules.MAX_IMAGE_RESOLUTION
+                )
+        if problem and kind == "emoji" and not name.lower().endswith(".svg"):
+            with files.open(member) as stream:
+                if rules.is_svg(stream):
+                    # mmctl's validate tells SVG by the .svg extension and would reject it; the
+                    # server's importEmoji stores the bytes without decoding them
+                    validator.warning(
+                        "emoji.image.svg_without_extension",
+                        f"emoji {name!r} ({member}) is SVG: Mattermost's importer takes it as is, "
+                        "mmctl import validate (which tells SVG by the .svg extension) would reject it",
+                    )
+                    continue
+        if problem:
+            validator.error(f"{kind}.image.undecodable", f"{kind} {name!r} ({member}): {problem}")
 
 
 def validate_export(
@@ -736,18 +915,15 @@ def validate_export(
 
     ``strict`` defaults to what the version line says: strict for a whole-workspace export, lenient
     references for a per-person one (other people are named but not exported). ``check_files``
-    warns about attachments, profile images and emoji images the export does not hold (they should
-    then be listed in ``warnings.txt``).
+    checks that the files lines name are in the export under ``data/`` (a missing attachment is a
+    warning: it should then be listed in ``warnings.txt``) and that profile pictures and emoji
+    images decode.
     """
     path = Path(path)
     archive = zipfile.ZipFile(path) if zipfile.is_zipfile(path) else None
     try:
-        if archive is not None:
-            lines, exists = _export_files(archive)
-        elif path.is_dir():
-            lines, exists = _export_files(path)
-        else:
-            lines, exists = iter(open(path, "rb")), None  # noqa: SIM115
+        files = _ExportFiles(archive if archive is not None else path) if archive or path.is_dir() else None
+        lines = files.lines() if files is not None else iter(open(path, "rb"))  # noqa: SIM115
         first = next(lines, b"")
         scope, options = _scope_of(first)
         if strict is None:
@@ -756,16 +932,8 @@ def validate_export(
         close = getattr(lines, "close", None)
         if close:
             close()
-        if check_files and exists is not None:
-            for line, kind, name in validator.files:
-                if kind == "attachment" and options.get("include_attachments") is False:
-                    continue  # exported without files on purpose
-                member = name if kind == "emoji" else f"data/{name}"
-                if not exists(member):
-                    validator._line = line
-                    validator.warning(
-                        f"{kind}.file.missing", f"{kind} {name!r} is not in the export ({member})"
-                    )
+        if check_files and files is not None:
+            _check_files(validator, files, options)
         return validator.report
     finally:
         if archive is not None:

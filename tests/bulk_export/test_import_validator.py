@@ -446,23 +446,21 @@ def _with(changes: dict[str, object]) -> list[dict]:
     return lines
 
 
+TEAM_REFERENCES = ("team.name", "channel.team", "user.teams.0.name", "user#1.teams.0.name", "post.team")
+CHANNEL_REFERENCES = (
+    "channel.name",
+    "user.teams.0.channels.0.name",
+    "user#1.teams.0.channels.0.name",
+    "post.channel",
+)
+
+
 def _team_named(name: str) -> dict[str, object]:
-    return {
-        "team.name": name,
-        "channel.team": name,
-        "user.teams.0.name": name,
-        "user#1.teams.0.name": name,
-        "post.team": name,
-    }
+    return dict.fromkeys(TEAM_REFERENCES, name)
 
 
 def _channel_named(name: str) -> dict[str, object]:
-    return {
-        "channel.name": name,
-        "user.teams.0.channels.0.name": name,
-        "user#1.teams.0.channels.0.name": name,
-        "post.channel": name,
-    }
+    return dict.fromkeys(CHANNEL_REFERENCES, name)
 
 
 def _user_named(name: str) -> dict[str, object]:

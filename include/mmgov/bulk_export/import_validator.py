@@ -263,6 +263,19 @@ class ImportValidator:
             for item in obj:
                 self._no_secrets(item, where)
 
+    def _strings_object(self, value: Any, keys: tuple[str, ...], where: str) -> dict | None:
+        """A Go struct of string fields (``info``, ``custom_status``): an object whose ``keys``, when
+        present, are strings; anything else fails Go's decoding of the line."""
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.error(f"{where}.type", f"{where} must be an object, got {type(value).__name__}")
+            return None
+        for key in keys:
+            if key in value and not isinstance(value[key], str):
+                self.error(f"{where}.{key}.type", f"{where}.{key} must be a string, got {value[key]!r}")
+        return value
+
     def _once(self, kind: str, key: Any, where: str) -> None:
         """``mmctl import validate`` rejects a second line defining the same role, scheme, team,
         channel, user (or bot) or emoji: "duplicate entry, previous was in line N" (validate.go)."""
@@ -354,18 +367,7 @@ class ImportValidator:
         version = line.get("version")
         if isinstance(version, bool) or not isinstance(version, int) or version != 1:
             self.error("version.unsupported", f"version must be the integer 1, got {version!r}")
-        info = line.get("info")
-        if info is None:
-            return
-        if not isinstance(info, dict):
-            self.error("version.info.type", f"info must be an object, got {type(info).__name__}")
-            return
-        for key in ("generator", "version", "created"):
-            if key in info and not isinstance(info[key], str):
-                self.error(
-                    f"version.info.{key}.type",
-                    f"info.{key} must be a string (Go's VersionInfoImportData), got {info[key]!r}",
-                )
+        self._strings_object(line.get("info"), ("generator", "version", "created"), "version.info")
 
     def _scheme(self, s: dict) -> None:
         name = self._str(s, "name", "scheme", required=True, max_bytes=64)
@@ -557,17 +559,9 @@ class ImportValidator:
     def _custom_status(self, status: Any, username: str | None) -> None:
         """``model.CustomStatus``: strings, and ``expires_at`` a Go ``time.Time`` (RFC 3339): anything
         else fails to decode and the import stops at the line."""
+        status = self._strings_object(status, ("emoji", "text", "duration"), "user.custom_status")
         if status is None:
             return
-        if not isinstance(status, dict):
-            self.error("user.custom_status.type", f"user {username!r}: custom_status must be an object")
-            return
-        for key in ("emoji", "text", "duration"):
-            if key in status and not isinstance(status[key], str):
-                self.error(
-                    f"user.custom_status.{key}.type",
-                    f"user {username!r}: custom_status.{key} must be a string",
-                )
         expires = status.get("expires_at")
         if expires is not None and not (isinstance(expires, str) and rules.is_rfc3339(expires)):
             self.error(

@@ -713,3 +713,13 @@ def test_a_missing_profile_picture_stops_the_import(tmp_path):
     next(ln for ln in lines if ln["type"] == "user")["user"]["profile_image"] = "users/u1/profile.png"
     report = validate_export(_folder(tmp_path, lines, {"data/exported_emoji/e1/image": EMOJI_PNG}))
     assert "profile_image.file.missing" in report.codes("error")
+
+
+def test_an_image_larger_than_mattermost_reads_is_refused(tmp_path, monkeypatch):
+    """``importProfileImage`` reads at most FileSettings.MaxFileSize bytes (import_functions.go)."""
+    from mmgov.bulk_export import mattermost_rules
+
+    monkeypatch.setattr(mattermost_rules, "MAX_FILE_SIZE", len(EMOJI_PNG) - 1)
+    lines = [ln for ln in base() if ln["type"] != "post"]
+    report = validate_export(_folder(tmp_path, lines, {"data/exported_emoji/e1/image": EMOJI_PNG}))
+    assert any("FileSettings.MaxFileSize" in f.message for f in report.errors), report.errors

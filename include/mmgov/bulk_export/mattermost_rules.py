@@ -85,6 +85,8 @@ LOCALE_MAX_LENGTH = 5
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
 # config.go FileSettings.MaxImageResolution default (7680 x 4320): importProfileImage's checkImageLimits.
 MAX_IMAGE_RESOLUTION = 7680 * 4320
+# config.go FileSettings.MaxFileSize default (100 MiB): importProfileImage reads no more than this.
+MAX_FILE_SIZE = 104_857_600
 # The decoders Mattermost registers: mmctl's import validator decodes emoji images with image/gif,
 # image/jpeg, image/png and x/image/webp (server/cmd/mmctl/commands/importer/validate.go); the
 # server decodes profile pictures with those plus BMP and TIFF (its imaging library).
@@ -226,7 +228,10 @@ def image_problem(
     header, as Go's ``image.Decode`` does)."""
     from PIL import Image, UnidentifiedImageError
 
-    data = io.BytesIO(stream.read())
+    raw = stream.read(MAX_FILE_SIZE + 1)
+    if len(raw) > MAX_FILE_SIZE:
+        return f"larger than the {MAX_FILE_SIZE} bytes Mattermost reads (FileSettings.MaxFileSize)"
+    data = io.BytesIO(raw)
     try:
         with Image.open(data, formats=list(formats)) as image:
             width, height = image.size

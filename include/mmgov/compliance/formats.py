@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any, ClassVar, Protocol
 
 from mmgov.compliance.model import ExportBatch, ExportedFile
+from mmgov.compliance.post_rows import RENDERED_CREATEAT
 from mmgov.errors import MmgovError
 from mmgov.settings import EXPORT_FORMATS, Settings
 
@@ -162,6 +163,9 @@ class ComplianceFormat(ABC):
     #: With :attr:`rendered_line`: an SQL expression rendering a deleted post without files (all its
     #: message entries), or None to have deleted posts classified in Python.
     rendered_deleted: ClassVar[str | None] = None
+    #: With :attr:`rendered_line`: the SQL expression of a rendered row's time (``RenderedPost[1]``),
+    #: the time the format orders the post's first entry by; default the post's ``createat``.
+    rendered_time: ClassVar[str] = RENDERED_CREATEAT
     rendered_joins: ClassVar[str] = ""
     rendered_params: ClassVar[dict[str, Any]] = {}
     #: True: every batch's ``ChannelActivity.joins`` lists every member present (Actiance and

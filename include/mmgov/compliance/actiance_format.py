@@ -660,7 +660,7 @@ class ActianceFormat(ComplianceFormat):
         self._participants = _Participants()
 
     def write_batch(self, batch: ExportBatch, out: ZipSink, files: FileSource) -> BatchResult:
-        result = BatchResult(zip_name=batch.zip_name, channels=len(batch.channels))
+        result = BatchResult.of(batch)
         by_channel: dict[str, list[ClassifiedPost]] = {}
         for cp in batch.posts:
             by_channel.setdefault(cp.post.channel.id, []).append(cp)

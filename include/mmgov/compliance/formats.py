@@ -26,6 +26,7 @@ from mmgov.settings import EXPORT_FORMATS, Settings
 # Mattermost's own warning texts (shared/export.go), kept so that existing tooling recognises them.
 MISSING_FILE_DURING_READ = "File backend read: File missing for post; cannot copy file to archive"
 MISSING_FILE_DURING_COPY = "Copy buffer: File missing for post; cannot copy file to archive"
+UNKNOWN_CHANNEL_TYPE = "Channel type unknown to this mmgov version; exported with the type as stored"
 
 
 class UnknownFormatError(MmgovError, ValueError):
@@ -111,6 +112,19 @@ class BatchResult:
     channels: int = 0  # channels in the batch
     warnings: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # format-specific figures (e.g. emails written)
+
+    @classmethod
+    def of(cls, batch: ExportBatch) -> BatchResult:
+        """A batch's result, started with a warning for each of its channels of a type this version does
+        not know (Mattermost adds channel types: 11.8 does): their posts are exported with the raw type
+        (CSV ``Channel Type``, Actiance ``RoomID``, Global Relay ``X-Mattermost-ChannelType``)."""
+        result = cls(zip_name=batch.zip_name, channels=len(batch.channels))
+        for cid, activity in sorted(batch.channels.items()):
+            if activity.channel.has_unknown_type:
+                result.warn(
+                    f"Warning:{UNKNOWN_CHANNEL_TYPE} - Channel: {cid} - Type: {activity.channel.type}"
+                )
+        return result
 
     @property
     def files(self) -> int:

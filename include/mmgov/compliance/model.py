@@ -68,8 +68,14 @@ class ChannelInfo:
 
     @property
     def type_name(self) -> str:
-        """``public``, ``private``, ``direct`` or ``group`` (CSV ``Channel Type``)."""
-        return _CHANNEL_TYPE_NAMES.get(self.type, "")
+        """``public``, ``private``, ``direct`` or ``group`` (CSV ``Channel Type``); a type this version
+        does not know (Mattermost adds types, 11.8 does) is named by its raw value (Mattermost: empty)."""
+        return _CHANNEL_TYPE_NAMES.get(self.type, self.type)
+
+    @property
+    def has_unknown_type(self) -> bool:
+        """A ``channels.type`` this version does not know (not an empty one: a post without its channel row)."""
+        return self.type != "" and self.type not in _CHANNEL_TYPE_NAMES
 
     @property
     def export_display_name(self) -> str:

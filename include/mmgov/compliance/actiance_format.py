@@ -11,7 +11,7 @@ The document, indented by two spaces like Mattermost's Go encoder::
         <RoomID><type> - <channel name> - <channel id></RoomID>
         <StartTimeUTC>batch start</StartTimeUTC>
         <ParticipantEntered>...</ParticipantEntered>   one per membership, by (time, email)
-        <Message> / <FileTransferStarted> / <FileTransferEnded>   by (time, post id)
+        <Message> / <FileTransferStarted> / <FileTransferEnded>   in Mattermost 10.5+'s order (_elements)
         <ParticipantLeft>...</ParticipantLeft>         one per ParticipantEntered, by (time, email)
         <EndTimeUTC>batch end</EndTimeUTC>
       </Conversation>

@@ -181,33 +181,6 @@ class TestDocument:
         path1 = f"20260105/teams/noteam/channels/{chan}/users/{carol}/{f1}/a.txt"
         path2 = f"20260105/teams/noteam/channels/{chan}/users/{carol}/{f2}/b.bin"
 
-        def msg(pid, email, created, content, *, utype=None, updated=None, edited=None, preview=None):
-            fields = [
-                ("MessageId", pid),
-                ("LoginName", email),
-                ("UserType", "user"),
-                ("DateTimeUTC", str(created)),
-            ]
-            if utype:
-                fields += [("UpdatedType", utype), ("UpdatedDateTimeUTC", str(updated))]
-            if edited:
-                fields.append(("EditedNewMsgId", edited))
-            fields.append(("Content", content))
-            if preview:
-                fields.append(("PreviewsPost", preview))
-            return ("Message", fields)
-
-        def transfer(tag, email, when, name, path):
-            fields = [
-                ("LoginName", email),
-                ("DateTimeUTC", str(when)),
-                ("UserFileName", name),
-                ("FileName", path),
-            ]
-            if tag == "FileTransferEnded":
-                fields.append(("Status", "Completed"))
-            return (tag, fields)
-
         a, b, c, d = (f"{u}@example.com" for u in ("alice", "bob", "carol", "dave"))
         edit_pair = sorted(
             [
@@ -306,28 +279,28 @@ def _dated(conv: etree._Element) -> list[tuple[str, list[tuple[str, str]]]]:
     ]
 
 
-def _mm_message(pid: str, created: int, content: str, *, utype: str = "", updated: int = 0, edited: str = ""):
-    fields = [
-        ("MessageId", pid),
-        ("LoginName", "test@test.com"),
-        ("UserType", "user"),
-        ("DateTimeUTC", str(created)),
-    ]
+def msg(pid, email, created, content, *, utype=None, updated=None, edited=None, preview=None):
+    """A ``Message`` element as (tag, fields)."""
+    fields = [("MessageId", pid), ("LoginName", email), ("UserType", "user"), ("DateTimeUTC", str(created))]
     if utype:
         fields += [("UpdatedType", utype), ("UpdatedDateTimeUTC", str(updated))]
     if edited:
         fields.append(("EditedNewMsgId", edited))
-    return ("Message", [*fields, ("Content", content)])
+    fields.append(("Content", content))
+    if preview:
+        fields.append(("PreviewsPost", preview))
+    return ("Message", fields)
 
 
-def _mm_transfer(tag: str, when: int, name: str):
-    fields = [
-        ("LoginName", "test@test.com"),
-        ("DateTimeUTC", str(when)),
-        ("UserFileName", name),
-        ("FileName", name),
-    ]
-    return (tag, [*fields, ("Status", "Completed")] if tag == "FileTransferEnded" else fields)
+def transfer(tag, email, when, name, path):
+    """A ``FileTransferStarted`` / ``FileTransferEnded`` element as (tag, fields)."""
+    fields = [("LoginName", email), ("DateTimeUTC", str(when)), ("UserFileName", name), ("FileName", path)]
+    if tag == "FileTransferEnded":
+        fields.append(("Status", "Completed"))
+    return (tag, fields)
+
+
+MM_EMAIL = "test@test.com"  # the author of Mattermost's test posts
 
 
 class TestOrderAsMattermost:
@@ -397,34 +370,37 @@ class TestOrderAsMattermost:
             "d", pid="post-id3", channel=chan, user=user, create=100, root="post-root-id", message="message3"
         )
         assert _dated(run()) == [
-            _mm_message("post-id2", 1, "message2"),
-            _mm_message(
+            msg("post-id2", MM_EMAIL, 1, "message2"),
+            msg(
                 "post-id",
+                MM_EMAIL,
                 1,
                 "original message",
                 utype="EditedOriginalMsg",
                 updated=2,
                 edited="post-original-id",
             ),
-            _mm_message("post-original-id", 1, "edited message", utype="EditedNewMsg", updated=2),
-            _mm_message("post-id2", 1, "delete message2", utype="Deleted", updated=4),
-            _mm_message("post-id3", 100, "message3"),
+            msg("post-original-id", MM_EMAIL, 1, "edited message", utype="EditedNewMsg", updated=2),
+            msg("post-id2", MM_EMAIL, 1, "delete message2", utype="Deleted", updated=4),
+            msg("post-id3", MM_EMAIL, 100, "message3"),
         ]
 
-    def test_deleted_post_with_deleted_attachment(self, export):
-        """Case "posts with deleted attachments and deleted post": the "created" entry and its file
-        transfers at 1, then the deletion and the file's deletion at 2, in that order."""
+    @pytest.mark.parametrize("deleted_post", [True, False], ids=["deleted-post", "live-post"])
+    def test_deleted_attachment(self, export, deleted_post):
+        """Cases "posts with deleted attachments and deleted post" (the "created" entry and its file
+        transfers at 1, then the deletion and the file's deletion at 2) and "posts with deleted
+        attachments, no deleted post, and at different time from original post" (the file's deletion
+        at its own deleteat, after the post's transfers)."""
         ws, chan, user, run = export
+        deletion = {"update": 2, "delete": 2, "props": {"deleteBy": "fy8j97gwii84bk4zxprbpc9d9w"}}
         pid = ws.post(
             "p",
             pid="post-id-1",
             channel=chan,
             user=user,
             create=1,
-            update=2,
-            delete=2,
             message="message1",
-            props={"deleteBy": "fy8j97gwii84bk4zxprbpc9d9w"},
+            **(deletion if deleted_post else {}),
         )
         ws.file(
             "f",
@@ -436,34 +412,17 @@ class TestOrderAsMattermost:
             create=1,
             delete=2,
         )
-        assert _dated(run(end=701)) == [
-            _mm_message("post-id-1", 1, "message1"),
-            _mm_transfer("FileTransferStarted", 1, "test1-attachment"),
-            _mm_transfer("FileTransferEnded", 1, "test1-attachment"),
-            _mm_message("post-id-1", 1, "delete message1", utype="Deleted", updated=2),
-            _mm_message("post-id-1", 1, "delete test1-attachment", utype="FileDeleted", updated=2),
-        ]
-
-    def test_attachment_deleted_later_from_a_live_post(self, export):
-        """Case "posts with deleted attachments, no deleted post, and at different time from original
-        post": the file's deletion sorts at its own deleteat, after the post's transfers."""
-        ws, chan, user, run = export
-        pid = ws.post("p", pid="post-id-1", channel=chan, user=user, create=1, message="message1")
-        ws.file(
-            "f",
-            post=pid,
-            user=user,
-            channel=chan,
-            name="test1-attachment",
-            path="test1-attachment",
-            create=1,
-            delete=2,
+        deleted = (
+            [msg("post-id-1", MM_EMAIL, 1, "delete message1", utype="Deleted", updated=2)]
+            if deleted_post
+            else []
         )
         assert _dated(run(end=701)) == [
-            _mm_message("post-id-1", 1, "message1"),
-            _mm_transfer("FileTransferStarted", 1, "test1-attachment"),
-            _mm_transfer("FileTransferEnded", 1, "test1-attachment"),
-            _mm_message("post-id-1", 1, "delete test1-attachment", utype="FileDeleted", updated=2),
+            msg("post-id-1", MM_EMAIL, 1, "message1"),
+            transfer("FileTransferStarted", MM_EMAIL, 1, "test1-attachment", "test1-attachment"),
+            transfer("FileTransferEnded", MM_EMAIL, 1, "test1-attachment", "test1-attachment"),
+            *deleted,
+            msg("post-id-1", MM_EMAIL, 1, "delete test1-attachment", utype="FileDeleted", updated=2),
         ]
 
     def test_transfers_follow_every_message_of_their_millisecond(self, export):

@@ -435,6 +435,28 @@ class TestMessageDeletions:
         assert '<span class="update_type">Deleted</span>' in html_body(msg)
         assert old in text
 
+    def test_channel_whose_only_post_is_a_left_out_deletion_still_gets_its_email(self, ws, gr):
+        """Every channel of the batch gets an email (TestAsMattermost): this one names its participants
+        and no message; the post row is reconciled as skipped."""
+        _team, chan = _town(ws)
+        alice = ws.user("alice")
+        ws.history(chan, alice, T0 - 1)
+        ws.post(
+            "old",
+            channel=chan,
+            user=alice,
+            create=T0 - 50_000,
+            update=T0 + 7,
+            delete=T0 + 7,
+            message="gone",
+            props={"deleteBy": alice},
+        )
+        out = gr()
+        text = text_body(out.emls()[f"town - ({chan}) - 0.eml"])
+        assert "@alice (user, alice@example.com" in text
+        assert text.endswith("\nMessages\n")
+        assert (out.summary["messages"], out.summary["message_entries"]) == (1, 0)
+
 
 class TestSizeLimit:
     def test_split_into_several_emails_under_the_limit(self, ws: Workspace, gr, file_store):

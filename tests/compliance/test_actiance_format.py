@@ -92,11 +92,17 @@ def _assert_well_formed_conversation(conv: etree._Element) -> None:
     start, end = int(conv.findtext("StartTimeUTC")), int(conv.findtext("EndTimeUTC"))
     for c in conv.iter("ParticipantLeft"):
         assert int(c.findtext("DateTimeUTC")) <= end
-    dated = [
-        (int(c.findtext("DateTimeUTC")), c.findtext("MessageId") or "") for c in conv if phase.get(c.tag) == 1
-    ]
-    assert [d[0] for d in dated] == sorted(d[0] for d in dated)
+    dated = [_sort_key(c) for c in conv if phase.get(c.tag) == 1]
+    assert dated == sorted(dated)
     assert start <= end
+
+
+def _sort_key(el: etree._Element) -> tuple[int, str]:
+    """Mattermost's sort key of a dated element (actiance_export.go ``SortVal``): a message by its
+    update time when it has one, else its creation time, and its id; a transfer by its time and 26 z."""
+    if el.tag == "Message":
+        return int(el.findtext("UpdatedDateTimeUTC") or el.findtext("DateTimeUTC")), el.findtext("MessageId")
+    return int(el.findtext("DateTimeUTC")), "z" * 26
 
 
 class TestDocument:
@@ -175,33 +181,6 @@ class TestDocument:
         path1 = f"20260105/teams/noteam/channels/{chan}/users/{carol}/{f1}/a.txt"
         path2 = f"20260105/teams/noteam/channels/{chan}/users/{carol}/{f2}/b.bin"
 
-        def msg(pid, email, created, content, *, utype=None, updated=None, edited=None, preview=None):
-            fields = [
-                ("MessageId", pid),
-                ("LoginName", email),
-                ("UserType", "user"),
-                ("DateTimeUTC", str(created)),
-            ]
-            if utype:
-                fields += [("UpdatedType", utype), ("UpdatedDateTimeUTC", str(updated))]
-            if edited:
-                fields.append(("EditedNewMsgId", edited))
-            fields.append(("Content", content))
-            if preview:
-                fields.append(("PreviewsPost", preview))
-            return ("Message", fields)
-
-        def transfer(tag, email, when, name, path):
-            fields = [
-                ("LoginName", email),
-                ("DateTimeUTC", str(when)),
-                ("UserFileName", name),
-                ("FileName", path),
-            ]
-            if tag == "FileTransferEnded":
-                fields.append(("Status", "Completed"))
-            return (tag, fields)
-
         a, b, c, d = (f"{u}@example.com" for u in ("alice", "bob", "carol", "dave"))
         edit_pair = sorted(
             [
@@ -210,8 +189,8 @@ class TestDocument:
             ],
             key=lambda m: m[1][0][1],
         )
-        # (time, post id) order; one post's own entries keep their order: message, each file's
-        # start/end, then its file deletions.
+        # Mattermost's order (TestOrderAsMattermost): by (time, id), a message at its update time
+        # when it has one, transfers after the messages of their millisecond, starts before ends.
         assert _children(conv) == [
             ("RoomID", f"public - town - {chan}"),
             ("StartTimeUTC", str(START)),
@@ -220,14 +199,14 @@ class TestDocument:
             _member("ParticipantEntered", b, T0 + 10),
             _member("ParticipantEntered", c, T0 + 20),
             msg(p1, a, T0 + 5, "hello <world> & co", preview=target),
-            *edit_pair,
             msg(pf, c, T0 + 40, "two files"),
             transfer("FileTransferStarted", c, T0 + 40, "a.txt", path1),
-            transfer("FileTransferEnded", c, T0 + 40, "a.txt", path1),
             transfer("FileTransferStarted", c, T0 + 40, "b.bin", path2),
+            transfer("FileTransferEnded", c, T0 + 40, "a.txt", path1),
             transfer("FileTransferEnded", c, T0 + 40, "b.bin", path2),
-            msg(pf, c, T0 + 40, f"delete {path2}", utype="FileDeleted", updated=T0 + 60),
             msg(dele, a, T0 + 45, "oops"),
+            *edit_pair,
+            msg(pf, c, T0 + 40, f"delete {path2}", utype="FileDeleted", updated=T0 + 60),
             msg(dele, a, T0 + 45, "delete oops", utype="Deleted", updated=T0 + 70),
             _member("ParticipantLeft", d, T0 + 30),
             _member("ParticipantLeft", b, T0 + 80),
@@ -291,6 +270,183 @@ class TestDocument:
         assert quiet.find("ParticipantLeft").findtext("DateTimeUTC") == str(T0 + 60)
         for conv in root:
             _assert_well_formed_conversation(conv)
+
+
+def _dated(conv: etree._Element) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The Message / FileTransferStarted / FileTransferEnded children of a conversation, in order."""
+    return [
+        (c.tag, _fields(c)) for c in conv if c.tag in ("Message", "FileTransferStarted", "FileTransferEnded")
+    ]
+
+
+def msg(pid, email, created, content, *, utype=None, updated=None, edited=None, preview=None):
+    """A ``Message`` element as (tag, fields)."""
+    fields = [("MessageId", pid), ("LoginName", email), ("UserType", "user"), ("DateTimeUTC", str(created))]
+    if utype:
+        fields += [("UpdatedType", utype), ("UpdatedDateTimeUTC", str(updated))]
+    if edited:
+        fields.append(("EditedNewMsgId", edited))
+    fields.append(("Content", content))
+    if preview:
+        fields.append(("PreviewsPost", preview))
+    return ("Message", fields)
+
+
+def transfer(tag, email, when, name, path):
+    """A ``FileTransferStarted`` / ``FileTransferEnded`` element as (tag, fields)."""
+    fields = [("LoginName", email), ("DateTimeUTC", str(when)), ("UserFileName", name), ("FileName", path)]
+    if tag == "FileTransferEnded":
+        fields.append(("Status", "Completed"))
+    return (tag, fields)
+
+
+MM_EMAIL = "test@test.com"  # the author of Mattermost's test posts
+
+
+class TestOrderAsMattermost:
+    """The order of a conversation's dated elements, as Mattermost 10.5+ writes it: a stable sort by
+    (time, id) where an edited, updated or deleted entry sorts by its update time (actiance_export.go
+    ``PostExport.SortVal``, ``SortableSort``). Expected elements are those of Mattermost's own tests
+    (server/enterprise/message_export/actiance_export/actiance_export_test.go, TestActianceExport),
+    with the same ids, times and texts, written by the real pipeline from PostgreSQL, through both
+    the database-rendered and the Python path."""
+
+    @pytest.fixture(params=["database", "python"])
+    def export(self, request, ws: Workspace, run_actiance, monkeypatch):
+        if request.param == "python":
+            monkeypatch.setattr(ActianceFormat, "rendered_line", None)
+            monkeypatch.setattr(ActianceFormat, "rendered_deleted", None)
+        team = ws.team("team")
+        chan = ws.channel(
+            "channel", team=team, ctype="D", name="channel-name", display="channel-display-name"
+        )
+        user = ws.user("username", email="test@test.com")
+        ws.history(chan, user, 0)
+
+        def run(*, end: int = 501):
+            (z,) = (out := run_actiance(1, end)).zips
+            (conv,) = _doc(out, z)
+            return conv
+
+        return ws, chan, user, run
+
+    def test_edits_and_deletions_sort_by_their_update_time(self, export):
+        """Case "posts": an edit (its old text and new text at updateat 2) and a deletion (at 4) of posts
+        created at 1 come after the "created" entry of the deleted post and before a post created at 100."""
+        ws, chan, user, run = export
+        ws.post(
+            "a",
+            pid="post-original-id",
+            channel=chan,
+            user=user,
+            create=1,
+            update=2,
+            edit=2,
+            message="edited message",
+        )
+        ws.post(
+            "b",
+            pid="post-id",
+            channel=chan,
+            user=user,
+            create=1,
+            update=2,
+            delete=2,
+            original="post-original-id",
+            message="original message",
+        )
+        ws.post(
+            "c",
+            pid="post-id2",
+            channel=chan,
+            user=user,
+            create=1,
+            update=4,
+            delete=4,
+            message="message2",
+            props={"deleteBy": "fy8j97gwii84bk4zxprbpc9d9w"},
+        )
+        ws.post(
+            "d", pid="post-id3", channel=chan, user=user, create=100, root="post-root-id", message="message3"
+        )
+        assert _dated(run()) == [
+            msg("post-id2", MM_EMAIL, 1, "message2"),
+            msg(
+                "post-id",
+                MM_EMAIL,
+                1,
+                "original message",
+                utype="EditedOriginalMsg",
+                updated=2,
+                edited="post-original-id",
+            ),
+            msg("post-original-id", MM_EMAIL, 1, "edited message", utype="EditedNewMsg", updated=2),
+            msg("post-id2", MM_EMAIL, 1, "delete message2", utype="Deleted", updated=4),
+            msg("post-id3", MM_EMAIL, 100, "message3"),
+        ]
+
+    @pytest.mark.parametrize("deleted_post", [True, False], ids=["deleted-post", "live-post"])
+    def test_deleted_attachment(self, export, deleted_post):
+        """Cases "posts with deleted attachments and deleted post" (the "created" entry and its file
+        transfers at 1, then the deletion and the file's deletion at 2) and "posts with deleted
+        attachments, no deleted post, and at different time from original post" (the file's deletion
+        at its own deleteat, after the post's transfers)."""
+        ws, chan, user, run = export
+        deletion = {"update": 2, "delete": 2, "props": {"deleteBy": "fy8j97gwii84bk4zxprbpc9d9w"}}
+        pid = ws.post(
+            "p",
+            pid="post-id-1",
+            channel=chan,
+            user=user,
+            create=1,
+            message="message1",
+            **(deletion if deleted_post else {}),
+        )
+        ws.file(
+            "f",
+            post=pid,
+            user=user,
+            channel=chan,
+            name="test1-attachment",
+            path="test1-attachment",
+            create=1,
+            delete=2,
+        )
+        deleted = (
+            [msg("post-id-1", MM_EMAIL, 1, "delete message1", utype="Deleted", updated=2)]
+            if deleted_post
+            else []
+        )
+        assert _dated(run(end=701)) == [
+            msg("post-id-1", MM_EMAIL, 1, "message1"),
+            transfer("FileTransferStarted", MM_EMAIL, 1, "test1-attachment", "test1-attachment"),
+            transfer("FileTransferEnded", MM_EMAIL, 1, "test1-attachment", "test1-attachment"),
+            *deleted,
+            msg("post-id-1", MM_EMAIL, 1, "delete test1-attachment", utype="FileDeleted", updated=2),
+        ]
+
+    def test_transfers_follow_every_message_of_their_millisecond(self, export):
+        """actiance_export.go: a transfer sorts as (post createat, ``EnsureLastMessageInASort``), so the
+        messages of a millisecond come first (whatever their ids), then every FileTransferStarted,
+        then every FileTransferEnded, each in batch order (the stable sort keeps the order appended)."""
+        ws, chan, user, run = export
+        for tag in ("b", "a"):  # batch order: updateat, id ("post-a" < "post-b")
+            pid = ws.post(
+                tag, pid=f"post-{tag}", channel=chan, user=user, create=5, update=6 if tag == "b" else 5
+            )
+            ws.file(
+                f"f{tag}", post=pid, user=user, channel=chan, name=f"{tag}.txt", path=f"{tag}.txt", create=5
+            )
+        ws.post("z", pid="zzzzzzzzzzzzzzzzzzzzzzzzzy", channel=chan, user=user, create=5, message="last id")
+        assert [(tag, dict(f).get("MessageId") or dict(f)["UserFileName"]) for tag, f in _dated(run())] == [
+            ("Message", "post-a"),
+            ("Message", "zzzzzzzzzzzzzzzzzzzzzzzzzy"),
+            ("FileTransferStarted", "a.txt"),
+            ("FileTransferStarted", "b.txt"),
+            ("FileTransferEnded", "a.txt"),
+            ("FileTransferEnded", "b.txt"),
+            ("Message", "post-b"),
+        ]
 
 
 class TestCharacters:

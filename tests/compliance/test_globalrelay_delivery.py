@@ -133,6 +133,21 @@ class TestDelivery:
         assert {r[2] for r in rows} == {GR_ADDRESS}
         assert all(r[3].startswith("250 ") for r in rows)
 
+    def test_join_only_channel_is_mailed_too(self, mm_conn, file_store, tmp_path, gr_env, workspace):
+        """``globalrelay`` mails the emails of ``globalrelay-zip``, by the same names: a channel with
+        joins and leaves only is mailed too (test_globalrelay_format.py::TestAsMattermost)."""
+        quiet = workspace.channel("quiet", team=workspace.team("other"), display="Quiet")
+        workspace.history(quiet, workspace.user("carol"), T0 + 30, T0 + 60)
+        out = _mail_run(mm_conn, file_store, tmp_path, gr_env)
+        reference = _reference_emls(mm_conn, file_store, tmp_path)
+        assert f"quiet - ({quiet}) - 0.eml" in reference
+        assert sorted(_received(gr_env)) == sorted(reference.values())
+        assert out.summary["delivery"]["emails_sent"] == CHANNELS + 1
+        names = {r[0] for r in mm_conn.execute(f"SELECT email_name FROM {grd.LEDGER_TABLE}").fetchall()}
+        assert names == set(reference)
+        (carol,) = [parse_eml(m.data) for m in gr_env.messages if m.mail_from == "carol@example.com"]
+        assert carol["Subject"] == "Mattermost Compliance Export: Quiet"
+
     def test_rerun_of_the_window_mails_nothing_again(self, mm_conn, file_store, tmp_path, gr_env, workspace):
         _mail_run(mm_conn, file_store, tmp_path, gr_env)
         again = _mail_run(mm_conn, file_store, tmp_path, gr_env, run_id="second")

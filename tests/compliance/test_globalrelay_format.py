@@ -100,7 +100,7 @@ class TestEmail:
         )
         out = gr()
         (z,) = out.zips
-        name = f"Town Square - ({chan}) - 0.eml"
+        name = f"town - ({chan}) - 0.eml"
         assert list(out.entries(z)) == [name]
         msg = out.emls(z)[name]
         assert msg["From"] == "alice@example.com"  # participants sorted by username: alice, bob, zed
@@ -153,13 +153,14 @@ class TestEmail:
                 "] @zed",
                 "Uploaded file report.pdf",
                 "Uploaded file notes.txt",
+                "Deleted file notes.txt",  # file lines are sent at their post's createat (TestAsMattermost)
                 "secret oops",
-                "Deleted file notes.txt",
             )
         ]
         assert order == sorted(order)
         assert "delete secret oops" not in text
-        assert "Deleted at" not in text
+        assert "(Deleted at" not in text
+        assert "Deleted file notes.txt\n      (FileDeleted at 2026-01-01T00:00:00.060Z)" in text
         assert f'@bob as "ci-bot" (user, bob@example.com, user id {bob}), post {hook}:' in text
         assert "(EditedNewMsg at 2026-01-01T00:00:00.050Z)" in text
         assert 'hello <b>bold</b> & "q"\n      line 2' in text
@@ -205,7 +206,7 @@ class TestEmail:
             create=T0 + 1,
         )
         out = gr()
-        name = f"Café ☕ Ünïcode - ({chan}) - 0.eml"
+        name = f"town - ({chan}) - 0.eml"
         raw = out.entries()[name]
         head = raw.split(b"\r\n\r\n", 1)[0]
         assert head.isascii()  # headers are 7-bit: RFC 2047 words, RFC 2231 parameters
@@ -220,24 +221,21 @@ class TestEmail:
         assert data == b"PK\x03\x04 x"
         assert fid
 
-    def test_direct_message_and_no_email_for_join_only_channels(self, ws: Workspace, gr):
+    def test_direct_message(self, ws: Workspace, gr):
         alice, bob = ws.user("alice"), ws.user("bob")
         dm = ws.channel("dm", team=None, ctype="D", name=f"{alice}__{bob}", display="")
         ws.history(dm, alice, T0 - 10)
         ws.history(dm, bob, T0 - 10)
-        team = ws.team("acme")
-        quiet = ws.channel("quiet", team=team)
-        ws.history(quiet, alice, T0 + 30, T0 + 60)
         ws.post("dm1", channel=dm, user=bob, create=T0 + 3, message="hi alice")
         out = gr()
         emls = out.emls()
-        assert list(emls) == [f"Direct Message - ({dm}) - 0.eml"]
-        msg = emls[f"Direct Message - ({dm}) - 0.eml"]
+        assert list(emls) == [f"{alice}__{bob} - ({dm}) - 0.eml"]  # the channel name (TestAsMattermost)
+        msg = emls[f"{alice}__{bob} - ({dm}) - 0.eml"]
+        assert msg["Subject"] == "Mattermost Compliance Export: Direct Message"
         assert msg["X-Mattermost-ChannelType"] == "direct"
         assert msg["From"] == "alice@example.com"
         assert "  Team: \n" in text_body(msg)
         assert out.summary["messages"] == 1
-        assert quiet
 
     def test_empty_window(self, ws: Workspace, gr):
         out = gr()
@@ -265,6 +263,141 @@ class TestEmail:
         assert [z.read_bytes() for z in first.zips] == [z.read_bytes() for z in second.zips]
 
 
+class TestAsMattermost:
+    """Global Relay EML as Mattermost 10.5+ writes it, with expected values from Mattermost's own tests:
+    server/enterprise/message_export/message_export_test.go (TestRunExportJobE2EByType, "GlobalRelay
+    e2e 1", testdata/grE2E1Batch1Ch3.tmpl and grE2E1Batch1SummaryCh3.tmpl) and
+    server/enterprise/message_export/global_relay_export/global_relay_export_test.go
+    (TestGlobalRelayExport). ``globalrelay`` mails the very emails of ``globalrelay-zip``
+    (test_globalrelay_delivery.py::TestDelivery::test_join_only_channel_is_mailed_too)."""
+
+    def _e2e_channels(self, ws: Workspace) -> tuple[str, str, str, str]:
+        """Channels two (private, a post) and three (public: user7 was in it and left, no post)."""
+        team = ws.team("team")
+        two = ws.channel("two", team=team, ctype="P", name="channel_two_name", display="the Channel Two")
+        three = ws.channel("three", team=team, name="channel_three_name", display="the Channel Three")
+        user1, user7 = ws.user("user1", email="user1@email"), ws.user("user7", email="user7@email")
+        ws.history(two, user1, T0 - 10)
+        ws.history(three, user7, T0 - 10, T0 + 30)
+        ws.post("m0", channel=two, user=user1, create=T0 + 5, message="message 0")
+        return two, three, user1, user7
+
+    def test_entry_names_use_the_channel_name(self, ws: Workspace, gr):
+        """The test opens each channel's email by a name starting with ``channel.Name``
+        (``openZipAndReadFileStartingWith(t, exportBackend, batchName, channel2.Name)``):
+        global_relay_export.go names it ``<channel name> - (<channel id>) - <n>.eml``."""
+        two, three, _user1, _user7 = self._e2e_channels(ws)
+        (z,) = (out := gr()).zips
+        assert sorted(out.entries(z)) == sorted(
+            [f"channel_two_name - ({two}) - 0.eml", f"channel_three_name - ({three}) - 0.eml"]
+        )
+
+    def test_channel_with_only_joins_and_leaves_gets_an_email(self, ws: Workspace, gr):
+        """Channel three: its headers (Subject, From, To, X-Mattermost-ChannelName/ChannelType) and a
+        participants table of user7 with 0 messages, and no message. (Mattermost leaves the team name
+        of such a channel empty; mmgov fills it: docs/compliance-export.md, compatibility.)"""
+        _two, three, _user1, user7 = self._e2e_channels(ws)
+        out = gr()
+        msg = out.emls()[f"channel_three_name - ({three}) - 0.eml"]
+        for header, value in {
+            "Subject": "Mattermost Compliance Export: the Channel Three",
+            "From": "user7@email",
+            "To": "user7@email",
+            "X-Mattermost-ChannelName": "the Channel Three",
+            "X-Mattermost-ChannelID": three,
+            "X-Mattermost-ChannelType": "public",
+        }.items():
+            assert msg[header] == value, header
+        text, doc = text_body(msg), html_body(msg)
+        assert re.search(
+            r"@user7 \(user, user7@email, user id \w+\): joined 2025-12-31T23:59:59.990Z, "
+            r"left 2026-01-01T00:00:00.030Z, duration 0 seconds, 0 messages\n",
+            text,
+        )
+        assert f"<tr><td>{user7}</td><td>@user7</td><td>user</td><td>user7@email</td>" in doc
+        assert text.endswith("\nMessages\n")
+        assert "<ul>\n</ul>" in doc
+        assert "  Team: Team (team)" in text  # mmgov fills the team (Mattermost: empty)
+        assert attachments(msg) == []
+        assert out.summary["messages"] == 1  # channel two's post; channel three adds no post row
+
+    def test_deleted_file_line(self, ws: Workspace, gr):
+        """Case "posts with deleted post and deleted attachments": post-id-1 (created at 1, its file
+        deleted at 200,000) gives its message, ``Uploaded file test1-attachment`` and ``Deleted file
+        test1-attachment``, all sent at the post's createat, the last with ``FileDeleted`` at the
+        file's deleteat; then post-id-2 (created at 100,000, deleted at 200,000). The same lines for
+        a deleted post created in the window and its file (global_relay_export.go:
+        ``postToMessage(post)`` for an upload, ``postToMessage(deleted)`` of the file's
+        ``deleteFileToExportEntry`` for its deletion), and the posts' ``Deleted`` entries with the
+        option on."""
+        team = ws.team("team-name", display="team-display-name")
+        chan = ws.channel(
+            "channel-id", team=team, ctype="D", name="channel-name", display="channel-display-name"
+        )
+        test1 = ws.user("test1", email="test1@test.com")
+        ws.history(chan, test1, 0, 100_000)
+        p1 = ws.post("p1", pid="post-id-1", channel=chan, user=test1, create=1, message="message")
+        ws.file("f1", post=p1, user=test1, channel=chan, name="test1-attachment", create=1, delete=200_000)
+        deleted = {"deleteBy": "fy8j97gwii84bk4zxprbpc9d9w"}
+        ws.post(
+            "p2",
+            pid="post-id-2",
+            root=p1,
+            channel=chan,
+            user=test1,
+            create=100_000,
+            update=200_000,
+            delete=200_000,
+            message="message",
+            props=deleted,
+        )
+        p3 = ws.post(
+            "p3",
+            pid="post-id-3",
+            channel=chan,
+            user=test1,
+            create=150_000,
+            update=190_000,
+            delete=190_000,
+            message="with file",
+            props=deleted,
+        )
+        ws.file("f3", post=p3, user=test1, channel=chan, name="b.txt", create=150_000, delete=190_000)
+        out = gr(1, 200_001, mmgov={"GlobalRelayIncludeMessageDeletions": True})
+        msg = out.emls()[f"channel-name - ({chan}) - 0.eml"]
+        who = f"@test1 (user, test1@test.com, user id {test1})"
+        lines = text_body(msg).split("\nMessages\n", 1)[1].splitlines()
+        assert lines == [
+            f"  [1970-01-01T00:00:00.001Z] {who}, post post-id-1:",
+            "      message",
+            f"  [1970-01-01T00:00:00.001Z] {who}, post post-id-1: Uploaded file test1-attachment",
+            f"  [1970-01-01T00:00:00.001Z] {who}, post post-id-1: Deleted file test1-attachment",
+            "      (FileDeleted at 1970-01-01T00:03:20.000Z)",
+            f"  [1970-01-01T00:01:40.000Z] {who}, post post-id-2:",
+            "      message",
+            f"  [1970-01-01T00:01:40.000Z] {who}, post post-id-2:",
+            "      delete message",
+            "      (Deleted at 1970-01-01T00:03:20.000Z)",
+            f"  [1970-01-01T00:02:30.000Z] {who}, post post-id-3:",
+            "      with file",
+            f"  [1970-01-01T00:02:30.000Z] {who}, post post-id-3:",
+            "      delete with file",
+            "      (Deleted at 1970-01-01T00:03:10.000Z)",
+            f"  [1970-01-01T00:02:30.000Z] {who}, post post-id-3: Uploaded file b.txt",
+            f"  [1970-01-01T00:02:30.000Z] {who}, post post-id-3: Deleted file b.txt",
+            "      (FileDeleted at 1970-01-01T00:03:10.000Z)",
+        ]
+        doc = html_body(msg)
+        assert (
+            '<span class="sent_time">1970-01-01T00:00:00.001Z</span>'
+            in doc.split("Deleted file test1-attachment")[0].rsplit("<li>", 1)[1]
+        )
+        assert (
+            '<span class="message">Deleted file test1-attachment</span> <span class="update_type">FileDeleted'
+            '</span> <span class="update_time">1970-01-01T00:03:20.000Z</span></li>'
+        ) in doc
+
+
 class TestMessageDeletions:
     def _setup(self, ws):
         _team, chan = _town(ws)
@@ -286,7 +419,7 @@ class TestMessageDeletions:
     def test_excluded_by_default_and_counted_as_skipped(self, ws, gr):
         chan, old, _keep = self._setup(ws)
         out = gr()
-        text = text_body(out.emls()[f"Town Square - ({chan}) - 0.eml"])
+        text = text_body(out.emls()[f"town - ({chan}) - 0.eml"])
         assert "stays" in text
         assert "gone" not in text
         assert old not in text
@@ -295,12 +428,34 @@ class TestMessageDeletions:
     def test_included_with_the_option(self, ws, gr):
         chan, old, _keep = self._setup(ws)
         out = gr(mmgov={"GlobalRelayIncludeMessageDeletions": True})
-        msg = out.emls()[f"Town Square - ({chan}) - 0.eml"]
+        msg = out.emls()[f"town - ({chan}) - 0.eml"]
         text = text_body(msg)
         assert "delete gone" in text
         assert "(Deleted at 2026-01-01T00:00:00.007Z)" in text
         assert '<span class="update_type">Deleted</span>' in html_body(msg)
         assert old in text
+
+    def test_channel_whose_only_post_is_a_left_out_deletion_still_gets_its_email(self, ws, gr):
+        """Every channel of the batch gets an email (TestAsMattermost): this one names its participants
+        and no message; the post row is reconciled as skipped."""
+        _team, chan = _town(ws)
+        alice = ws.user("alice")
+        ws.history(chan, alice, T0 - 1)
+        ws.post(
+            "old",
+            channel=chan,
+            user=alice,
+            create=T0 - 50_000,
+            update=T0 + 7,
+            delete=T0 + 7,
+            message="gone",
+            props={"deleteBy": alice},
+        )
+        out = gr()
+        text = text_body(out.emls()[f"town - ({chan}) - 0.eml"])
+        assert "@alice (user, alice@example.com" in text
+        assert text.endswith("\nMessages\n")
+        assert (out.summary["messages"], out.summary["message_entries"]) == (1, 0)
 
 
 class TestSizeLimit:
@@ -326,7 +481,7 @@ class TestSizeLimit:
         entries = out.entries()
         names = sorted(n for n in entries if n.endswith(".eml"))
         assert len(names) >= 3
-        assert names == [f"Town Square - ({chan}) - {n}.eml" for n in range(len(names))]
+        assert names == [f"town - ({chan}) - {n}.eml" for n in range(len(names))]
         seen_files, seen_posts = {}, []
         for n, name in enumerate(names):
             assert len(entries[name]) <= limit, name

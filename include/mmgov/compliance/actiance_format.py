@@ -11,7 +11,7 @@ The document, indented by two spaces like Mattermost's Go encoder::
         <RoomID><type> - <channel name> - <channel id></RoomID>
         <StartTimeUTC>batch start</StartTimeUTC>
         <ParticipantEntered>...</ParticipantEntered>   one per membership, by (time, email)
-        <Message> / <FileTransferStarted> / <FileTransferEnded>   by (time, post id)
+        <Message> / <FileTransferStarted> / <FileTransferEnded>   in Mattermost 10.5+'s order (_elements)
         <ParticipantLeft>...</ParticipantLeft>         one per ParticipantEntered, by (time, email)
         <EndTimeUTC>batch end</EndTimeUTC>
       </Conversation>
@@ -45,6 +45,7 @@ import bisect
 import re
 from array import array
 from collections.abc import Iterable, Iterator
+from itertools import compress
 from operator import attrgetter, itemgetter
 from typing import Any, ClassVar, NamedTuple
 
@@ -94,17 +95,28 @@ def room_id(activity: ChannelActivity) -> str:
     return f"{ch.type_name} - {ch.name} - {ch.id}"
 
 
+# Mattermost's EnsureLastMessageInASort: a file transfer sorts as (post createat, this), after every
+# message of its millisecond (message ids are 26 characters of [a-z0-9]).
+AFTER_MESSAGES = "z" * 26
+_TRANSFER_RANK = 1 << 32  # transfer ranks start past any rank of a post's messages or file deletions
+
+
+def entry_time(m: MessageEntry) -> int:
+    """The time Mattermost orders a ``Message`` element by (``PostExport.SortVal``): the entry's update
+    time (edit, update, deletion: ``UpdatedDateTimeUTC``), or the post's creation time for a new post."""
+    return m.post.create_at if m.update_type is UpdateType.CREATED else m.update_at
+
+
 class _Element(NamedTuple):
     """One dated child of a Conversation: a message entry, a file transfer or a file deletion.
 
     ``kind``: 0 message, 1 transfer started, 2 transfer ended, 3 file deleted. Tuples sort by
-    (time, post id, seq); ``seq`` is unique and keeps a post's own order (messages, each file's
-    start/end, deletions), so the comparison never reaches the other fields.
+    (time, id, rank), which is unique, so the comparison never reaches the other fields.
     """
 
     time: int
-    post_id: str
-    seq: int
+    sort_id: str  # the post id, or AFTER_MESSAGES for a file transfer
+    rank: int
     kind: int
     cp: ClassifiedPost
     entry: MessageEntry | None
@@ -112,20 +124,27 @@ class _Element(NamedTuple):
 
 
 def _elements(posts: list[ClassifiedPost]) -> list[_Element]:
+    """The elements of ``posts`` (batch order) in Mattermost's order (actiance_export.go,
+    ``slices.SortStableFunc(elements, SortableSort)``): by (time, id), where a message sorts by
+    :func:`entry_time`, a file deletion by the file's ``deleteat`` and a transfer by its post's
+    ``createat`` and :data:`AFTER_MESSAGES`; ties keep the order Mattermost appends them in: every
+    message (a post's "created" entry first), then every file deletion, then every
+    ``FileTransferStarted``, then every ``FileTransferEnded``, each in batch order. ``rank`` encodes
+    that order where (time, id) ties: a post's messages, then its deletions; transfers after both."""
     out: list[_Element] = []
-    seq = 0
+    uploads: list[tuple[ClassifiedPost, ExportedFile]] = []
     for cp in posts:
         p = cp.post
-        for m in cp.messages:
-            out.append(_Element(p.create_at, p.id, seq, 0, cp, m, None))
-            seq += 1
-        for f in cp.uploads:
-            out.append(_Element(p.create_at, p.id, seq, 1, cp, None, f))
-            out.append(_Element(p.create_at, p.id, seq + 1, 2, cp, None, f))
-            seq += 2
-        for f in cp.file_deletions:
-            out.append(_Element(p.create_at, p.id, seq, 3, cp, None, f))
-            seq += 1
+        for rank, m in enumerate(cp.messages):
+            out.append(_Element(entry_time(m), p.id, rank, 0, cp, m, None))
+        for rank, f in enumerate(cp.file_deletions, len(cp.messages)):
+            out.append(_Element(f.delete_at, p.id, rank, 3, cp, None, f))
+        uploads.extend((cp, f) for f in cp.uploads)
+    ends = _TRANSFER_RANK + len(uploads)
+    for i, (cp, f) in enumerate(uploads):
+        created = cp.post.create_at
+        out.append(_Element(created, AFTER_MESSAGES, _TRANSFER_RANK + i, 1, cp, None, f))
+        out.append(_Element(created, AFTER_MESSAGES, ends + i, 2, cp, None, f))
     out.sort()
     return out
 
@@ -227,6 +246,16 @@ WHEN COALESCE(p.deleteat, 0) > 0 AND p.props->>'deleteBy' IS NOT NULL
 THEN CASE WHEN COALESCE(p.createat, 0) >= %(start)s THEN {_sql_message("''", _CONTENT)} ELSE '' END
 || {_sql_message(_sql_updated("'Deleted'", "p.deleteat"), _sql_text("'delete ' || COALESCE(p.message, '')"))}
 ELSE {ACTIANCE_POST_LINE} END"""
+# The time a rendered post's first Message element sorts by (entry_time; the rendered row's time,
+# RenderedPost[1]): the update time of an edit's old text, of a deletion and of an edited or updated
+# post; the creation time of a new post and of the "created" entry of a post created and deleted in
+# the window (its Deleted element, the second, carries its own time in UpdatedDateTimeUTC).
+ACTIANCE_POST_TIME = """CASE
+WHEN COALESCE(p.deleteat, 0) > 0 AND COALESCE(p.originalid, '') <> '' THEN p.updateat
+WHEN COALESCE(p.deleteat, 0) > 0 AND p.props->>'deleteBy' IS NOT NULL
+THEN CASE WHEN COALESCE(p.createat, 0) >= %(start)s THEN COALESCE(p.createat, 0) ELSE p.deleteat END
+WHEN p.updateat <= COALESCE(p.createat, 0) THEN COALESCE(p.createat, 0)
+ELSE p.updateat END"""
 
 
 # A member's rendered pieces: (e-mail, user id, the user, entered before / after its time, its
@@ -619,6 +648,7 @@ class ActianceFormat(ComplianceFormat):
     # Plain posts (nearly all) come as Message elements from PostgreSQL: Python only orders them.
     rendered_line = ACTIANCE_POST_LINE
     rendered_deleted = ACTIANCE_DELETED_POST_LINES
+    rendered_time = ACTIANCE_POST_TIME
     rendered_joins = ACTIANCE_POST_JOINS
     rendered_params: ClassVar[dict[str, Any]] = {
         "xml_special": XML_SPECIAL_SQL,
@@ -630,7 +660,7 @@ class ActianceFormat(ComplianceFormat):
         self._participants = _Participants()
 
     def write_batch(self, batch: ExportBatch, out: ZipSink, files: FileSource) -> BatchResult:
-        result = BatchResult(zip_name=batch.zip_name, channels=len(batch.channels))
+        result = BatchResult.of(batch)
         by_channel: dict[str, list[ClassifiedPost]] = {}
         for cp in batch.posts:
             by_channel.setdefault(cp.post.channel.id, []).append(cp)
@@ -641,9 +671,9 @@ class ActianceFormat(ComplianceFormat):
         rendered: dict[str | None, list[RenderedPost]] = {}
         for r in batch.rendered:  # by the row's channel id
             rendered.setdefault(r[6], []).append(r)
-        by_id: dict[str, list[tuple[int, str, bytes]]] = {}
+        by_id: dict[str, list[_Keyed]] = {}
         for cid, rows in rendered.items():  # NULL and '' channel ids are one channel ("")
-            by_id.setdefault(batch.channel_of[cid].id, []).extend(map(_TIME_ID_ELEMENT, rows))
+            by_id.setdefault(batch.channel_of[cid].id, []).extend(_keyed_rows(rows))
         result.posts += len(batch.rendered)
         result.messages += sum(map(_ENTRIES, batch.rendered))  # a deleted post can have two
         participants = self._participants
@@ -702,38 +732,58 @@ def _iter_files(batch: ExportBatch) -> Iterator[ExportedFile]:
         yield from cp.post.files
 
 
-def _render_elements(
-    posts: list[ClassifiedPost], rendered: list[tuple[int, str, bytes]] | None = None
-) -> bytes:
+_Keyed = tuple[int, str, int, bytes]  # (time, sort id, rank, element in UTF-8): see _elements
+
+
+def _render_elements(posts: list[ClassifiedPost], rendered: list[_Keyed] | None = None) -> bytes:
     """A conversation's ``Message`` / ``FileTransferStarted`` / ``FileTransferEnded`` elements, in order.
 
-    Elements sort by (time, post id), then a post's own order. A post with one message entry and no
-    files (nearly all) is one element, rendered by :func:`_message_element` or already by
-    PostgreSQL (``rendered``: ``(time, post id, element)``); the others go through
-    :func:`_elements` (its ``seq`` keeps their own order). (time, post id), and seq where a post has
-    several elements, are unique: the tuples sort as they are, never comparing the elements.
-    Returned in UTF-8.
+    The order is :func:`_elements`'. A post with one message entry and no files (nearly all) is one
+    element, rendered by :func:`_message_element` or already by PostgreSQL (``rendered``, from
+    :func:`_keyed_rows`); the others go through :func:`_elements`. (time, sort id, rank) is unique:
+    the tuples sort as they are, never comparing the elements. Returned in UTF-8.
     """
     if not posts and not rendered:
         return b""
-    keyed: list[tuple[int, str, bytes] | tuple[int, str, int, bytes]] = rendered or []  # type: ignore[assignment]
+    keyed: list[_Keyed] = rendered or []
     rest: list[ClassifiedPost] = []
     emails: dict[int, str] = {}
     for cp in posts:
         if len(cp.messages) == 1 and not cp.uploads and not cp.file_deletions:
-            p = cp.post
-            keyed.append((p.create_at, p.id, 0, _message_element(p, cp.messages[0], emails).encode()))
+            p, m = cp.post, cp.messages[0]
+            keyed.append((entry_time(m), p.id, 0, _message_element(p, m, emails).encode()))
         else:
             rest.append(cp)
     if rest:
-        keyed.extend((e.time, e.post_id, e.seq, _other_element(e).encode()) for e in _elements(rest))
+        keyed.extend((e.time, e.sort_id, e.rank, _other_element(e).encode()) for e in _elements(rest))
     keyed.sort()
     return b"".join(map(_LAST, keyed))
 
 
+def _keyed_rows(rows: list[RenderedPost]) -> list[_Keyed]:
+    """Rendered posts as sort keys and elements. A row's time is :data:`ACTIANCE_POST_TIME` (its first
+    element's); a deleted post created in the window has two elements (its "created" entry, then
+    ``Deleted``), which sort apart: the second by its ``UpdatedDateTimeUTC``. The rank of a
+    one-element row (alone with its id) is its entry count, 1."""
+    keyed = list(map(_TIME_ID_ENTRIES_ELEMENT, rows))
+    if sum(map(_ENTRIES, rows)) == len(rows):  # no two-entry row (the usual case): C-level checks only
+        return keyed
+    out = [k for k in keyed if k[2] == 1]
+    for time, pid, _entries, elements in compress(keyed, map((1).__ne__, map(_RANK, keyed))):
+        cut = elements.index(_MESSAGE_OPEN, 1)
+        deleted = elements[cut:]
+        at = deleted.index(_UPDATED_OPEN) + len(_UPDATED_OPEN)
+        out.append((time, pid, 0, elements[:cut]))
+        out.append((int(deleted[at : deleted.index(b"<", at)]), pid, 1, deleted))
+    return out
+
+
 _LAST = itemgetter(-1)
-_TIME_ID_ELEMENT = itemgetter(1, 0, 7)  # a RenderedPost's (createat, id, rendering)
+_RANK = itemgetter(2)
+_TIME_ID_ENTRIES_ELEMENT = itemgetter(1, 0, 8, 7)  # a RenderedPost's (time, id, entries, rendering)
 _ENTRIES = itemgetter(8)  # a RenderedPost's message entries
+_MESSAGE_OPEN = f"{_NL2}<Message>".encode()  # never inside an element: its text is escaped
+_UPDATED_OPEN = b"<UpdatedDateTimeUTC>"
 _CREATED = UpdateType.CREATED
 
 

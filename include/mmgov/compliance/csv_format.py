@@ -113,7 +113,7 @@ WHEN 'D' THEN 'Direct Message' WHEN 'G' THEN 'Group Message' ELSE {
     _sql_field("COALESCE(c.displayname, '')")
 } END
 || ',' || CASE c.type WHEN 'O' THEN 'public' WHEN 'P' THEN 'private' WHEN 'D' THEN 'direct'
-WHEN 'G' THEN 'group' ELSE '' END"""
+WHEN 'G' THEN 'group' ELSE {_sql_field("COALESCE(c.type::text, '')")} END"""
 CSV_POST_JOINS = f"""
 LEFT JOIN LATERAL (SELECT {_CHANNEL_COLS} AS cols FROM channels c LEFT JOIN teams t ON t.id = c.teamid
                    WHERE c.id = p.channelid OFFSET 0) ch ON true
@@ -596,7 +596,7 @@ class CsvFormat(ComplianceFormat):
         return entries
 
     def write_batch(self, batch: ExportBatch, out: ZipSink, files: FileSource) -> BatchResult:
-        result = BatchResult(zip_name=batch.zip_name, channels=len(batch.channels))
+        result = BatchResult.of(batch)
         lines = self._lines
         members = self._member_entries(batch, result, lines)
         counts: dict[str, list[int]] = {}

@@ -50,6 +50,7 @@ from mmgov.compliance.post_classifier import classify
 from mmgov.compliance.post_rows import (
     POST_QUERY,
     POSTS_BY_ID,
+    RENDERED_CREATEAT,
     WINDOW_PREDICATE,
     FileStream,
     Lookups,
@@ -160,11 +161,13 @@ class WindowReader:
         rendered_line: str | None = None,
         rendered_joins: str = "",
         rendered_deleted: str | None = None,
+        rendered_time: str = RENDERED_CREATEAT,
         rendered_params: dict[str, Any] | None = None,
         member_lists: bool = True,
     ):
         """``rendered_*``: a format's SQL rendering of plain posts
-        (:attr:`mmgov.compliance.formats.ComplianceFormat.rendered_line`, ``rendered_deleted``);
+        (:attr:`mmgov.compliance.formats.ComplianceFormat.rendered_line`, ``rendered_deleted``,
+        ``rendered_time``);
         those posts then come in ``batch.rendered`` and only the others are classified into
         ``batch.posts``. ``member_lists``: False gives each channel's membership once per window
         (:attr:`mmgov.compliance.formats.ComplianceFormat.member_lists`,
@@ -177,6 +180,7 @@ class WindowReader:
         self.rendered_line = rendered_line
         self.rendered_joins = rendered_joins
         self.rendered_deleted = rendered_deleted
+        self.rendered_time = rendered_time
         self.rendered_params = rendered_params or {}
         self.member_lists = member_lists
         self.counts: WindowCounts | None = None
@@ -193,7 +197,9 @@ class WindowReader:
             params = {"start": window.start_ms, "end": window.end_ms}
             rendered = self.rendered_line is not None
             if rendered:
-                query = rendered_post_query(self.rendered_line, self.rendered_joins, self.rendered_deleted)
+                query = rendered_post_query(
+                    self.rendered_line, self.rendered_joins, self.rendered_deleted, self.rendered_time
+                )
                 query_params = {**params, **self.rendered_params}
             else:
                 query, query_params = POST_QUERY, params

@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import IO, Any, ClassVar, Protocol
 
 from mmgov.compliance.model import ExportBatch, ExportedFile
+from mmgov.compliance.post_rows import RENDERED_CREATEAT
 from mmgov.errors import MmgovError
 from mmgov.settings import EXPORT_FORMATS, Settings
 
 # Mattermost's own warning texts (shared/export.go), kept so that existing tooling recognises them.
 MISSING_FILE_DURING_READ = "File backend read: File missing for post; cannot copy file to archive"
 MISSING_FILE_DURING_COPY = "Copy buffer: File missing for post; cannot copy file to archive"
+UNKNOWN_CHANNEL_TYPE = "Channel type unknown to this mmgov version; exported with the type as stored"
 
 
 class UnknownFormatError(MmgovError, ValueError):
@@ -111,6 +113,19 @@ class BatchResult:
     warnings: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # format-specific figures (e.g. emails written)
 
+    @classmethod
+    def of(cls, batch: ExportBatch) -> BatchResult:
+        """A batch's result, started with a warning for each of its channels of a type this version does
+        not know (Mattermost adds channel types: 11.8 does): their posts are exported with the raw type
+        (CSV ``Channel Type``, Actiance ``RoomID``, Global Relay ``X-Mattermost-ChannelType``)."""
+        result = cls(zip_name=batch.zip_name, channels=len(batch.channels))
+        for cid, activity in sorted(batch.channels.items()):
+            if activity.channel.has_unknown_type:
+                result.warn(
+                    f"Warning:{UNKNOWN_CHANNEL_TYPE} - Channel: {cid} - Type: {activity.channel.type}"
+                )
+        return result
+
     @property
     def files(self) -> int:
         """File rows accounted for."""
@@ -162,6 +177,9 @@ class ComplianceFormat(ABC):
     #: With :attr:`rendered_line`: an SQL expression rendering a deleted post without files (all its
     #: message entries), or None to have deleted posts classified in Python.
     rendered_deleted: ClassVar[str | None] = None
+    #: With :attr:`rendered_line`: the SQL expression of a rendered row's time (``RenderedPost[1]``),
+    #: the time the format orders the post's first entry by; default the post's ``createat``.
+    rendered_time: ClassVar[str] = RENDERED_CREATEAT
     rendered_joins: ClassVar[str] = ""
     rendered_params: ClassVar[dict[str, Any]] = {}
     #: True: every batch's ``ChannelActivity.joins`` lists every member present (Actiance and

@@ -1,7 +1,8 @@
 """The Global Relay EML format (``globalrelay`` mails the emails; ``globalrelay-zip`` keeps the zip instead).
 
-One email per channel per batch (channels in id order), zip entry
-``<channel display name> - (<channel id>) - <n>.eml`` with ``n`` counting from 0 like Mattermost;
+One email per channel of the batch (channels in id order; a channel with joins and leaves only gets
+one too: participants, no messages), zip entry ``<channel name> - (<channel id>) - <n>.eml`` with
+``n`` counting from 0 (Mattermost 10.5+'s names);
 ``warning.txt`` when attachments could not be read or were left out. Each email::
 
     From: <first participant's email, participants sorted by username>
@@ -15,9 +16,10 @@ One email per channel per batch (channels in id order), zip entry
       one part per attachment: Content-Disposition: attachment; filename=..., base64, type by extension
 
 Content rules (the seed): message-deletion entries are left out (``Mmgov.GlobalRelayIncludeMessageDeletions``
-puts them back), file deletions are included (``Deleted file <name>``), uploads are ``Uploaded file
-<name>`` lines plus the file itself. A post row left with nothing to say is counted in
-``posts_skipped``.
+puts them back), file deletions are included (``Deleted file <name>``, with ``FileDeleted`` at the
+file's deleteat), uploads are ``Uploaded file <name>`` lines plus the file itself; as in Mattermost,
+a post's file lines are sent at the post's createat. A post row left with nothing to say is counted
+in ``posts_skipped``.
 
 Size: an email is closed and the next one started (same channel, ``n + 1``) when adding the next
 post would make its estimated size pass ``Mmgov.GlobalRelayMaxEmailBytes`` (250 MB, Global Relay's
@@ -143,9 +145,11 @@ def _utf8(text: str) -> bytes:
     return text.encode("utf-8", "replace")  # lone surrogates (never from PostgreSQL) become "?"
 
 
-def entry_name(display: str, channel_id: str, n: int) -> str:
-    """``<channel display name> - (<channel id>) - <n>.eml``; slashes and controls become ``_``."""
-    safe = _NAME_UNSAFE.sub("_", display).strip() or channel_id
+def entry_name(name: str, channel_id: str, n: int) -> str:
+    """``<channel name> - (<channel id>) - <n>.eml``, as Mattermost 10.5+ names it; slashes and control
+    characters become ``_`` and an empty name the channel id (neither occurs in a Mattermost channel
+    name, which is ``[a-z0-9_-]``, or ``<user id>__<user id>`` for a DM)."""
+    safe = _NAME_UNSAFE.sub("_", name).strip() or channel_id
     return f"{safe} - ({channel_id}) - {n}.eml"
 
 
@@ -397,7 +401,7 @@ class GlobalRelayFormat(ComplianceFormat):
     # --- writing ---------------------------------------------------------------------------------
 
     def write_batch(self, batch: ExportBatch, out: ZipSink, files: FileSource) -> BatchResult:
-        result = BatchResult(zip_name=batch.zip_name, channels=len(batch.channels))
+        result = BatchResult.of(batch)
         by_channel: dict[str, list[ClassifiedPost]] = {}
         for cp in batch.posts:
             by_channel.setdefault(cp.post.channel.id, []).append(cp)
@@ -405,13 +409,12 @@ class GlobalRelayFormat(ComplianceFormat):
         emails = 0
         removed = 0
         for cid, activity in sorted(batch.channels.items()):
-            posts = by_channel.get(cid)
-            if not posts:
-                continue  # joins and leaves only: Global Relay gets no email (as in Mattermost)
             channel = _Channel(batch, activity)
-            blocks = [self._block(cp, result) for cp in posts]
+            blocks = [self._block(cp, result) for cp in by_channel.get(cid, ())]
             blocks = [b for b in blocks if b is not None]
-            plan = self._plan(channel, blocks)
+            # Every channel of the batch gets an email, one with joins and leaves only too: its
+            # participants table and no message (as Mattermost 10.5+ sends it).
+            plan = self._plan(channel, blocks) or [_Email()]
             for n, email in enumerate(plan):
                 self._write_email(out, channel, n, len(plan), email, files, result)
             for b in blocks:
@@ -550,7 +553,7 @@ class GlobalRelayFormat(ComplianceFormat):
         )
         ident = channel.ident(n)
         mixed, alt = "=_mmgov_mixed_" + ident, "=_mmgov_alt_" + ident
-        with out.open(entry_name(channel.display, channel.info.id, n)) as fh:
+        with out.open(entry_name(channel.info.name, channel.info.id, n)) as fh:
             fh.write(channel.headers(n, mixed))
             fh.write(b"--" + mixed.encode() + _CRLF)
             fh.write(_part_headers([("Content-Type", "multipart/alternative", {"boundary": alt})]))
@@ -660,18 +663,28 @@ def _message_line(
 
 
 def _file_line(cp: ClassifiedPost, f: ExportedFile, *, deleted: bool, removed: bool, seq: int) -> _Line:
+    """An ``Uploaded file`` or ``Deleted file`` line. As Mattermost writes them, both are sent at the
+    post's createat (so they follow the post's message), a deletion with the update type
+    ``FileDeleted`` at the file's deleteat."""
     p = cp.post
     who, head, tail = _who(p.user)
-    when = (f.delete_at if deleted else f.create_at) or p.create_at
+    when = p.create_at
     verb = "Deleted file" if deleted else "Uploaded file"
     message = f"{verb} '{f.name}' (id '{f.id}') {REMOVED_SUFFIX}" if removed else f"{verb} {f.name}"
     sent = format_time(when)
     text = f"  [{sent}] {who}, post {p.id}: {message}"
     doc = (
         f'<li><span class="post_id">{_esc(p.id)}</span> <span class="sent_time">{sent}</span> {head}{tail}'
-        f'<span class="message">{_esc(message)}</span></li>'
+        f'<span class="message">{_esc(message)}</span>'
     )
-    return _Line((when, p.id, seq), text, doc, p.user.id, False)
+    if deleted:
+        updated = format_time(f.delete_at)
+        text += f"\n      ({UpdateType.FILE_DELETED.value} at {updated})"
+        doc += (
+            f' <span class="update_type">{UpdateType.FILE_DELETED.value}</span>'
+            f' <span class="update_time">{updated}</span>'
+        )
+    return _Line((when, p.id, seq), text, doc + "</li>", p.user.id, False)
 
 
 def _measure(block: _Block) -> None:

@@ -68,8 +68,14 @@ class ChannelInfo:
 
     @property
     def type_name(self) -> str:
-        """``public``, ``private``, ``direct`` or ``group`` (CSV ``Channel Type``)."""
-        return _CHANNEL_TYPE_NAMES.get(self.type, "")
+        """``public``, ``private``, ``direct`` or ``group`` (CSV ``Channel Type``); a type this version
+        does not know (Mattermost adds types, 11.8 does) is named by its raw value (Mattermost: empty)."""
+        return _CHANNEL_TYPE_NAMES.get(self.type, self.type)
+
+    @property
+    def has_unknown_type(self) -> bool:
+        """A ``channels.type`` this version does not know (not an empty one: a post without its channel row)."""
+        return self.type != "" and self.type not in _CHANNEL_TYPE_NAMES
 
     @property
     def export_display_name(self) -> str:
@@ -250,8 +256,9 @@ class ChannelActivity:
 # A post without files (exactly one message entry, CREATED / EDITED_NEW / UPDATED_NO_MSG_CHANGE; or,
 # for a format that renders deleted posts, the entries of a deleted one) as the database rendered it
 # for a format that asks for it: the row as read,
-# ``(id, createat or 0, updateat, classify, from_bot, userid, channelid, rendering, entries)`` (see
-# mmgov.compliance.post_rows.rendered_post_query). Its channel is ``batch.channel_of[channelid]``,
+# ``(id, time, updateat, classify, from_bot, userid, channelid, rendering, entries)``, ``time`` being
+# the post's createat or 0 unless the format orders by another time (``ComplianceFormat.rendered_time``;
+# see mmgov.compliance.post_rows.rendered_post_query). Its channel is ``batch.channel_of[channelid]``,
 # its author ``batch.author_of[userid][from_bot]``. Rows, not records: an export reads millions.
 RenderedPost = tuple[str, int, int, bool, bool, str | None, str | None, bytes, int]
 

@@ -43,12 +43,20 @@ ENTRIES_OF_A_POST = (
 )
 
 
-def rendered_post_query(line: str, joins: str = "", deleted: str | None = None) -> str:
+# A rendered row's time by default (RenderedPost[1]): the post's creation time, which the CSV orders by.
+RENDERED_CREATEAT = "COALESCE(p.createat, 0)"
+
+
+def rendered_post_query(
+    line: str, joins: str = "", deleted: str | None = None, time: str = RENDERED_CREATEAT
+) -> str:
     """The window's posts as short rows with a format's rendering of each.
 
-    Row: ``(id, createat, updateat, classify, from_bot, userid, channelid, line, entries)``;
+    Row: ``(id, time, updateat, classify, from_bot, userid, channelid, line, entries)``;
     ``userid`` and ``channelid`` sit where they are in :data:`POST_QUERY` (:class:`Lookups` reads
-    both kinds). ``line`` renders a post that is not deleted with ``line``, a deleted one with
+    both kinds). ``time`` is the time the format orders the post's first entry by (default its
+    ``createat``; Actiance: the update time of an updated post). ``line`` renders a post that is
+    not deleted with ``line``, a deleted one with
     ``deleted`` (all its entries), or is NULL when the format renders no deleted posts: ``classify``
     is then true for them, and they are read again with :data:`POSTS_BY_ID` and classified, as are
     posts with files (whatever their ``line``). ``line`` is ``bytea`` (the rendering in UTF-8):
@@ -60,7 +68,7 @@ def rendered_post_query(line: str, joins: str = "", deleted: str | None = None) 
     else:
         classify, rendering, entries = "false", deleted, ENTRIES_OF_A_POST
     return (
-        f"SELECT p.id, COALESCE(p.createat, 0), p.updateat, {classify},"
+        f"SELECT p.id, {time}, p.updateat, {classify},"
         " COALESCE(p.props->>'from_bot' = 'true', false), p.userid, p.channelid,"
         f" convert_to(CASE WHEN COALESCE(p.deleteat, 0) = 0 THEN {line} ELSE {rendering} END, 'UTF8'),"
         f" {entries}"

@@ -144,6 +144,7 @@ def stage_export(
         rendered_line=fmt.rendered_line,
         rendered_joins=fmt.rendered_joins,
         rendered_deleted=fmt.rendered_deleted,
+        rendered_time=fmt.rendered_time,
         rendered_params=fmt.rendered_params,
         member_lists=fmt.member_lists,
     )

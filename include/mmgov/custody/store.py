@@ -31,7 +31,9 @@ class StoreError(MmgovError):
 
 def safe_name(name: str) -> str:
     """A normalised relative POSIX name; refuses absolute names, ``..``, NUL and backslashes."""
-    if not name or name.startswith("/") or "\\" in name or "\x00" in name:
+    if not name:
+        return ""
+    if name.startswith("/") or "\\" in name or "\x00" in name:
         raise StoreError(f"path {name!r} must be relative (no leading '/', no '\\\\', no NUL)")
     norm = posixpath.normpath(name)
     if norm == ".." or norm.startswith("../") or ".." in norm.split("/"):
@@ -61,7 +63,8 @@ class LocalStore:
     root: Path
 
     def _path(self, name: str) -> Path:
-        return self.root / safe_name(name) if safe_name(name) else self.root
+        safe = safe_name(name)
+        return self.root / safe if safe else self.root
 
     def describe(self, name: str = "") -> str:
         return str(self._path(name))

@@ -133,6 +133,7 @@ def write_compliance_manifest(
     if not fmt.publishes_archive:
         delivery = {"kind": "smtp", "emails": _ledger_emails(request, records)}
     body = {
+        "owns": "",  # the run folder holds nothing but what this manifest lists
         "export": {
             "format": request.export_format,
             "window": window,

@@ -47,8 +47,6 @@ from mmgov.custody.store import (
 )
 
 GDPR_SIDECAR = ".manifest.json"
-# Kinds whose manifest owns its whole folder: a file there that the manifest does not list is extra.
-_OWNS_FOLDER = {"compliance_export", "gdpr_export"}
 
 
 @dataclass
@@ -85,7 +83,6 @@ def verify_manifest_at(
     options: Options,
     *,
     only: str | None = None,
-    owns_folder: bool | None = None,
 ) -> Report:
     """Verify the manifest ``<folder>/<name>`` and what it lists (only ``only`` when given)."""
     where = join(folder, name)
@@ -112,10 +109,18 @@ def verify_manifest_at(
         if only is not None and fname != only:
             continue
         _check_file(store, folder, fname, entry, present, doc, options, report)
-    if only is None and (owns_folder if owns_folder is not None else doc.get("kind") in _OWNS_FOLDER):
+    owns = doc.get("owns")  # the folder the manifest owns whole ("": its own): nothing else may be there
+    if only is None and isinstance(owns, str):
         own = {name, name + SIGNATURE_SUFFIX}
-        for extra in sorted(set(present) - set(listed) - own):
+        inside = [p for p in present if not owns or p.startswith(owns.rstrip("/") + "/")]
+        for extra in sorted(set(inside) - set(listed) - own):
             report.problem(extra, f"extra file, not listed in {name}")
+    line_counts = (doc.get("export") or {}).get("line_counts")
+    jsonl = f"{owns}/import.jsonl" if owns else None
+    if only is None and options.check_contents and line_counts and jsonl in listed and jsonl in present:
+        with store.open(join(folder, jsonl)) as stream:
+            for line in check_line_counts(stream, line_counts):
+                report.problem(jsonl, line)
     if doc.get("encryption"):
         report.notes.append(
             "files are encrypted to " + ", ".join(doc["encryption"]["recipients"]) + ": ciphertext checked"
@@ -189,7 +194,8 @@ def _check_file(
         )
         return
     report.files_checked += 1
-    check_inside = options.check_contents and not entry.get("encrypted") and fname.endswith(".zip")
+    container = "batch" in entry or (doc.get("export") or {}).get("layout") == "archive"  # a zip mmgov made
+    check_inside = options.check_contents and container and not entry.get("encrypted")
     with _readable(store, join(folder, safe), seekable=check_inside) as (stream, path):
         if path is not None:
             with open(path, "rb") as fh:
@@ -200,7 +206,8 @@ def _check_file(
             report.problem(fname, "SHA-256 differs from the manifest (altered)")
             return
         if check_inside and path is not None:
-            for line in check_zip(path, doc, fname):
+            checker = check_archive if doc.get("kind") == "gdpr_export" else check_zip
+            for line in checker(path, doc, fname):
                 report.problem(fname, line)
 
 
@@ -293,6 +300,47 @@ def check_zip(path: Path, doc: dict[str, Any], fname: str) -> list[str]:
     return problems
 
 
+def check_line_counts(stream: IO[bytes], expected: dict[str, int]) -> list[str]:
+    """Lines of ``import.jsonl`` per type (each line starts ``{"type":"<type>"``) against the manifest."""
+    found: dict[str, int] = {}
+    prefix = b'{"type":"'
+    for line in stream:
+        kind = line[len(prefix) : line.find(b'"', len(prefix))].decode() if line.startswith(prefix) else "?"
+        found[kind] = found.get(kind, 0) + 1
+    return [
+        f"{found.get(k, 0)} {k!r} lines, the manifest says {expected.get(k, 0)}"
+        for k in sorted(set(found) | set(expected))
+        if found.get(k, 0) != expected.get(k, 0)
+    ]
+
+
+def check_archive(path: Path, doc: dict[str, Any], fname: str) -> list[str]:
+    """Inside a GDPR archive: every entry's SHA-256, none missing or extra, lines per type."""
+    problems: list[str] = []
+    entries = {e["name"]: e for e in doc.get("archive_entries") or []}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set()
+            for info in zf.infolist():
+                names.add(info.filename)
+                entry = entries.get(info.filename)
+                if entry is None:
+                    problems.append(f"entry {info.filename}: not listed in the manifest")
+                    continue
+                with zf.open(info) as fh:
+                    size, digest = hash_stream(fh)
+                if (size, digest) != (entry["size"], entry["sha256"]):
+                    problems.append(f"entry {info.filename}: size or SHA-256 differs from the manifest")
+            problems += [f"entry {n}: missing" for n in sorted(set(entries) - names)]
+            counts = (doc.get("export") or {}).get("line_counts")
+            if counts and "import.jsonl" in names:
+                with zf.open("import.jsonl") as fh:
+                    problems += [f"import.jsonl: {p}" for p in check_line_counts(fh, counts)]
+    except zipfile.BadZipFile as exc:
+        problems.append(f"not a readable zip ({exc})")
+    return problems
+
+
 # --- locating the manifest -----------------------------------------------------------------------
 
 
@@ -308,13 +356,12 @@ def verify_location(location: str, options: Options, *, s3_client: Any = None) -
         is_folder = bool(listing)
     else:
         is_folder = (store.root / last).is_dir()
+    if store.read_bytes(last + GDPR_SIDECAR) is not None:  # a GDPR export, its manifest beside it
+        return verify_manifest_at(store, "", last + GDPR_SIDECAR, options)
     if is_folder:
-        sub = _sub(store, last)
-        return verify_manifest_at(sub, "", mf.MANIFEST_NAME, options)
+        return verify_manifest_at(_sub(store, last), "", mf.MANIFEST_NAME, options)
     if last.endswith(".json"):  # a manifest or attestation named directly
-        return verify_manifest_at(store, "", last, options, owns_folder=False)
-    if store.read_bytes(last + GDPR_SIDECAR) is not None:  # a GDPR archive and its manifest beside it
-        return verify_manifest_at(store, "", last + GDPR_SIDECAR, options, owns_folder=False)
+        return verify_manifest_at(store, "", last, options)
     return verify_manifest_at(store, "", mf.MANIFEST_NAME, options, only=last)  # one batch of a run folder
 
 

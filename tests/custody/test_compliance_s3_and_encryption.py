@@ -39,7 +39,9 @@ def test_s3_run_folder_manifest_and_verify_url(demo_db, signing_key, s3_conn, s3
     url = f"s3://{s3_bucket}/archive/{WINDOW.folder_name}"
     assert summary["custody"]["manifest"] == url + "/manifest.json"
     client = s3_conn.client()
-    raw = client.get_object(Bucket=s3_bucket, Key=f"archive/{WINDOW.folder_name}/manifest.json")["Body"].read()
+    raw = client.get_object(Bucket=s3_bucket, Key=f"archive/{WINDOW.folder_name}/manifest.json")[
+        "Body"
+    ].read()
     assert hashlib.sha256(raw).hexdigest() == summary["custody"]["manifest_sha256"]
     key = str(signing_key.public_key)
     assert verify_main([url, "--public-key", key]) == 0
@@ -59,7 +61,9 @@ def test_s3_run_folder_manifest_and_verify_url(demo_db, signing_key, s3_conn, s3
     # A single batch by URL.
     second = f"{url}/{summary['batches'][1]}"
     report = verify_location(second, Options(), s3_client=client)
-    assert report.problems == ["manifest.json.sig: not checked: give the signer's public key with --public-key FILE"]
+    assert report.problems == [
+        "manifest.json.sig: not checked: give the signer's public key with --public-key FILE"
+    ]
 
 
 def test_encrypted_batches_round_trip(export_demo, signing_key, tmp_path, capsys):

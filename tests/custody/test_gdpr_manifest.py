@@ -125,7 +125,9 @@ def test_folder_jsonl_line_counts_are_checked(demo_db, signing_key, tmp_path, ca
     from mmgov.custody import manifest
     from mmgov.custody.store import LocalStore
 
-    manifest.write(LocalStore(folder.parent), "", doc, signing_key.signer, name=folder.name + ".manifest.json")
+    manifest.write(
+        LocalStore(folder.parent), "", doc, signing_key.signer, name=folder.name + ".manifest.json"
+    )
     posts = doc["export"]["line_counts"]["post"]
     assert verify(capsys, str(folder), "--public-key", str(signing_key.public_key)) == (
         1,

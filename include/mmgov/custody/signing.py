@@ -106,19 +106,43 @@ def load_public_keys(paths: list[Path]) -> dict[str, Ed25519PublicKey]:
     """Public keys (PEM files; one file may hold several) by key id."""
     keys: dict[str, Ed25519PublicKey] = {}
     for path in paths:
-        text = Path(path).read_bytes()
-        blocks = [b for b in text.split(b"-----END PUBLIC KEY-----") if b"-----BEGIN" in b]
-        if not blocks:
-            raise SigningKeyError(f"{path}: no PEM public key (-----BEGIN PUBLIC KEY-----) found")
-        for block in blocks:
-            pem = block.strip() + b"\n-----END PUBLIC KEY-----\n"
-            try:
-                key = serialization.load_pem_public_key(pem)
-            except ValueError as exc:
-                raise SigningKeyError(f"{path}: not a PEM public key ({exc})") from None
-            if not isinstance(key, Ed25519PublicKey):
-                raise SigningKeyError(f"{path}: the key is {type(key).__name__}, not Ed25519")
-            keys[key_id(key)] = key
+        keys.update(parse_public_keys(Path(path).read_bytes(), where=str(path)))
+    return keys
+
+
+def parse_public_keys(text: bytes, *, where: str) -> dict[str, Ed25519PublicKey]:
+    """Every PEM Ed25519 public key in ``text``, by key id."""
+    keys: dict[str, Ed25519PublicKey] = {}
+    blocks = [b for b in text.split(b"-----END PUBLIC KEY-----") if b"-----BEGIN" in b]
+    if not blocks:
+        raise SigningKeyError(f"{where}: no PEM public key (-----BEGIN PUBLIC KEY-----) found")
+    for block in blocks:
+        pem = block.strip() + b"\n-----END PUBLIC KEY-----\n"
+        try:
+            key = serialization.load_pem_public_key(pem)
+        except ValueError as exc:
+            raise SigningKeyError(f"{where}: not a PEM public key ({exc})") from None
+        if not isinstance(key, Ed25519PublicKey):
+            raise SigningKeyError(f"{where}: the key is {type(key).__name__}, not Ed25519")
+        keys[key_id(key)] = key
+    return keys
+
+
+def trusted_public_keys(conn_id: str = SIGNING_CONN_ID) -> dict[str, Ed25519PublicKey]:
+    """The keys mmgov itself trusts (expiry checks manifests with them): the current key's public half
+    and, after a rotation, the earlier public keys listed in the connection's extra
+    ``previous_public_keys`` (PEM strings). Empty without the connection."""
+    signer = load_signer(conn_id)
+    if signer is None:
+        return {}
+    from airflow.sdk import BaseHook
+
+    keys = {signer.key_id: signer.public_key}
+    previous = BaseHook.get_connection(conn_id).extra_dejson.get("previous_public_keys") or []
+    if isinstance(previous, str):
+        previous = [previous]
+    for pem in previous:
+        keys.update(parse_public_keys(str(pem).encode(), where=f"{conn_id} extra previous_public_keys"))
     return keys
 
 

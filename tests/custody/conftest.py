@@ -13,6 +13,8 @@ from mmgov.compliance.export_window import ExportWindow
 from mmgov.compliance.run import export_window_to_folder
 from mmgov.custody.signing import Signer, public_pem
 from mmgov.settings import Settings
+from tests.compliance.conftest import ws  # noqa: F401 - fixtures of the Global Relay SMTP tests
+from tests.compliance.test_globalrelay_delivery import gr_env, sleeps, workspace  # noqa: F401
 from tests.conftest import DEMO_END_MS
 
 WINDOW = ExportWindow(0, DEMO_END_MS + 1)

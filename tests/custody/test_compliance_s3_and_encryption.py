@@ -82,7 +82,22 @@ def test_encrypted_batches_round_trip(export_demo, signing_key, tmp_path, capsys
         assert f["sha256"] == hashlib.sha256((folder / f["name"]).read_bytes()).hexdigest()
     # verify without any private key: ciphertext hashes, signature, no extra or missing file.
     assert verify_main([str(folder), "--public-key", str(signing_key.public_key)]) == 0
+    # With the identity, also the counts inside each decrypted zip.
+    key_file = tmp_path / "key.txt"
+    key_file.write_text(f"# created: now\n{identity}\n")
+    assert (
+        verify_main([str(folder), "--public-key", str(signing_key.public_key), "--identity", str(key_file)])
+        == 0
+    )
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text(str(pyrage.x25519.Identity.generate()) + "\n")
     capsys.readouterr()
+    assert (
+        verify_main([str(folder), "--public-key", str(signing_key.public_key), "--identity", str(wrong)]) == 1
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith(f"{sealed[0].name}: cannot be decrypted with the --identity given")
     # Decrypted, each batch is byte for byte the zip an unencrypted run writes (zips are deterministic),
     # and its counts match the manifest.
     for path in sealed:

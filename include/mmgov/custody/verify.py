@@ -74,6 +74,7 @@ class Options:
     allow_unsigned: bool = False  # an unsigned manifest is not a problem
     skip_signature: bool = False  # check the files only (the signature is not looked at)
     check_contents: bool = True
+    identity: str | None = None  # an age identity: encrypted zips are decrypted to check inside them
 
 
 def verify_manifest_at(
@@ -195,7 +196,8 @@ def _check_file(
         return
     report.files_checked += 1
     container = "batch" in entry or (doc.get("export") or {}).get("layout") == "archive"  # a zip mmgov made
-    check_inside = options.check_contents and container and not entry.get("encrypted")
+    encrypted = bool(entry.get("encrypted"))
+    check_inside = options.check_contents and container and (not encrypted or options.identity is not None)
     with _readable(store, join(folder, safe), seekable=check_inside) as (stream, path):
         if path is not None:
             with open(path, "rb") as fh:
@@ -207,8 +209,12 @@ def _check_file(
             return
         if check_inside and path is not None:
             checker = check_archive if doc.get("kind") == "gdpr_export" else check_zip
-            for line in checker(path, doc, fname):
-                report.problem(fname, line)
+            try:
+                with _plain(path, options.identity if encrypted else None) as plain:
+                    for line in checker(plain, doc, fname):
+                        report.problem(fname, line)
+            except _Undecryptable as exc:
+                report.problem(fname, str(exc))
 
 
 @contextmanager
@@ -230,6 +236,27 @@ def _readable(
             while chunk := stream.read(1024 * 1024):
                 out.write(chunk)
         yield None, path
+
+
+class _Undecryptable(Exception):
+    pass
+
+
+@contextmanager
+def _plain(path: Path, identity: str | None) -> Iterator[Path]:
+    """``path`` itself, or a decrypted temporary copy when an age identity is given."""
+    if identity is None:
+        yield path
+        return
+    from mmgov.custody.encryption import decrypt_file
+
+    with tempfile.TemporaryDirectory(prefix="mmgov-verify-") as tmp:
+        plain = Path(tmp) / "plain.zip"
+        try:
+            decrypt_file(path, plain, identity)
+        except Exception as exc:  # noqa: BLE001 - pyrage's DecryptError/IdentityError: a bad key or file
+            raise _Undecryptable(f"cannot be decrypted with the --identity given ({exc})") from None
+        yield plain
 
 
 # --- inside a zip ---------------------------------------------------------------------------------
@@ -387,6 +414,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--s3-conn", default="mattermost_s3", help="Airflow aws connection for s3:// (default %(default)s)"
     )
+    parser.add_argument(
+        "--identity",
+        type=Path,
+        help="age identity file: also check inside encrypted zips (not needed otherwise)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
@@ -394,7 +426,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"mmgov verify: {exc}", file=sys.stderr)
         return 2
-    options = Options(keys, allow_unsigned=args.allow_unsigned, skip_signature=args.no_signature)
+    identity = None
+    if args.identity:
+        lines = [x for x in args.identity.read_text().splitlines() if x.startswith("AGE-SECRET-KEY-")]
+        if not lines:
+            print(f"mmgov verify: {args.identity}: no AGE-SECRET-KEY- line", file=sys.stderr)
+            return 2
+        identity = lines[0]
+    options = Options(
+        keys, allow_unsigned=args.allow_unsigned, skip_signature=args.no_signature, identity=identity
+    )
     client = None
     if args.path.startswith("s3://"):
         from mmgov.compliance.file_store import s3_client

@@ -200,3 +200,18 @@ def test_custody_dag_expires_and_writes_rollups(demo_db, signing_key, airflow_en
     rollups = sorted((store / "export" / "retention-attestations").rglob("rollup-*.json"))
     assert len(rollups) == 2
     assert json.loads(rollups[-1].read_text())["signing"]["key_id"] == signing_key.signer.key_id
+
+
+def test_a_job_row_pointing_elsewhere_is_refused(demo_db, signing_key, tmp_path):
+    dsn, store, _ = demo_db
+    victim = tmp_path / "important.txt"
+    victim.write_text("keep me")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO mmgov.gdpr_export_jobs (job_id, status, actor, output_path, finished_at)"
+            " VALUES ('forged', 'completed', 'x', %s, now() - interval '30 days')",
+            (str(victim),),
+        )
+    summary = _expire(dsn, _settings(store, 1), store=_root(store))
+    assert summary["refused"] == [{"location": str(victim), "problems": ["not a gdpr_export output path"]}]
+    assert victim.read_text() == "keep me"

@@ -213,6 +213,10 @@ def _expire_gdpr(
     ).fetchall()
     for job_id, output_path, params in rows:
         path = Path(output_path)
+        if not (path.is_absolute() and path.name.startswith("gdpr-export-") and ".." not in path.parts):
+            # Only what gdpr_export writes is ever removed, whatever the row says.
+            out["refused"].append({"location": output_path, "problems": ["not a gdpr_export output path"]})
+            continue
         sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
         if not path.exists() and not sidecar.exists():
             continue  # removed already (by an earlier expiry or by hand)

@@ -160,7 +160,7 @@ def stage_export(
         _stage_batches(reader, request, fmt, files, destination, records)
     if reader.counts is None:  # pragma: no cover - the reader always yields at least one batch
         raise RuntimeError("the window reader yielded no batch")
-    from mmgov.custody.exports import mattermost_schema
+    from mmgov.custody.mattermost import mattermost_schema
 
     return Manifest(reader.counts, records, mattermost_schema(conn))
 

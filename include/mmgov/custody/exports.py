@@ -17,8 +17,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import psycopg
-
 from mmgov.custody import manifest
 from mmgov.custody.manifest import ManifestRef
 from mmgov.custody.signing import Signer
@@ -29,19 +27,7 @@ if TYPE_CHECKING:
     from mmgov.compliance.run import ExportRequest
     from mmgov.compliance.run import Manifest as StagedRun
 
-__all__ = ["mattermost_schema", "store_of", "withdraw", "write_compliance_manifest"]
-
-
-def mattermost_schema(conn: psycopg.Connection) -> dict[str, Any]:
-    """Mattermost's version from its ``systems`` table and the last applied migration, when present."""
-    out: dict[str, Any] = {"systems_version": None, "last_migration": None}
-    if conn.execute("SELECT to_regclass('public.systems')").fetchone()[0] is not None:
-        row = conn.execute("SELECT value FROM systems WHERE name = 'Version'").fetchone()
-        out["systems_version"] = row[0] if row else None
-    if conn.execute("SELECT to_regclass('public.db_migrations')").fetchone()[0] is not None:
-        row = conn.execute("SELECT max(version) FROM db_migrations").fetchone()
-        out["last_migration"] = int(row[0]) if row and row[0] is not None else None
-    return out
+__all__ = ["store_of", "withdraw", "write_compliance_manifest"]
 
 
 def withdraw(store: ArtifactStore, folder: str) -> None:

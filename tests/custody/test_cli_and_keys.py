@@ -153,3 +153,18 @@ def test_python_dash_m_mmgov_custody_help():
     )
     assert out.returncode == 0
     assert "rollup" in out.stdout
+
+
+def test_a_bad_key_fails_a_task_without_retry(monkeypatch):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from mmgov.custody.signing import fail_fast_on_bad_key
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MMGOV_SIGNING", json.dumps({"conn_type": "generic", "password": "garbage"})
+    )
+    with pytest.raises(
+        AirflowFailException, match="MMGOV_SIGNING_KEY_INVALID: Airflow connection mmgov_signing"
+    ):
+        with fail_fast_on_bad_key():
+            load_signer()

@@ -545,6 +545,7 @@ def start_run(params: dict[str, Any], run_id: str, actor: str | None) -> dict[st
     from mmgov.state import ensure_mmgov_schema
 
     settings = load_settings()
+    ExportCustody.load(settings.Mmgov.ExportRecipients)  # a bad mmgov_signing key fails here, before any work
     with hook_connection() as conn:
         conn.autocommit = True
         ensure_mmgov_schema(conn)

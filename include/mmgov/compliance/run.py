@@ -491,9 +491,14 @@ def task_deliver(
     settings = load_settings()
     request = ExportRequest.from_dict(request_dict)
     fmt = get_format(request.export_format, settings)
-    summary = deliver(
-        request, Manifest.from_dict(manifest_dict), fmt, destination_from_settings(settings), run_id=run_id
-    )
+    with fail_fast_on_bad_input():  # a bad signing key (mmgov_signing) too: before anything is sent
+        summary = deliver(
+            request,
+            Manifest.from_dict(manifest_dict),
+            fmt,
+            destination_from_settings(settings),
+            run_id=run_id,
+        )
     _audit(
         EVENT_PREFIX + "completed",
         {

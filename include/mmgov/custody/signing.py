@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,11 +97,22 @@ def load_signer(conn_id: str = SIGNING_CONN_ID) -> Signer | None:
 
         conn = BaseHook.get_connection(conn_id)
     except Exception as exc:  # noqa: BLE001 - AirflowNotFoundException and friends: no connection
-        log.info("no %s connection (%s): manifests are written unsigned", conn_id, type(exc).__name__)
+        log.warning("no %s connection (%s): manifests are written unsigned", conn_id, type(exc).__name__)
         return None
     if not conn.password:
         raise SigningKeyError(f"Airflow connection {conn_id} has no password: put the PEM private key there")
     return Signer.from_pem(conn.password, where=f"Airflow connection {conn_id}")
+
+
+@contextmanager
+def fail_fast_on_bad_key() -> Iterator[None]:
+    """In a task: a bad key in ``mmgov_signing`` fails it at once (no retry can fix it; the alert goes out)."""
+    try:
+        yield
+    except SigningKeyError as exc:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(f"{exc.code}: {exc}") from exc
 
 
 def load_public_keys(paths: list[Path]) -> dict[str, Ed25519PublicKey]:

@@ -163,8 +163,10 @@ def test_a_bad_key_fails_a_task_without_retry(monkeypatch):
     monkeypatch.setenv(
         "AIRFLOW_CONN_MMGOV_SIGNING", json.dumps({"conn_type": "generic", "password": "garbage"})
     )
-    with pytest.raises(
-        AirflowFailException, match="MMGOV_SIGNING_KEY_INVALID: Airflow connection mmgov_signing"
+    with (
+        pytest.raises(
+            AirflowFailException, match="MMGOV_SIGNING_KEY_INVALID: Airflow connection mmgov_signing"
+        ),
+        fail_fast_on_bad_key(),
     ):
-        with fail_fast_on_bad_key():
-            load_signer()
+        load_signer()

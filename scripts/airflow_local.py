@@ -161,7 +161,7 @@ class LocalAirflow:
     trigger_log_port: int = 8794
     settings_file: Path = SETTINGS_FILE
     dags_paused_at_creation: bool = True
-    skip_connections: tuple[str, ...] = ("mmgov_alert_smtp", "mmgov_alert_webhook")
+    skip_connections: tuple[str, ...] = ("mmgov_alert_smtp", "mmgov_alert_webhook", "mmgov_signing")
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -261,7 +261,7 @@ class LocalAirflow:
     def load_settings(self) -> None:
         """Import ``airflow_settings.yaml`` with this instance's Mattermost DB and settings variable.
 
-        The alert connections are left out: their examples point at docker-compose's Mailpit and
+        The alert and signing connections are left out (the signing key is a placeholder): the alerts point at docker-compose's Mailpit and
         at no real Mattermost, so alerts are skipped (add them in Admin > Connections to try them).
         """
         doc = read(self.settings_file)

@@ -19,7 +19,9 @@ def test_help_lists_every_command(capsys):
 
 def test_unknown_command_names_the_allowed_ones(capsys):
     assert main(["purge-everything"]) == 2
-    assert "allowed: retention, gdpr, synth, airflow-settings" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "allowed: " in err
+    assert all(name in err for name in COMMANDS)
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

@@ -2,7 +2,8 @@
 
 ``mmgov retention ...`` (policies, legal holds, preview, restore), ``mmgov gdpr ...`` (validate a
 bulk export), ``mmgov synth ...`` (seed a synthetic workspace), ``mmgov airflow-settings ...``
-(load airflow_settings.yaml into an Airflow).
+(load airflow_settings.yaml into an Airflow), ``mmgov verify PATH`` (an export against its signed
+manifest), ``mmgov custody ...`` (attestations, rollup, expiry, keys).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ COMMANDS = {
     "gdpr": ("mmgov.bulk_export.__main__", "validate a bulk export (import.jsonl or zip)"),
     "synth": ("mmgov.synth.__main__", "seed a synthetic Mattermost workspace"),
     "airflow-settings": ("mmgov.airflow_settings", "load airflow_settings.yaml into Airflow"),
+    "verify": ("mmgov.custody.verify", "verify an export or attestation against its signed manifest"),
+    "custody": ("mmgov.custody.cli", "retention attestations, monthly rollup, export expiry, signing keys"),
 }
 
 

@@ -293,6 +293,10 @@ class MmgovSettings:
     CsvMembershipRows: str = "window"
     Timezone: str = "UTC"
     GdprExportAdmins: tuple[str, ...] = ()
+    # Chain of custody (mmgov.custody): age recipients every export file is encrypted to (empty: none),
+    # and the days delivered exports are kept before the daily expiry removes them (0: forever).
+    ExportRecipients: tuple[str, ...] = ()
+    ExportRetentionDays: int = 0
 
     @classmethod
     def parse(cls, raw: Any, section: str = "Mmgov") -> MmgovSettings:
@@ -336,6 +340,14 @@ class MmgovSettings:
                     f"{section}.GdprExportAdmins must be a list of Airflow usernames, got {admins!r}"
                 )
             vals["GdprExportAdmins"] = tuple(admins)
+        if "ExportRecipients" in vals:
+            from mmgov.custody.encryption import check_recipients
+
+            vals["ExportRecipients"] = check_recipients(
+                f"{section}.ExportRecipients", vals["ExportRecipients"]
+            )
+        if "ExportRetentionDays" in vals:
+            _check_int(f"{section}.ExportRetentionDays", vals["ExportRetentionDays"], minimum=0)
         return cls(**vals)
 
 

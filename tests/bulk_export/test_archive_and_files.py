@@ -43,8 +43,15 @@ def test_zip_and_folder_hold_the_same_export(edge_workspace, tmp_path):
         info = {i.filename: i for i in zf.infolist()}
         assert info["import.jsonl"].compress_type == zipfile.ZIP_DEFLATED
     # nothing but the finished export is left behind
-    assert [p.name for p in (tmp_path / "z").iterdir()] == [zipped.path.name]
-    assert [p.name for p in (tmp_path / "f").iterdir()] == [folder.path.name]
+    manifest = ".manifest.json"  # beside each export (mmgov.custody)
+    assert sorted(p.name for p in (tmp_path / "z").iterdir()) == [
+        zipped.path.name,
+        zipped.path.name + manifest,
+    ]
+    assert sorted(p.name for p in (tmp_path / "f").iterdir()) == [
+        folder.path.name,
+        folder.path.name + manifest,
+    ]
 
 
 def test_zip_entries_are_streamed_with_zip64_when_the_size_is_unknown(tmp_path):

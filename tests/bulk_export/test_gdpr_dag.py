@@ -25,7 +25,8 @@ def test_dags_test_exports_the_workspace(demo_db, airflow_env, tmp_path):
     env.dags_test("gdpr_export", {"output_path": str(out), "create_archive": True, "users": []})
     archives = list(out.glob("gdpr-export-*.zip"))
     assert len(archives) == 1
-    assert [p.name for p in out.iterdir()] == [archives[0].name]
+    # The archive and its manifest (mmgov.custody), nothing else.
+    assert sorted(p.name for p in out.iterdir()) == [archives[0].name, archives[0].name + ".manifest.json"]
     report = validate_export(archives[0])
     assert report.ok, report.errors[:5]
     with psycopg.connect(dsn) as conn:
@@ -50,7 +51,7 @@ def test_dags_test_per_person_as_a_folder(demo_db, airflow_env, tmp_path):
     env = airflow_env(dsn, _settings(store))
     out = tmp_path / "gdpr"
     env.dags_test("gdpr_export", {"output_path": str(out), "create_archive": False, "users": [username]})
-    folder = next(out.glob("gdpr-export-*"))
+    folder = next(p for p in out.glob("gdpr-export-*") if p.is_dir())
     lines = [json.loads(line) for line in (folder / "import.jsonl").read_text().splitlines()]
     assert [line["user"]["username"] for line in lines if line["type"] == "user"] == [username]
     assert validate_export(folder).ok
@@ -97,7 +98,7 @@ def test_dags_test_reads_the_s3_file_store_through_the_connection(
     )
     out = tmp_path / "gdpr"
     env.dags_test("gdpr_export", {"output_path": str(out), "create_archive": False})
-    folder = next(out.glob("gdpr-export-*"))
+    folder = next(p for p in out.glob("gdpr-export-*") if p.is_dir())
     notes = folder / "data/20260101/teams/alpha/channels/town/users/alice/f1/notes.txt"
     assert notes.read_bytes() == b"release notes"
     warnings = (folder / "warnings.txt").read_text()

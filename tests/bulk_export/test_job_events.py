@@ -55,6 +55,7 @@ def test_events_and_job_row_of_a_run_with_warnings(edge_workspace, tmp_path):
         "output_path": str(export.path),
         "file_size_bytes": export.summary["file_size_bytes"],
         "timestamp": done["timestamp"],
+        "custody": export.summary["custody"],  # the manifest beside the export (mmgov.custody)
     }
     with psycopg.connect(edge_workspace.dsn) as conn:
         job = get_job(conn, "manual__1")

@@ -170,7 +170,9 @@ class TestAtomicDelivery:
         assert not list((tmp_path / "exports").rglob("batch*.zip.part"))
         # The retry of deliver finishes the job from staging.
         summary = deliver(request, manifest, fmt, dest)
-        assert sorted(p.name for p in final.iterdir()) == sorted(r.zip_name for r in manifest.batches)
+        assert sorted(p.name for p in final.iterdir()) == sorted(
+            [*(r.zip_name for r in manifest.batches), "manifest.json"]  # the custody manifest, written last
+        )
         assert summary["messages"] == 7
         assert summary["status"] == "success"
 
@@ -203,7 +205,9 @@ class TestAtomicDelivery:
         assert len(list(final.glob("batch*.zip"))) == 1  # only complete files, under their final names
         check_staged(request, manifest, dest)  # reconcile still passes: published + staged cover all
         deliver(request, manifest, fmt, dest)
-        assert sorted(p.name for p in final.iterdir()) == sorted(r.zip_name for r in manifest.batches)
+        assert sorted(p.name for p in final.iterdir()) == sorted(
+            [*(r.zip_name for r in manifest.batches), "manifest.json"]  # the custody manifest, written last
+        )
 
     def test_unwritable_destination_is_a_clear_error(self, mm_conn, ws, file_store, tmp_path):
         blocker = tmp_path / "file-not-dir"

@@ -74,7 +74,8 @@ def test_manual_run_exports_the_params_window(demo_db, airflow_env):
     assert summary["messages"] == db_posts > 500  # several batches
     assert summary["files"] + summary["files_missing"] == db_files
     assert Path(summary["location"]) == folder
-    assert sorted(p.name for p in folder.iterdir()) == summary["batches"]
+    assert sorted(p.name for p in folder.iterdir()) == [*summary["batches"], "manifest.json"]
+    assert summary["custody"]["manifest"] == str(folder / "manifest.json")
     ids = _csv_post_ids(folder)
     assert len(ids) == len(set(ids)) == db_posts
     assert _events(dsn)[-2:] == ["compliance_export.started", "compliance_export.completed"]

@@ -77,8 +77,8 @@ def test_s3_file_store_and_s3_delivery(mm_conn, s3_conn, s3_bucket):
     folder = ExportWindow(START, END).folder_name
     assert summary["location"] == f"s3://{s3_bucket}/mm/export/{folder}"
     keys = sorted(o["Key"] for o in client.list_objects_v2(Bucket=s3_bucket, Prefix="mm/export/")["Contents"])
-    assert keys == [f"mm/export/{folder}/{name}" for name in summary["batches"]]
-    assert len(keys) == 2  # BatchSize 2, 3 posts
+    assert keys == [f"mm/export/{folder}/{name}" for name in [*summary["batches"], "manifest.json"]]
+    assert len(keys) == 3  # BatchSize 2, 3 posts: two zips and the custody manifest
     assert summary["files"] == 2
     assert summary["files_missing"] == 1
     assert summary["status"] == "warning"
@@ -114,7 +114,7 @@ def test_s3_delivery_is_atomic_and_rerun_replaces(mm_conn, s3_conn, s3_bucket):
     first = sorted(
         o["Key"] for o in client.list_objects_v2(Bucket=s3_bucket, Prefix=final_prefix)["Contents"]
     )
-    assert len(first) == 3
+    assert len(first) == 4  # three zips and the custody manifest
     bodies = {k: client.get_object(Bucket=s3_bucket, Key=k)["Body"].read() for k in first}
     # Re-run with bigger batches: same window, fewer files; stale batch objects are removed.
     summary = export_window_to_destination(
@@ -123,12 +123,15 @@ def test_s3_delivery_is_atomic_and_rerun_replaces(mm_conn, s3_conn, s3_bucket):
     second = sorted(
         o["Key"] for o in client.list_objects_v2(Bucket=s3_bucket, Prefix=final_prefix)["Contents"]
     )
-    assert second == [final_prefix + summary["batches"][0]]
+    assert second == [final_prefix + summary["batches"][0], final_prefix + "manifest.json"]
     assert len(summary["removed_stale"]) == 3
     # And the same batching again gives byte-identical objects.
     export_window_to_destination(mm_conn, window, settings, export_format="csv", batch_size=1, run_id="r3")
     again = {k: client.get_object(Bucket=s3_bucket, Key=k)["Body"].read() for k in first}
-    assert again == bodies
+    manifest_key = final_prefix + "manifest.json"  # its run id and time differ; the zips do not
+    assert {k: v for k, v in again.items() if k != manifest_key} == {
+        k: v for k, v in bodies.items() if k != manifest_key
+    }
 
 
 def test_s3_file_store_refuses_traversal(s3_conn, s3_bucket):

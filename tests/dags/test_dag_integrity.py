@@ -13,7 +13,7 @@ import pytest
 
 PROJECT = Path(__file__).resolve().parents[2]
 DAGS = PROJECT / "dags"
-EXPECTED = {"compliance_export", "retention_purge", "retention_physical_removal", "gdpr_export"}
+EXPECTED = {"compliance_export", "retention_purge", "retention_physical_removal", "gdpr_export", "custody"}
 
 # Runs in a child process: sockets are forbidden, the metadata DB points at a path that cannot
 # exist, and the DagBag must still load every DAG.

@@ -129,7 +129,7 @@ def test_loads_into_a_migrated_airflow(airflow_env, tmp_path):
         check=False,
     )
     assert load.returncode == 0, load.stdout + load.stderr
-    assert "Loaded 5 connections, 1 variables, 2 pools" in load.stdout
+    assert "Loaded 6 connections, 1 variables, 2 pools" in load.stdout
 
     def airflow_json(*args: str):
         result = subprocess.run(

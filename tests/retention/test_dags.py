@@ -28,6 +28,12 @@ BASE_SETTINGS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _export_root(tmp_path, monkeypatch):
+    """The export root (retention attestations are written there) in this test's folder."""
+    monkeypatch.setitem(BASE_SETTINGS, "FileSettings", {"Directory": str(tmp_path / "filestore")})
+
+
 def _world(dsn: str) -> tuple[set[str], set[str]]:
     with psycopg.connect(dsn, autocommit=True) as conn:
         ws = Workspace(conn, now=int(time.time() * 1000))
@@ -101,6 +107,15 @@ def test_dry_run_deletes_nothing(mm_dsn, conn, airflow_env):
         5,
         0,
     )
+    # The dry run's signed-or-not attestation (mmgov.custody) is in the export root and mmgov's schema.
+    attestation = summary["attestation"]
+    assert attestation["version"] == 1
+    assert Path(attestation["manifest"]).is_file()
+    doc = json.loads(Path(attestation["manifest"]).read_text())
+    assert doc["attestation"]["status"] == "dry_run"
+    assert doc["attestation"]["totals"]["planned_messages"] == 5
+    assert doc["attestation"]["totals"]["deleted_messages"] == 0
+    assert conn.execute("SELECT count(*) FROM mmgov.retention_attestations").fetchone()[0] == 1
 
 
 @pytest.mark.airflow

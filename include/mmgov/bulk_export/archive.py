@@ -9,6 +9,7 @@ removes the temporary files. A killed worker leaves only a ``.partial`` name, ne
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import time
@@ -68,6 +69,9 @@ class ExportSink(ABC):
         self.name = name
         self.bytes_written = 0
         self._committed = False
+        # Every file of the export: name -> (size, SHA-256), hashed while copied (the custody manifest).
+        self.file_hashes: dict[str, tuple[int, str]] = {}
+        self.archive_sha256: str | None = None  # the whole ZIP's (or its ciphertext's) SHA-256
 
     @property
     @abstractmethod
@@ -118,7 +122,8 @@ class FolderSink(ExportSink):
             target.parent.mkdir(parents=True, exist_ok=True)
             self._dirs.add(target.parent)
         with open(target, "wb") as out:
-            copied = _copy(source, out)
+            copied, digest = _copy(source, out)
+        self.file_hashes[target.relative_to(self.tmp).as_posix()] = (copied, digest)
         self.bytes_written += copied
         return copied
 
@@ -126,6 +131,10 @@ class FolderSink(ExportSink):
         self._jsonl.close()
         if warnings_file is not None:
             shutil.move(str(warnings_file), self.tmp / WARNINGS_NAME)
+        for name in (JSONL_NAME, WARNINGS_NAME):  # written as text: hashed once, from the page cache
+            if (self.tmp / name).is_file():
+                with open(self.tmp / name, "rb") as fh:
+                    self.file_hashes[name] = _copy(fh, None)
         self._check_final_free()
         os.rename(self.tmp, self.final_path)
         self._committed = True
@@ -146,8 +155,9 @@ class ZipSink(ExportSink):
     the JSONL in (deflated) and renames the archive. Entries use ZIP64 whenever they may be large.
     """
 
-    def __init__(self, output_dir: Path, name: str):
+    def __init__(self, output_dir: Path, name: str, *, recipients: tuple[str, ...] = ()):
         super().__init__(output_dir, name)
+        self.recipients = recipients  # Mmgov.ExportRecipients: the archive is stored age-encrypted
         self.tmp = output_dir / f".{name}.zip.partial"
         self.tmp_jsonl = output_dir / f".{name}.jsonl.partial"
         self._zip = zipfile.ZipFile(self.tmp, "x", allowZip64=True)
@@ -156,7 +166,7 @@ class ZipSink(ExportSink):
 
     @property
     def final_path(self) -> Path:
-        return self.output_dir / f"{self.name}.zip"
+        return self.output_dir / (f"{self.name}.zip" + (".age" if self.recipients else ""))
 
     def jsonl(self) -> IO[str]:
         return self._jsonl
@@ -173,7 +183,8 @@ class ZipSink(ExportSink):
             info.file_size = size
         force64 = size is None or size >= zipfile.ZIP64_LIMIT
         with self._zip.open(info, "w", force_zip64=force64) as out:
-            copied = _copy(source, out)
+            copied, digest = _copy(source, out)
+        self.file_hashes[info.filename] = (copied, digest)
         self.bytes_written += copied
         return copied
 
@@ -181,7 +192,7 @@ class ZipSink(ExportSink):
         info = self._entry(name, compress)
         info.file_size = path.stat().st_size  # lets zipfile choose ZIP64 for a JSONL over 2 GiB
         with open(path, "rb") as src, self._zip.open(info, "w") as out:
-            _copy(src, out)
+            self.file_hashes[name] = _copy(src, out)
 
     def commit(self, warnings_file: Path | None) -> Path:
         self._jsonl.close()
@@ -190,10 +201,19 @@ class ZipSink(ExportSink):
         if warnings_file is not None:
             self._add_path(WARNINGS_NAME, warnings_file, zipfile.ZIP_DEFLATED)
         self._zip.close()
-        with open(self.tmp, "rb") as fh:
+        stored = self.tmp
+        if self.recipients:  # the plain ZIP never gets a final name
+            from mmgov.custody.encryption import encrypt_file
+
+            stored = self.output_dir / f".{self.name}.zip.age.partial"
+            encrypt_file(self.tmp, stored, self.recipients)
+            self.tmp.unlink()
+            self.tmp = stored
+        with open(stored, "rb") as fh:
             os.fsync(fh.fileno())
+            self.archive_sha256 = _copy(fh, None)[1]  # one read, mostly from the page cache
         self._check_final_free()
-        os.rename(self.tmp, self.final_path)
+        os.rename(stored, self.final_path)
         self._committed = True
         self.tmp_jsonl.unlink(missing_ok=True)
         if warnings_file is not None:
@@ -209,16 +229,34 @@ class ZipSink(ExportSink):
             self.tmp.unlink(missing_ok=True)
 
 
-def open_sink(output_dir: Path, name: str, *, create_archive: bool) -> ExportSink:
+def check_encryptable(create_archive: bool, recipients: tuple[str, ...]) -> None:
+    """Encryption (``Mmgov.ExportRecipients``) covers one archive: a folder export is refused."""
+    if recipients and not create_archive:
+        raise ExportOutputPathUnavailable(
+            "Mmgov.ExportRecipients is set, so GDPR exports are written as one encrypted archive: "
+            "create_archive must be true"
+        )
+
+
+def open_sink(
+    output_dir: Path, name: str, *, create_archive: bool, recipients: tuple[str, ...] = ()
+) -> ExportSink:
     """A :class:`ZipSink` or a :class:`FolderSink` for a new export called ``name``."""
-    return ZipSink(output_dir, name) if create_archive else FolderSink(output_dir, name)
+    check_encryptable(create_archive, recipients)
+    return (
+        ZipSink(output_dir, name, recipients=recipients) if create_archive else FolderSink(output_dir, name)
+    )
 
 
-def _copy(source: IO[bytes], out: IO[bytes]) -> int:
+def _copy(source: IO[bytes], out: IO[bytes] | None) -> tuple[int, str]:
+    """Copy (or only read, when ``out`` is None) in 1 MiB chunks; (bytes, SHA-256 hex)."""
     total = 0
+    digest = hashlib.sha256()
     while True:
         chunk = source.read(COPY_CHUNK)
         if not chunk:
-            return total
-        out.write(chunk)
+            return total, digest.hexdigest()
+        digest.update(chunk)
+        if out is not None:
+            out.write(chunk)
         total += len(chunk)

@@ -38,7 +38,7 @@ from psycopg import sql
 
 from mmgov import audit
 from mmgov.bulk_export import job_state
-from mmgov.bulk_export.archive import JSONL_BUFFER, check_output_path, open_sink
+from mmgov.bulk_export.archive import JSONL_BUFFER, check_encryptable, check_output_path, open_sink
 from mmgov.bulk_export.background_lines import BackgroundPosts
 from mmgov.bulk_export.channels import export_channels
 from mmgov.bulk_export.context import BATCH_SIZE, PROGRESS_KEYS, ExportContext
@@ -54,6 +54,7 @@ from mmgov.bulk_export.posts import PostCounts, PostStream
 from mmgov.bulk_export.roles import export_roles_and_schemes
 from mmgov.bulk_export.teams import export_teams
 from mmgov.bulk_export.users import export_bots, export_users
+from mmgov.custody.gdpr import ExportCustody, write_gdpr_manifest
 from mmgov.errors import MmgovError
 from mmgov.settings import Settings
 from mmgov.twin_connection import can_export_snapshot, export_snapshot, open_twin
@@ -97,6 +98,7 @@ class ExportResult:
     users: list[str] = field(default_factory=list)
     reconciliation: dict[str, int] = field(default_factory=dict)
     duration_s: float = 0.0
+    custody: dict[str, Any] = field(default_factory=dict)  # the signed manifest (mmgov.custody.gdpr)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -130,6 +132,7 @@ def start_export(
     """Validate the run and record it (``pending``, ``export.started``); returns the options as JSON."""
     check_permission(actor, settings)
     options = ExportOptions.from_params(params)
+    check_encryptable(options.create_archive, settings.Mmgov.ExportRecipients)
     check_output_path(options.output_path)
     if options.users:
         resolve_people(conn, options.users)  # unknown names fail now, before any work
@@ -228,10 +231,14 @@ def run_export(
     *,
     batch_size: int = BATCH_SIZE,
     started: datetime | None = None,
+    custody: ExportCustody | None = None,
 ) -> ExportResult:
     """Write the whole export (see the module docstring). ``conn`` reads Mattermost (an idle
-    connection); ``state_conn`` (autocommit) writes progress and events while the read goes on."""
+    connection); ``state_conn`` (autocommit) writes progress and events while the read goes on.
+    ``custody``: signing key and age recipients (default: the ``mmgov_signing`` connection, no
+    encryption); the signed manifest is written beside the export once it is complete."""
     t0 = time.monotonic()
+    custody = custody or ExportCustody.load()
     started = started or datetime.now(UTC)
     output_dir = check_output_path(options.output_path)
     job_state.mark_running(state_conn, job_id)
@@ -246,7 +253,9 @@ def run_export(
         else None
     )
     try:
-        sink = open_sink(output_dir, name, create_archive=options.create_archive)
+        sink = open_sink(
+            output_dir, name, create_archive=options.create_archive, recipients=custody.recipients
+        )
         copier = FileCopier(store, sink, output_dir / f".{name}.warnings.partial")
         writer = JsonlWriter(sink.jsonl())
         with snapshot(conn):
@@ -267,6 +276,15 @@ def run_export(
         ctx.progress["profile_pictures_exported"] = copier.copied["profile_pictures"]
         ctx.progress["num_warnings"] = copier.warnings
         final = sink.commit(copier.close())
+        ref = write_gdpr_manifest(
+            sink,
+            final,
+            line_counts=dict(writer.counts),
+            progress=dict(ctx.progress),
+            warnings=copier.warnings,
+            job={"job_id": job_id, **{k: v for k, v in options.to_params().items() if k != "output_path"}},
+            custody=custody,
+        )
     except BaseException as exc:
         spool.unlink(missing_ok=True)
         if copier is not None:
@@ -291,6 +309,7 @@ def run_export(
         users=list(options.users),
         reconciliation=reconciliation,
         duration_s=round(time.monotonic() - t0, 3),
+        custody=ref.as_dict(),
     )
     job_state.update_progress(state_conn, job_id, result.progress)
     log.info(
@@ -479,6 +498,7 @@ def finish_export(conn: psycopg.Connection, result: dict[str, Any]) -> dict[str,
             "output_path": result["output_path"],
             "file_size_bytes": result["file_size_bytes"],
             "warning_count": warnings,
+            "custody": result.get("custody") or {},
         },
     )
     summary = {"status": "completed_with_warnings" if warnings else "completed", **result}
@@ -527,6 +547,7 @@ def start_run(params: dict[str, Any], run_id: str, actor: str | None) -> dict[st
     from mmgov.state import ensure_mmgov_schema
 
     settings = load_settings()
+    ExportCustody.load(settings.Mmgov.ExportRecipients)  # a bad mmgov_signing key fails here, before any work
     with hook_connection() as conn:
         conn.autocommit = True
         ensure_mmgov_schema(conn)
@@ -542,10 +563,11 @@ def write_run(job: dict[str, Any]) -> dict[str, Any]:
     settings = load_settings()
     options = ExportOptions.from_params(job["options"])
     store = open_file_store(settings.FileSettings)
+    custody = ExportCustody.load(settings.Mmgov.ExportRecipients)
     with hook_connection() as conn, hook_connection() as state_conn:
         conn.autocommit = True
         state_conn.autocommit = True
-        return run_export(conn, state_conn, job["job_id"], options, store).to_dict()
+        return run_export(conn, state_conn, job["job_id"], options, store, custody=custody).to_dict()
 
 
 def finish_run(result: dict[str, Any]) -> dict[str, Any]:

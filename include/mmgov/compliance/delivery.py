@@ -33,7 +33,7 @@ from mmgov.settings import Settings
 
 EXPORT_SUBDIR = "export"  # Mattermost's model.ComplianceExportPath
 STAGING_DIR = ".mmgov-staging"
-_BATCH_FILE = re.compile(r"^batch\d{3,}-\d+-\d+\.zip$")
+_BATCH_FILE = re.compile(r"^batch\d{3,}-\d+-\d+\.zip(\.age)?$")  # .age: encrypted (mmgov.custody)
 _RUN_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 

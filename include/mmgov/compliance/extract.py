@@ -113,6 +113,9 @@ class DbCounts:
 
     posts: int
     files: int
+    # (updateat, id) of the batch's first and last post row (the manifest's cursor range), or None.
+    first: tuple[int, str] | None = None
+    last: tuple[int, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +299,9 @@ class WindowReader:
             channel_of=lookups.channels,
             author_of=lookups.users,
         )
-        return batch, DbCounts(posts=len(rows), files=sum(len(f) for f in files.values()))
+        first = (rows[0][2], rows[0][0]) if rows else None  # both row layouts: id at 0, updateat at 2
+        last = (rows[-1][2], rows[-1][0]) if rows else None
+        return batch, DbCounts(len(rows), sum(len(f) for f in files.values()), first, last)
 
 
 @contextmanager

@@ -203,6 +203,7 @@ class EmlEntry:
     size: int
     sha256: str
     mail_from: str
+    message_id: str = ""
 
 
 def scan_zip(zf: zipfile.ZipFile) -> list[EmlEntry]:
@@ -234,7 +235,14 @@ def scan_zip(zf: zipfile.ZipFile) -> list[EmlEntry]:
         if not addresses or not addresses[0].addr_spec:
             raise GlobalRelayPermanentError(f"{info.filename}: the email has no From address")
         entries.append(
-            EmlEntry(index, info.filename, info.file_size, digest.hexdigest(), addresses[0].addr_spec)
+            EmlEntry(
+                index,
+                info.filename,
+                info.file_size,
+                digest.hexdigest(),
+                addresses[0].addr_spec,
+                str(headers.get("Message-ID") or "").strip(),
+            )
         )
     return entries
 
@@ -295,12 +303,35 @@ class DeliveryLedger:
         ).fetchall()
         return {(int(i), s) for i, s in rows}
 
+    def sent(self, keys: list[str]) -> list[dict[str, Any]]:
+        """The ledger rows of these delivery keys, in key and email order (the custody manifest)."""
+        rows = self.conn.execute(
+            f"SELECT delivery_key, email_index, email_name, message_id, sha256, size_bytes, rcpt_to,"
+            f" smtp_server, smtp_reply, sent_at FROM {LEDGER_TABLE} WHERE delivery_key = ANY(%s)"
+            " ORDER BY delivery_key, email_index",
+            (keys,),
+        ).fetchall()
+        names = ("delivery_key", "email_index", "email_name", "message_id", "sha256", "size")
+        names += ("rcpt_to", "smtp_server", "smtp_reply", "sent_at")
+        return [dict(zip(names, (*r[:9], r[9].isoformat()), strict=True)) for r in rows]
+
     def record(self, key: str, entry: EmlEntry, rcpt: str, server: str, reply: str) -> None:
         self.conn.execute(
             f"INSERT INTO {LEDGER_TABLE} (delivery_key, email_index, sha256, email_name, size_bytes, mail_from,"
-            " rcpt_to, smtp_server, smtp_reply) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " rcpt_to, smtp_server, smtp_reply, message_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT DO NOTHING",
-            (key, entry.index, entry.sha256, entry.name, entry.size, entry.mail_from, rcpt, server, reply),
+            (
+                key,
+                entry.index,
+                entry.sha256,
+                entry.name,
+                entry.size,
+                entry.mail_from,
+                rcpt,
+                server,
+                reply,
+                entry.message_id,
+            ),
         )
 
 

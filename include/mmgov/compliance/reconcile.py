@@ -40,9 +40,16 @@ class BatchRecord:
     extracted_files: int
     result: BatchResult
     staged: StagedFile
+    # For the custody manifest: (updateat, id) of the first and last post, entries in the zip.
+    first_post: tuple[int, str] | None = None
+    last_post: tuple[int, str] | None = None
+    zip_entries: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "first_post": list(self.first_post) if self.first_post else None,
+            "last_post": list(self.last_post) if self.last_post else None,
+            "zip_entries": self.zip_entries,
             "number": self.number,
             "zip_name": self.zip_name,
             "start_ms": self.start_ms,
@@ -64,6 +71,9 @@ class BatchRecord:
             extracted_files=int(raw["extracted_files"]),
             result=BatchResult.from_dict(raw["result"]),
             staged=StagedFile(**raw["staged"]),
+            first_post=tuple(raw["first_post"]) if raw.get("first_post") else None,
+            last_post=tuple(raw["last_post"]) if raw.get("last_post") else None,
+            zip_entries=int(raw.get("zip_entries", 0)),
         )
 
 

@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -118,13 +118,22 @@ class Manifest:
 
     db: WindowCounts
     batches: list[BatchRecord]
+    mattermost: dict[str, Any] = field(default_factory=dict)  # schema version (the custody manifest)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"db": asdict(self.db), "batches": [b.as_dict() for b in self.batches]}
+        return {
+            "db": asdict(self.db),
+            "batches": [b.as_dict() for b in self.batches],
+            "mattermost": self.mattermost,
+        }
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Manifest:
-        return cls(WindowCounts(**raw["db"]), [BatchRecord.from_dict(b) for b in raw["batches"]])
+        return cls(
+            WindowCounts(**raw["db"]),
+            [BatchRecord.from_dict(b) for b in raw["batches"]],
+            dict(raw.get("mattermost") or {}),
+        )
 
 
 def stage_export(
@@ -152,7 +161,9 @@ def stage_export(
         _stage_batches(reader, request, fmt, files, destination, records)
     if reader.counts is None:  # pragma: no cover - the reader always yields at least one batch
         raise RuntimeError("the window reader yielded no batch")
-    return Manifest(reader.counts, records)
+    from mmgov.custody.mattermost import mattermost_schema
+
+    return Manifest(reader.counts, records, mattermost_schema(conn))
 
 
 @contextmanager
@@ -192,12 +203,23 @@ def _stage_batches(
     folder, key = request.run_folder, request.run_key
     started = time.monotonic()
     posts = 0
+    # Mmgov.ExportRecipients: published zips are stored encrypted (the SMTP format mails them plain).
+    recipients = fmt.settings.Mmgov.ExportRecipients if fmt.publishes_archive else ()
 
     def write(batch: ExportBatch, counts: DbCounts) -> BatchRecord:
         with destination.part_file(folder, key, batch.zip_name) as part:
             with open(part, "wb") as fh, BatchZipWriter(fh, timestamp_ms=request.window.end_ms) as zw:
                 result = fmt.write_batch(batch, zw, files)
-            staged = destination.stage(part, folder, key, batch.zip_name)
+            entries = len(zw.names)
+            if recipients:
+                from mmgov.custody.encryption import AGE_SUFFIX, encrypt_file
+
+                name = batch.zip_name + AGE_SUFFIX
+                with destination.part_file(folder, key, name) as encrypted:
+                    encrypt_file(part, encrypted, recipients)
+                    staged = destination.stage(encrypted, folder, key, name)
+            else:
+                staged = destination.stage(part, folder, key, batch.zip_name)
         return BatchRecord(
             batch.number,
             batch.zip_name,
@@ -207,6 +229,9 @@ def _stage_batches(
             counts.files,
             result,
             staged,
+            counts.first,
+            counts.last,
+            entries,
         )
 
     def done(record: BatchRecord) -> None:
@@ -249,15 +274,25 @@ def check_staged(request: ExportRequest, manifest: Manifest, destination: Destin
 
 
 def deliver(
-    request: ExportRequest, manifest: Manifest, fmt: ComplianceFormat, destination: Destination
+    request: ExportRequest,
+    manifest: Manifest,
+    fmt: ComplianceFormat,
+    destination: Destination,
+    *,
+    run_id: str | None = None,
 ) -> dict[str, Any]:
-    """Run the format's delivery hook, publish atomically, drop stale batches; return the summary."""
+    """Run the format's delivery hook, publish atomically, drop stale batches, write the signed
+    custody manifest last (:mod:`mmgov.custody.exports`); return the summary."""
+    from mmgov.custody import exports as custody
+    from mmgov.custody.signing import load_signer
+
     folder, key = request.run_folder, request.run_key
     records = manifest.batches
+    signer = load_signer()  # a bad key fails here, before anything is sent or published
     hook_figures: dict[str, Any] = {}
     if type(fmt).deliver_batch is not ComplianceFormat.deliver_batch:
         for rec in records:
-            with destination.local_copy(folder, key, rec.zip_name) as path:
+            with destination.local_copy(folder, key, rec.staged.zip_name) as path:
                 for name, value in fmt.deliver_batch(
                     path, rec.result, key=f"{folder}/{rec.zip_name}"
                 ).items():
@@ -265,11 +300,18 @@ def deliver(
                         hook_figures.get(name, 0) + value if isinstance(value, int) else value
                     )
     removed: list[str] = []
+    store = custody.store_of(destination)
+    custody.withdraw(store, folder)  # an earlier run's manifest must not describe this run's files
     if fmt.publishes_archive:
         destination.publish(folder, key, [r.staged for r in records])
-        removed = destination.remove_stale(folder, {r.zip_name for r in records})
+        removed = destination.remove_stale(folder, {r.staged.zip_name for r in records})
+    ref = custody.write_compliance_manifest(
+        store, request, manifest, fmt, signer=signer, run_id=run_id or request.run_key
+    )
     destination.finish(folder, key)
-    return summarize(request, records, destination, removed, hook_figures, fmt.publishes_archive)
+    summary = summarize(request, records, destination, removed, hook_figures, fmt.publishes_archive)
+    summary["custody"] = ref.as_dict()
+    return summary
 
 
 def summarize(
@@ -328,7 +370,7 @@ def export_window_to_destination(
         conn, request, fmt, files or file_store_from_settings(settings.FileSettings), destination
     )
     check_staged(request, manifest, destination)
-    return deliver(request, manifest, fmt, destination)
+    return deliver(request, manifest, fmt, destination, run_id=run_id)
 
 
 def export_window_to_folder(
@@ -450,7 +492,14 @@ def task_deliver(
     settings = load_settings()
     request = ExportRequest.from_dict(request_dict)
     fmt = get_format(request.export_format, settings)
-    summary = deliver(request, Manifest.from_dict(manifest_dict), fmt, destination_from_settings(settings))
+    with fail_fast_on_bad_input():  # a bad signing key (mmgov_signing) too: before anything is sent
+        summary = deliver(
+            request,
+            Manifest.from_dict(manifest_dict),
+            fmt,
+            destination_from_settings(settings),
+            run_id=run_id,
+        )
     _audit(
         EVENT_PREFIX + "completed",
         {

@@ -115,6 +115,9 @@ def restore_run(
             f"run {run_id} soft-deleted this content more than Mmgov.PurgeGraceDays ({grace_days}) days ago; "
             "it can no longer be restored"
         )
+    from mmgov.custody.attestation import restore_hook
+
+    attest = restore_hook(conn, settings, run_id)  # the run's attestation gets a new version (mmgov.custody)
     counts = {"post": [0, 0], "file": [0, 0], "post_history": [0, 0]}  # [logged, restored]
     for kind, query in (
         ("post", _RESTORE_POSTS),
@@ -146,6 +149,8 @@ def restore_run(
             " files_restored = files_restored + %s WHERE id = %s",
             (result["messages_restored"], result["files_restored"], run_id),
         )
+    result["attestation"] = attest(result, actor)
+    with conn.transaction():
         audit.record(conn, "retention.restored", {**result, "actor_id": actor}, actor)
     log.info("retention restore: %s", result)
     return result

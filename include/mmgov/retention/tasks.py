@@ -45,10 +45,15 @@ def soft_delete(run_id: str, hitl_result: dict[str, Any] | None) -> dict[str, An
 
 def report(run_id: str, hitl_result: dict[str, Any] | None) -> dict[str, Any]:
     """Task ``report`` of ``retention_purge``."""
+    from mmgov.custody.attestation import attest_reported_run
+    from mmgov.custody.signing import fail_fast_on_bad_key
     from mmgov.retention.report import report_purge
 
     with mattermost_connection() as conn:
-        return report_purge(conn, run_id, hitl_result=hitl_result)
+        summary = report_purge(conn, run_id, hitl_result=hitl_result)
+        with fail_fast_on_bad_key():
+            summary["attestation"] = attest_reported_run(conn, load_settings(), run_id)  # mmgov.custody
+        return summary
 
 
 def removal_preview(*, dag_run_id: str) -> dict[str, Any]:

@@ -16,3 +16,5 @@ CREATE TABLE IF NOT EXISTS mmgov.globalrelay_delivery (
     PRIMARY KEY (delivery_key, email_index, sha256)
 );
 CREATE INDEX IF NOT EXISTS globalrelay_delivery_sent_at ON mmgov.globalrelay_delivery (sent_at);
+-- The email's Message-ID header (mmgov.custody lists it in the run's manifest).
+ALTER TABLE mmgov.globalrelay_delivery ADD COLUMN IF NOT EXISTS message_id text NOT NULL DEFAULT '';

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 from mmgov_airflow.alerts import default_args
+from mmgov_airflow.outcomes import task_edge
 
 from mmgov.compliance import run
 from mmgov.compliance.schedule import daily_cron, start_and_catchup
@@ -71,6 +72,7 @@ DEFAULT_ARGS["on_failure_callback"] = [*DEFAULT_ARGS["on_failure_callback"], run
 )
 def compliance_export():
     @task
+    @task_edge
     def resolve_window(**context) -> dict:
         return run.task_resolve_window(
             context["params"],
@@ -80,14 +82,17 @@ def compliance_export():
         )
 
     @task
+    @task_edge
     def extract_format_package(request: dict) -> dict:
         return run.task_extract_format_package(request)
 
     @task
+    @task_edge
     def reconcile(request: dict, manifest: dict) -> dict:
         return run.task_reconcile(request, manifest)
 
     @task(outlets=[COMPLIANCE_EXPORT])
+    @task_edge(outcome=True)
     def deliver(request: dict, manifest: dict, **context) -> dict:
         return run.task_deliver(request, manifest, run_id=context["run_id"])
 

@@ -22,6 +22,7 @@ import pendulum
 from airflow.sdk import dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 from mmgov_airflow.alerts import default_args
+from mmgov_airflow.outcomes import task_edge
 
 from mmgov.custody import tasks
 from mmgov.settings import load_settings_at_parse
@@ -41,10 +42,12 @@ SETTINGS = load_settings_at_parse()
 )
 def custody():
     @task
+    @task_edge(outcome=True)
     def expire_exports() -> dict:
         return tasks.task_expire()
 
     @task
+    @task_edge
     def attestation_rollup(**context) -> list:
         return tasks.task_rollup(context.get("logical_date"))
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
 from mmgov_airflow.alerts import default_args
+from mmgov_airflow.outcomes import task_edge
 
 from mmgov.bulk_export.export_job import finish_run, on_export_failure, start_run, write_run
 from mmgov.events import GDPR_EXPORT
@@ -108,16 +109,19 @@ PARAMS = {
 )
 def gdpr_export():
     @task
+    @task_edge
     def start(params=None, run_id=None, dag_run=None) -> dict:
         """Check the request and record it (job pending, export.started)."""
         return start_run(dict(params or {}), run_id, getattr(dag_run, "triggering_user_name", None))
 
     @task
+    @task_edge
     def write(job: dict) -> dict:
         """Stream the export into output_path; per-entity progress while it runs."""
         return write_run(job)
 
     @task(outlets=[GDPR_EXPORT])
+    @task_edge(outcome=True)
     def finish(result: dict) -> dict:
         """Job completed; export.completed / export.completed_with_warnings; the run's summary."""
         return finish_run(result)

@@ -21,6 +21,7 @@ from airflow.sdk import dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 from mmgov_airflow.alerts import default_args
 from mmgov_airflow.approval import DECISION_KEY, RecordedApprovalOperator
+from mmgov_airflow.outcomes import task_edge
 from mmgov_airflow.retention_alerts import alert_rejected
 
 from mmgov.events import RETENTION
@@ -44,12 +45,14 @@ HOUR, MINUTE = SETTINGS.DataRetentionSettings.DeletionJobStartTime.split(":")
 )
 def retention_physical_removal():
     @task(multiple_outputs=False)
+    @task_edge
     def preview(run_id: str) -> dict:
         from mmgov.retention import tasks
 
         return tasks.removal_preview(dag_run_id=run_id)
 
     @task.branch
+    @task_edge
     def decide(summary: dict) -> str:
         from mmgov.retention.approval import next_task
 
@@ -67,6 +70,7 @@ def retention_physical_removal():
     )
 
     @task(trigger_rule="none_failed_min_one_success", multiple_outputs=False)
+    @task_edge
     def remove(summary: dict) -> dict:
         from mmgov.retention import tasks
 
@@ -75,6 +79,7 @@ def retention_physical_removal():
         )
 
     @task(trigger_rule="none_failed_min_one_success", outlets=[RETENTION], multiple_outputs=False)
+    @task_edge(outcome=True)
     def report(summary: dict) -> dict:
         from mmgov.retention import tasks
 

@@ -25,13 +25,6 @@ from mmgov.outcome import NOTES, OUTCOME_KEY, error_line, failure_note, is_deter
 log = logging.getLogger(__name__)
 
 
-def leave_note(text: str) -> None:
-    """Push ``text`` as this task's outcome (the listener makes it the run's note)."""
-    from airflow.sdk import get_current_context
-
-    get_current_context()["ti"].xcom_push(key=OUTCOME_KEY, value=text)
-
-
 def task_edge(fn: Callable[..., Any] | None = None, *, outcome: bool = False) -> Any:
     """Decorator for a task body (below ``@task``): fail-fast errors and the run's note.
 
@@ -64,18 +57,19 @@ def task_edge(fn: Callable[..., Any] | None = None, *, outcome: bool = False) ->
         if outcome and isinstance(result, dict):
             note = run_note(ti.dag_id, result)
             _push(ti, note)
-            if result.get("status") == "rejected":
+            if result.get("status") == "rejected":  # skipped, never green: nothing was done
+                _push(ti, result, key="return_value")
                 raise AirflowSkipException(note)
         return result
 
     return wrapper
 
 
-def _push(ti: Any, text: str) -> None:
+def _push(ti: Any, value: Any, *, key: str = OUTCOME_KEY) -> None:
     try:
-        ti.xcom_push(key=OUTCOME_KEY, value=text)
+        ti.xcom_push(key=key, value=value)
     except Exception:
-        log.exception("could not leave the run note %r", text)
+        log.exception("could not push XCom %s of %s", key, ti.task_id)
 
 
 # --- the listener (scheduler side: has the metadata database) ---------------------------------------

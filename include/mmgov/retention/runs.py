@@ -37,7 +37,10 @@ def list_runs(conn: psycopg.Connection, *, kind: str = "purge", limit: int = 20)
     """The newest runs of ``kind`` (without their large plan documents)."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            "SELECT id, kind, dag_run_id, status, dry_run, created_at, approval, approved_by, posts_planned,"
+            # A rejection is stored as approval 'rejected' with the person in approved_by: shown as rejected_by.
+            "SELECT id, kind, dag_run_id, status, dry_run, created_at, approval,"
+            " CASE WHEN approval = 'rejected' THEN NULL ELSE approved_by END AS approved_by,"
+            " CASE WHEN approval = 'rejected' THEN approved_by END AS rejected_by, posts_planned,"
             " files_planned, messages_deleted, files_deleted, messages_restored, files_restored, started_at,"
             " finished_at FROM mmgov.purge_runs WHERE kind = %s ORDER BY created_at DESC, id DESC LIMIT %s",
             (kind, limit),

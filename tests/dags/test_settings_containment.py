@@ -57,4 +57,5 @@ def test_bad_retention_approval_leaves_compliance_running_and_fails_purge_first_
         next(iter(env.run_notes("retention_purge"))): f"FAILED in preview: {expected}"
     }
     (alert,) = [c.body["text"] for c in hook.calls]
-    assert "retention_purge.preview" in alert and expected in alert
+    assert "retention_purge.preview" in alert
+    assert expected in alert

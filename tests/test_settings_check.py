@@ -70,7 +70,7 @@ def test_a_bad_retention_key_fails_retention_dags_only():
 
 
 def test_a_bad_file_store_fails_every_dag_and_not_json_fails_all():
-    for _dag_id, uses in DAG_SETTINGS.items():
+    for uses in DAG_SETTINGS.values():
         with pytest.raises(SettingsError, match=r"FileSettings\.DriverName"):
             parse_for({"FileSettings": {"DriverName": "ftp"}}, uses)
         with pytest.raises(SettingsError, match="not valid JSON"):

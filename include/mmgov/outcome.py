@@ -141,8 +141,8 @@ _DETERMINISTIC_BUILTINS = (PermissionError, FileNotFoundError, NotADirectoryErro
 
 def is_deterministic(exc: BaseException) -> bool:
     """True when retrying cannot help: bad setting or parameter, unwritable destination, missing
-    connection, permission denied. Database errors, S3 5xx and SMTP 4xx (and anything unknown) keep
-    their retries; an error's cause decides for wrappers that name one (``raise ... from``).
+    connection, permission denied, SQL that cannot run (missing table). Lost or refused database
+    connections, S3 5xx and SMTP 4xx (and anything unknown) keep their retries; an error's cause decides for wrappers that name one (``raise ... from``).
     """
     from mmgov.errors import MmgovError
 
@@ -156,7 +156,10 @@ def is_deterministic(exc: BaseException) -> bool:
         return False
     if type(exc).__name__ == "AirflowNotFoundException":  # a connection that does not exist
         return True
-    return isinstance(exc, _DETERMINISTIC_BUILTINS)
+    import psycopg
+
+    # SQL that cannot run as written: missing table or column, permission denied (InsufficientPrivilege).
+    return isinstance(exc, _DETERMINISTIC_BUILTINS | psycopg.ProgrammingError)
 
 
 def _is_transient(exc: BaseException) -> bool:

@@ -159,7 +159,7 @@ def is_deterministic(exc: BaseException) -> bool:
     import psycopg
 
     # SQL that cannot run as written: missing table or column, permission denied (InsufficientPrivilege).
-    return isinstance(exc, _DETERMINISTIC_BUILTINS | psycopg.ProgrammingError)
+    return isinstance(exc, (*_DETERMINISTIC_BUILTINS, psycopg.ProgrammingError))
 
 
 def _is_transient(exc: BaseException) -> bool:

@@ -156,6 +156,10 @@ def is_deterministic(exc: BaseException) -> bool:
         return False
     if type(exc).__name__ == "AirflowNotFoundException":  # a connection that does not exist
         return True
+    import smtplib
+
+    if isinstance(exc, smtplib.SMTPResponseException):  # 5xx: refused for good
+        return exc.smtp_code >= 500
     import psycopg
 
     # SQL that cannot run as written: missing table or column, permission denied (InsufficientPrivilege).

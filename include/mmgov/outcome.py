@@ -111,6 +111,15 @@ NOTES: dict[str, Callable[[Mapping[str, Any]], str]] = {
 }
 
 
+def files_missing(dag_id: str, summary: Mapping[str, Any]) -> int:
+    """Files the run could not copy from the file store (a warning alert goes out when > 0)."""
+    if dag_id == "compliance_export":
+        return int(summary.get("files_missing") or 0)
+    if dag_id == "gdpr_export":
+        return int(summary.get("num_warnings") or 0)
+    return 0
+
+
 def run_note(dag_id: str, summary: Mapping[str, Any]) -> str:
     """The note of a finished run of ``dag_id`` from its summary."""
     return _one_line(NOTES[dag_id](summary))

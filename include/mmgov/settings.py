@@ -297,6 +297,11 @@ class MmgovSettings:
     # and the days delivered exports are kept before the daily expiry removes them (0: forever).
     ExportRecipients: tuple[str, ...] = ()
     ExportRetentionDays: int = 0
+    # Files missing from an existing file store: "warn" (listed, run note + warning alert) or "fail".
+    MissingFiles: str = "warn"
+    # Airflow pools: tasks querying the Mattermost database, and Global Relay SMTP delivery.
+    DatabasePool: str = "default_pool"
+    SmtpPool: str = "default_pool"
 
     @classmethod
     def parse(cls, raw: Any, section: str = "Mmgov") -> MmgovSettings:
@@ -348,6 +353,13 @@ class MmgovSettings:
             )
         if "ExportRetentionDays" in vals:
             _check_int(f"{section}.ExportRetentionDays", vals["ExportRetentionDays"], minimum=0)
+        if "MissingFiles" in vals:
+            _check_choice(f"{section}.MissingFiles", vals["MissingFiles"], ("warn", "fail"))
+        for key in ("DatabasePool", "SmtpPool"):
+            if key in vals and (not isinstance(vals[key], str) or not vals[key].strip()):
+                raise SettingsError(
+                    f"{section}.{key} must be the name of an Airflow pool (default_pool), got {vals[key]!r}"
+                )
         return cls(**vals)
 
 

@@ -20,7 +20,15 @@ from typing import Any
 
 from airflow.listeners import hookimpl
 
-from mmgov.outcome import NOTES, OUTCOME_KEY, error_line, failure_note, is_deterministic, run_note
+from mmgov.outcome import (
+    NOTES,
+    OUTCOME_KEY,
+    error_line,
+    failure_note,
+    files_missing,
+    is_deterministic,
+    run_note,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +65,35 @@ def task_edge(fn: Callable[..., Any] | None = None, *, outcome: bool = False) ->
         if outcome and isinstance(result, dict):
             note = run_note(ti.dag_id, result)
             _push(ti, note)
+            if files_missing(ti.dag_id, result):
+                alert_warning(note, context)
             if result.get("status") == "rejected":  # skipped, never green: nothing was done
                 _push(ti, result, key="return_value")
                 raise AirflowSkipException(note)
         return result
 
     return wrapper
+
+
+def alert_warning(note: str, context: Any) -> None:
+    """A warning (not a failure) through every configured alert channel; a broken channel is logged."""
+    import html
+
+    from mmgov_airflow.notifiers import ConfiguredSmtpNotifier, MattermostWebhookNotifier
+
+    ti = context["ti"]
+    text = f"mmgov warning: {ti.dag_id} run {ti.run_id}: {note}"
+    log.warning("%s", text)
+    for notifier in (
+        MattermostWebhookNotifier(text=text),
+        ConfiguredSmtpNotifier(
+            subject=f"mmgov warning: {ti.dag_id} run {ti.run_id}", html_content=f"<p>{html.escape(text)}</p>"
+        ),
+    ):
+        try:
+            notifier.notify(context)
+        except Exception:
+            log.exception("warning alert through %s failed", type(notifier).__name__)
 
 
 def _push(ti: Any, value: Any, *, key: str = OUTCOME_KEY) -> None:

@@ -181,3 +181,14 @@ def search_channels(conn: psycopg.Connection, term: str, *, limit: int = 20) -> 
 def _prefix(term: str) -> str:
     escaped = term.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped + "%"
+
+
+def search_users(conn: psycopg.Connection, term: str, *, limit: int = 20) -> list[dict[str, str]]:
+    """Active users whose username or e-mail starts with ``term`` (case-insensitive), for pickers."""
+    like = _prefix(term.lstrip("@"))
+    rows = conn.execute(
+        "SELECT id, username, email FROM users WHERE deleteat = 0 AND (username LIKE %s OR lower(email) LIKE %s)"
+        " ORDER BY username LIMIT %s",
+        (like, like, limit),
+    )
+    return [{"id": i, "username": u, "email": e} for i, u, e in rows]

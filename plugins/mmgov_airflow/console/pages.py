@@ -159,7 +159,7 @@ def _global_rule(settings: Settings) -> str:
     drs = settings.DataRetentionSettings
     if not drs.EnableMessageDeletion:
         return "messages kept forever (message deletion off)"
-    return f"messages kept {drs.post_retention_hours / 24:g} days"
+    return f"messages kept {drs.message_retention_hours / 24:g} days"
 
 
 @router.get("/policies", name="policies_page")
@@ -320,11 +320,10 @@ EMPTY_HOLD = {"name": "", "scope": "user", "target": "", "start": "", "end": "",
 
 
 def _hold_field(exc: MmgovError) -> str:
-    text = str(exc)
-    for needle, field in (("name", "name"), ("scope", "scope"), ("_ms", "dates"), ("target", "target")):
-        if text.startswith(needle) or f" {needle}" in text.split(":")[0]:
-            return field
-    return "target" if text.startswith("no such") else "form"
+    """The form field a legal hold error names (its message starts with the field)."""
+    first = str(exc).split(" ", 1)[0].rstrip(":")
+    fields = {"name": "name", "scope": "scope", "target_id": "target", "target": "target", "no": "target"}
+    return "dates" if first in ("start_ms", "end_ms", "start_ms/end_ms") else fields.get(first, "form")
 
 
 def _holds(

@@ -21,7 +21,13 @@ from psycopg.types.json import Jsonb
 from mmgov import audit
 from mmgov.ids import new_id
 from mmgov.retention import approval
-from mmgov.retention.effective_policy import PLAN_SQL, file_cutoff_ms, fingerprints, plan_params
+from mmgov.retention.effective_policy import (
+    PLAN_SQL,
+    file_cutoff_ms,
+    fingerprints,
+    plan_params,
+    unknown_channel_types,
+)
 from mmgov.retention.export_guard import export_guard
 from mmgov.retention.legal_hold import held_predicate
 from mmgov.retention.preview_text import readable_facts
@@ -148,6 +154,12 @@ def preview_purge(
             run_id=run_id,
         )
         summary = _summary(conn, run_id, now, dry_run, totals, guard, decision, fingerprint, settings)
+        unknown_types = unknown_channel_types(conn, run_id)
+        if unknown_types:  # governed by their team (or like DMs without one): see effective_policy
+            summary["unknown_channel_types"] = unknown_types
+            log.warning(
+                "retention preview %s: channel types unknown to this mmgov version: %s", run_id, unknown_types
+            )
         summary.update(
             readable_facts(conn, summary, settings, file_cutoff=file_cutoff, dag_run_id=dag_run_id)
         )

@@ -203,6 +203,11 @@ def markdown(summary: dict[str, Any]) -> str:
     lines += ["", "**Spared** (not deleted):"]
     lines += [f"- {n:,} {why}" for n, why in v["spared"]] or ["- nothing"]
     lines += ["", f"Export guard: {v['guard']}.", "", "Approval: " + "; ".join(v["approval_reasons"])]
+    if summary.get("unknown_channel_types"):
+        lines += [
+            "",
+            f"Warning: channel types unknown to this mmgov version: {summary['unknown_channel_types']}",
+        ]
     if v["teams"]:
         lines += ["", "| team | messages | files |", "|---|---:|---:|"]
         lines += [f"| {t[0]} | {t[1]:,} | {t[2]:,} |" for t in v["teams"]]

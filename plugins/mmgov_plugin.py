@@ -1,4 +1,6 @@
-"""The mmgov Airflow plugin: mounts mmgov's REST API (``mmgov_airflow.api.app``) on the api-server at ``/mmgov``."""
+"""The mmgov Airflow plugin: mounts mmgov's REST API (``mmgov_airflow.api.app``) on the api-server at ``/mmgov``
+and adds "Governance" to Airflow's navigation (the console at ``/mmgov/console``, shown in the UI at
+``/plugin/governance``)."""
 
 from __future__ import annotations
 
@@ -12,4 +14,14 @@ class MmgovPlugin(AirflowPlugin):
     name = "mmgov"
     fastapi_apps: ClassVar[list[dict[str, Any]]] = [
         {"app": app, "url_prefix": URL_PREFIX, "name": "mmgov API"}
+    ]
+    external_views: ClassVar[list[dict[str, Any]]] = [
+        {
+            "name": "Governance",
+            "href": f"{URL_PREFIX}/console/",
+            "url_route": "governance",
+            "destination": "nav",
+            "nav_top_level": True,
+            "category": "Governance",
+        }
     ]

@@ -1,5 +1,6 @@
-"""The mmgov Airflow plugin: mounts mmgov's REST API (``mmgov_airflow.api.app``) on the api-server at ``/mmgov``; the
-run-note listener (``mmgov_airflow.outcomes``)."""
+"""The mmgov Airflow plugin: mounts mmgov's REST API (``mmgov_airflow.api.app``) on the api-server at ``/mmgov``
+and adds "Governance" to Airflow's navigation (the console at ``/mmgov/console``, shown in the UI at
+``/plugin/governance``); the run-note listener (``mmgov_airflow.outcomes``)."""
 
 from __future__ import annotations
 
@@ -16,3 +17,13 @@ class MmgovPlugin(AirflowPlugin):
         {"app": app, "url_prefix": URL_PREFIX, "name": "mmgov API"}
     ]
     listeners: ClassVar[list[Any]] = [outcomes]  # run notes (mmgov_airflow.outcomes)
+    external_views: ClassVar[list[dict[str, Any]]] = [
+        {
+            "name": "Governance",
+            "href": f"{URL_PREFIX}/console/",
+            "url_route": "governance",
+            "destination": "nav",
+            "nav_top_level": True,
+            "category": "Governance",
+        }
+    ]

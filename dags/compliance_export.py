@@ -31,6 +31,8 @@ from mmgov.events import COMPLIANCE_EXPORT
 from mmgov.settings import EXPORT_FORMATS, load_settings_at_parse
 
 SETTINGS = load_settings_at_parse()
+DB_POOL = SETTINGS.Mmgov.DatabasePool  # tasks querying the Mattermost database
+SMTP_POOL = SETTINGS.Mmgov.SmtpPool  # delivery (Global Relay over SMTP)
 EXPORT = SETTINGS.MessageExportSettings
 START_DATE, CATCHUP = start_and_catchup(EXPORT, SETTINGS.Mmgov.Timezone)
 SCHEDULE = (
@@ -71,7 +73,7 @@ DEFAULT_ARGS["on_failure_callback"] = [*DEFAULT_ARGS["on_failure_callback"], run
     },
 )
 def compliance_export():
-    @task
+    @task(pool=DB_POOL)
     @task_edge
     def resolve_window(**context) -> dict:
         return run.task_resolve_window(
@@ -81,7 +83,7 @@ def compliance_export():
             run_id=context["run_id"],
         )
 
-    @task
+    @task(pool=DB_POOL)
     @task_edge
     def extract_format_package(request: dict) -> dict:
         return run.task_extract_format_package(request)
@@ -91,7 +93,7 @@ def compliance_export():
     def reconcile(request: dict, manifest: dict) -> dict:
         return run.task_reconcile(request, manifest)
 
-    @task(outlets=[COMPLIANCE_EXPORT])
+    @task(outlets=[COMPLIANCE_EXPORT], pool=SMTP_POOL)
     @task_edge(outcome=True)
     def deliver(request: dict, manifest: dict, **context) -> dict:
         return run.task_deliver(request, manifest, run_id=context["run_id"])

@@ -28,6 +28,7 @@ from mmgov.custody import tasks
 from mmgov.settings import load_settings_at_parse
 
 SETTINGS = load_settings_at_parse()
+DB_POOL = SETTINGS.Mmgov.DatabasePool  # tasks querying the Mattermost database
 
 
 @dag(
@@ -41,12 +42,12 @@ SETTINGS = load_settings_at_parse()
     doc_md=__doc__,
 )
 def custody():
-    @task
+    @task(pool=DB_POOL)
     @task_edge(outcome=True)
     def expire_exports() -> dict:
         return tasks.task_expire()
 
-    @task
+    @task(pool=DB_POOL)
     @task_edge
     def attestation_rollup(**context) -> list:
         return tasks.task_rollup(context.get("logical_date"))

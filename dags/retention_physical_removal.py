@@ -28,6 +28,7 @@ from mmgov.events import RETENTION
 from mmgov.settings import load_settings_at_parse
 
 SETTINGS = load_settings_at_parse()
+DB_POOL = SETTINGS.Mmgov.DatabasePool  # tasks querying the Mattermost database
 HOUR, MINUTE = SETTINGS.DataRetentionSettings.DeletionJobStartTime.split(":")
 
 
@@ -44,7 +45,7 @@ HOUR, MINUTE = SETTINGS.DataRetentionSettings.DeletionJobStartTime.split(":")
     doc_md=__doc__,
 )
 def retention_physical_removal():
-    @task(multiple_outputs=False)
+    @task(multiple_outputs=False, pool=DB_POOL)
     @task_edge
     def preview(run_id: str) -> dict:
         from mmgov.retention import tasks
@@ -69,7 +70,7 @@ def retention_physical_removal():
         retries=0,
     )
 
-    @task(trigger_rule="none_failed_min_one_success", multiple_outputs=False)
+    @task(trigger_rule="none_failed_min_one_success", multiple_outputs=False, pool=DB_POOL)
     @task_edge
     def remove(summary: dict) -> dict:
         from mmgov.retention import tasks
@@ -78,7 +79,9 @@ def retention_physical_removal():
             summary["run_id"], get_current_context()["ti"].xcom_pull(task_ids="approval", key=DECISION_KEY)
         )
 
-    @task(trigger_rule="none_failed_min_one_success", outlets=[RETENTION], multiple_outputs=False)
+    @task(
+        trigger_rule="none_failed_min_one_success", outlets=[RETENTION], multiple_outputs=False, pool=DB_POOL
+    )
     @task_edge(outcome=True)
     def report(summary: dict) -> dict:
         from mmgov.retention import tasks

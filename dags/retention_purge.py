@@ -29,6 +29,7 @@ from mmgov.events import RETENTION
 from mmgov.settings import load_settings_at_parse
 
 SETTINGS = load_settings_at_parse()
+DB_POOL = SETTINGS.Mmgov.DatabasePool  # tasks querying the Mattermost database
 HOUR, MINUTE = SETTINGS.DataRetentionSettings.DeletionJobStartTime.split(":")
 
 
@@ -44,7 +45,7 @@ HOUR, MINUTE = SETTINGS.DataRetentionSettings.DeletionJobStartTime.split(":")
     doc_md=__doc__,
 )
 def retention_purge():
-    @task(multiple_outputs=False)
+    @task(multiple_outputs=False, pool=DB_POOL)
     @task_edge
     def preview(params: dict, run_id: str) -> dict:
         from mmgov.retention import tasks
@@ -69,7 +70,7 @@ def retention_purge():
         retries=0,  # asking again after a timeout is a new run's job
     )
 
-    @task(trigger_rule="none_failed_min_one_success", multiple_outputs=False)
+    @task(trigger_rule="none_failed_min_one_success", multiple_outputs=False, pool=DB_POOL)
     @task_edge
     def soft_delete(summary: dict) -> dict:
         from mmgov.retention import tasks
@@ -77,7 +78,9 @@ def retention_purge():
         ti = get_current_context()["ti"]
         return tasks.soft_delete(summary["run_id"], ti.xcom_pull(task_ids="approval", key=DECISION_KEY))
 
-    @task(trigger_rule="none_failed_min_one_success", outlets=[RETENTION], multiple_outputs=False)
+    @task(
+        trigger_rule="none_failed_min_one_success", outlets=[RETENTION], multiple_outputs=False, pool=DB_POOL
+    )
     @task_edge(outcome=True)
     def report(summary: dict) -> dict:
         from mmgov.retention import tasks

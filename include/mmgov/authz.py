@@ -57,6 +57,12 @@ def approvers(settings: Settings, admins: tuple[str, ...] | None) -> tuple[str, 
     return settings.Mmgov.RetentionApprovers or admins
 
 
+def may_approve(user: str, settings: Settings, *, is_admin: bool) -> bool:
+    """Whether Airflow user ``user`` may approve or reject a purge or removal."""
+    named = settings.Mmgov.RetentionApprovers
+    return user in named if named else is_admin
+
+
 def may_export(user: str, settings: Settings, *, is_admin: bool) -> bool:
     """Whether Airflow user ``user`` may run a GDPR export or restore a purge."""
     return is_admin or user in settings.Mmgov.GdprExportAdmins

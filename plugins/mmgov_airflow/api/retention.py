@@ -4,7 +4,7 @@ Mounted at ``/mmgov/api/v4/data_retention``. Policies: GET list (``page``, ``per
 total_count}``, GET one, POST (201), PATCH, DELETE, and the ``/teams`` and ``/channels``
 sub-resources (GET; POST/DELETE with a JSON array of ids). Legal holds: ``/legal_holds``. Runs:
 ``/purge_runs`` (list, one, ``POST /purge_runs/preview`` = dry run, ``POST /purge_runs/{id}/restore``).
-Every write is audited with the caller (``airflow:<username>``).
+Every write is audited with the caller's Airflow user name.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query
 from mmgov.retention import legal_hold as lh
 from mmgov.retention import retention_policy as rp
 from mmgov.retention.errors import InvalidChannel, InvalidHold, InvalidTeam, RetentionError
-from mmgov_airflow.api.auth import AdminDep
+from mmgov_airflow.api.auth import AdminDep, RestorerDep
 from mmgov_airflow.api.deps import BodyDep, DbDep, SettingsDep
 
 router = APIRouter(prefix="/api/v4/data_retention", tags=["retention"])
@@ -183,7 +183,7 @@ def get_run(run_id: str, admin: AdminDep, conn: DbDep) -> dict[str, Any]:
 
 @router.post("/purge_runs/{run_id}/restore")
 def restore(
-    run_id: str, admin: AdminDep, conn: DbDep, settings: SettingsDep, body: BodyDep
+    run_id: str, admin: RestorerDep, conn: DbDep, settings: SettingsDep, body: BodyDep
 ) -> dict[str, Any]:
     """Restore what the run soft-deleted (``{"channel_id": ...}`` for one channel) within the grace period."""
     from mmgov.retention.restore import restore_run

@@ -20,7 +20,6 @@ _schema_lock = threading.Lock()
 
 def mattermost_db() -> Iterator[psycopg.Connection]:
     """An autocommit connection to the ``mattermost_db`` connection; mmgov's schema ensured once per process."""
-    import mmgov.custody.attestation  # noqa: F401 - registers custody.sql (a restore writes an attestation)
     from mmgov.db import hook_connection
     from mmgov.state import ensure_mmgov_schema
 

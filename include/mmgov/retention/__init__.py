@@ -6,6 +6,7 @@ attestations every run writes).
 from mmgov.state import register_ddl
 
 register_ddl("retention.sql")
-register_ddl("custody.sql")  # every run, restore and dry run writes an attestation (mmgov.custody.attestation)
+# Every run, restore and dry run writes an attestation (mmgov.custody.attestation).
+register_ddl("custody.sql")
 
 ACTOR_RETENTION = "mmgov-retention"  # props.deleteBy of posts retention soft-deletes

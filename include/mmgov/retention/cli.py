@@ -3,7 +3,9 @@
 The database is ``--dsn`` (a libpq URI) or the Airflow connection ``mattermost_db`` (e.g. from
 ``AIRFLOW_CONN_MATTERMOST_DB``); settings come from ``--settings`` (JSON text or a file), else
 ``AIRFLOW_VAR_MATTERMOST_SETTINGS``, else the Airflow variable, else Mattermost's defaults.
-Every change is audited with ``--actor`` (default ``cli:<login>``). Output is JSON.
+Every change is audited with the Airflow user behind ``--token``/``AIRFLOW_API_TOKEN`` (checked by
+the api-server; changes need an admin, a restore an admin or ``Mmgov.GdprExportAdmins``), or for
+scripts ``--actor NAME`` (audited as ``script:NAME``; no restore): :mod:`mmgov.actor`. Output is JSON.
 
 Examples::
 
@@ -12,14 +14,15 @@ Examples::
     python -m mmgov.retention policies patch <policy_id> --keep-forever
     python -m mmgov.retention holds create --name "Case 42" --user <user_id> --from 2025-01-01 --to 2025-07-01
     python -m mmgov.retention purge preview
-    python -m mmgov.retention restore <run_id> --channel <channel_id> --yes
+    AIRFLOW_API_TOKEN=$(curl -s -X POST localhost:8080/auth/token -H 'Content-Type: application/json' \\
+        -d '{"username": "alice", "password": "..."}' | jq -r .access_token) \\
+        python -m mmgov.retention restore <run_id> --channel <channel_id> --yes
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import getpass
 import json
 import os
 import sys
@@ -29,6 +32,7 @@ from typing import Any
 
 import psycopg
 
+from mmgov.actor import API_URL_ENV, TOKEN_ENV
 from mmgov.errors import MmgovError
 from mmgov.settings import VARIABLE_NAME, Settings
 
@@ -87,7 +91,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     )
     p.add_argument("--dsn", help="Mattermost database URI (default: the Airflow connection mattermost_db)")
     p.add_argument("--settings", help="mattermost_settings as JSON text or a JSON file")
-    p.add_argument("--actor", default=f"cli:{getpass.getuser()}", help="who is acting (audit trail)")
+    p.add_argument(
+        "--token",
+        help=f"an Airflow API token: changes are audited as its Airflow user (default: ${TOKEN_ENV})",
+    )
+    p.add_argument("--api-url", help=f"the Airflow api-server that checks --token (default: ${API_URL_ENV})")
+    p.add_argument("--actor", metavar="NAME", help="for scripts only: audited as script:NAME (no restore)")
     groups = p.add_subparsers(dest="group", required=True)
 
     pol = groups.add_parser("policies", help="granular retention policies").add_subparsers(
@@ -154,12 +163,33 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     return p
 
 
-def run_command(args: argparse.Namespace, conn: psycopg.Connection, settings: Settings) -> Any:
-    """Execute the parsed command; returns what to print."""
+# Commands that change something: audited with the acting Airflow user (or script), see mmgov.actor.
+CHANGES = {("policies", cmd) for cmd in ("create", "patch", "add", "remove", "delete")} | {
+    ("holds", "create"),
+    ("holds", "release"),
+    ("restore", None),
+}
+
+
+def acting(args: argparse.Namespace, settings: Settings) -> str | None:
+    """The audited name for a change (or the refusal); None for a command that only reads."""
+    from mmgov import actor
+
+    command = (args.group, getattr(args, "cmd", None))
+    if command not in CHANGES:
+        return None
+    who = actor.resolve(args.token, args.actor, args.api_url)
+    restore = settings if args.group == "restore" else None
+    return actor.require(who, what=" ".join(c for c in command if c), restore_settings=restore)
+
+
+def run_command(
+    args: argparse.Namespace, conn: psycopg.Connection, settings: Settings, actor: str | None = None
+) -> Any:
+    """Execute the parsed command as ``actor`` (the audited name, :func:`acting`); returns what to print."""
     from mmgov.retention import legal_hold as lh
     from mmgov.retention import retention_policy as rp
 
-    actor = args.actor
     if args.group == "policies":
         if args.cmd == "list":
             items, total = rp.list_policies(conn, page=args.page, per_page=args.per_page)
@@ -225,7 +255,7 @@ def run_command(args: argparse.Namespace, conn: psycopg.Connection, settings: Se
         if args.cmd == "release":
             return lh.release_hold(conn, args.hold_id, actor=actor).to_dict()
     if args.group == "purge":
-        from mmgov.retention.runs import get_run, list_runs
+        from mmgov.retention.runs import get_run, list_runs, shown
 
         if args.cmd == "preview":
             from mmgov.retention.preview import preview_purge
@@ -235,8 +265,7 @@ def run_command(args: argparse.Namespace, conn: psycopg.Connection, settings: Se
         if args.cmd == "runs":
             return list_runs(conn, kind=args.kind, limit=args.limit)
         if args.cmd == "show":
-            run = get_run(conn, args.run_id)
-            return {k: v for k, v in run.items() if k != "plan_doc"}
+            return shown(get_run(conn, args.run_id))
     if args.group == "restore":
         from mmgov.retention.restore import restore_run
 
@@ -249,11 +278,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = _settings(args.settings)
+        actor = acting(args, settings)
         with _connect(args.dsn) as conn:
             from mmgov.state import ensure_mmgov_schema
 
             ensure_mmgov_schema(conn)
-            result = run_command(args, conn, settings)
+            result = run_command(args, conn, settings, actor)
     except MmgovError as exc:
         print(f"error: {exc.code}: {exc}", file=sys.stderr)
         return 2 if exc.status < 500 else 1

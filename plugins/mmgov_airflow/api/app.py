@@ -1,7 +1,8 @@
 """The mmgov FastAPI app: one router per area, typed errors as JSON ``{id, message, status_code}``.
 
 Mounted by :mod:`mmgov_plugin` under ``/mmgov`` on Airflow's api-server; every route requires an
-Airflow admin (:mod:`mmgov_airflow.api.auth`). Areas add their router in :func:`create_app`.
+Airflow admin (:mod:`mmgov_airflow.api.auth`) except ``GET /api/v4/me`` (any logged-in user: who am I)
+and restore (also ``Mmgov.GdprExportAdmins``). Areas add their router in :func:`create_app`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 
 def create_app() -> FastAPI:
     """A fresh app with every area's router."""
+    from mmgov_airflow.api.identity import router as identity_router
     from mmgov_airflow.api.retention import router as retention_router
 
     app = FastAPI(
@@ -34,6 +36,7 @@ def create_app() -> FastAPI:
         version="1",
     )
     app.include_router(retention_router)
+    app.include_router(identity_router)
 
     @app.exception_handler(MmgovError)
     async def mmgov_error(request: Request, exc: MmgovError) -> JSONResponse:

@@ -177,8 +177,9 @@ def preview(admin: AdminDep, conn: DbDep, settings: SettingsDep) -> dict[str, An
 @router.get("/purge_runs/{run_id}")
 def get_run(run_id: str, admin: AdminDep, conn: DbDep) -> dict[str, Any]:
     from mmgov.retention.runs import get_run as one_run
+    from mmgov.retention.runs import shown
 
-    return {k: v for k, v in one_run(conn, run_id).items() if k != "plan_doc"}
+    return shown(one_run(conn, run_id))
 
 
 @router.post("/purge_runs/{run_id}/restore")

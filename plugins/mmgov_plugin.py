@@ -1,4 +1,6 @@
-"""The mmgov Airflow plugin: mmgov's REST API at ``/mmgov`` and the approval guard on the api-server."""
+"""The mmgov Airflow plugin: mounts mmgov's REST API (``mmgov_airflow.api.app``) on the api-server at ``/mmgov``,
+adds "Governance" to Airflow's navigation (the console at ``/mmgov/console``, shown in the UI at
+``/plugin/governance``) and the approval guard (only approvers answer mmgov's approval tasks)."""
 
 from __future__ import annotations
 
@@ -17,4 +19,14 @@ class MmgovPlugin(AirflowPlugin):
     # Only the approvers answer mmgov's approval tasks, whatever the auth manager (UI and REST alike).
     fastapi_root_middlewares: ClassVar[list[dict[str, Any]]] = [
         {"middleware": ApprovalGuard, "args": [], "kwargs": {}, "name": "mmgov approval guard"}
+    ]
+    external_views: ClassVar[list[dict[str, Any]]] = [
+        {
+            "name": "Governance",
+            "href": f"{URL_PREFIX}/console/",
+            "url_route": "governance",
+            "destination": "nav",
+            "nav_top_level": True,
+            "category": "Governance",
+        }
     ]

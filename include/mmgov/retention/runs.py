@@ -67,3 +67,18 @@ def update_run(conn: psycopg.Connection, run_id: str, **values: Any) -> None:
     params = {k: Jsonb(v) if isinstance(v, dict | list) else v for k, v in values.items()}
     params["_id"] = run_id
     conn.execute(sql.SQL("UPDATE mmgov.purge_runs SET {} WHERE id = %(_id)s").format(assignments), params)
+
+
+def resolve_run(conn: psycopg.Connection, ref: str, *, kind: str = "purge") -> dict[str, Any]:
+    """A run by mmgov's run id or by the Airflow run id of its DAG run (``manual__...``, ``scheduled__...``)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            "SELECT * FROM mmgov.purge_runs WHERE id = %s OR (kind = %s AND dag_run_id = %s)"
+            " ORDER BY (id = %s) DESC LIMIT 1",
+            (ref, kind, ref, ref),
+        ).fetchone()
+    if row is None:
+        raise RunNotFound(
+            f"Retention run not found: {ref!r} is neither an mmgov run id nor the Airflow run id of a {kind} run"
+        )
+    return row

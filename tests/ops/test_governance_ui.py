@@ -117,7 +117,6 @@ def test_governance_console_end_to_end(browser_page, gov_airflow, names):  # noq
         pytest.skip("dags/retention_purge.py does not exist")
     local, _dsn = gov_airflow
     page = browser_page
-    page.on("dialog", lambda dialog: dialog.accept())  # the console's "are you sure?" confirmations
     _sign_in(page, local, local.username, local.password)
 
     # Reached from Airflow's navigation: the console is shown in the UI's plugin frame.
@@ -192,8 +191,8 @@ def test_governance_console_end_to_end(browser_page, gov_airflow, names):  # noq
     _shot(page, "05-purge-preview-readable")
 
     # Approve in Airflow's Required Action page (the console links to it).
-    with page.expect_navigation():
-        frame.get_by_role("link", name="answer in Airflow (Required Action)").click()
+    frame.get_by_role("link", name="answer in Airflow (Required Action)").click()
+    page.wait_for_url("**/tasks/approval/required_actions")
     approve = page.get_by_role("button", name="Approve", exact=True)
     approve.wait_for()
     time.sleep(max(0.0, APPROVAL_SETTLE_SECONDS - (time.monotonic() - waiting_since)))

@@ -553,6 +553,7 @@ def _run_page(
     errors: dict | None = None,
     restore_result: dict | None = None,
     status: int = 200,
+    message: str | None = None,
 ) -> HTMLResponse:
     from mmgov.retention.runs import resolve_run
 
@@ -580,6 +581,7 @@ def _run_page(
         channels=[(c, labels.get(c, c)) for c in channels],
         errors=errors or {},
         restore_result=restore_result,
+        message=message,
     )
 
 
@@ -605,7 +607,9 @@ def restore(
         )
     except MmgovError as exc:
         return _run_page(request, conn, settings, run_id, errors={"form": f"{exc.code}: {exc}"}, status=400)
-    return _run_page(request, conn, settings, run_id, restore_result=result)
+    return _run_page(
+        request, conn, settings, run_id, restore_result=result, message=f"Restore: {result['note']}"
+    )
 
 
 # --- exports --------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from mmgov_airflow.alerts import default_args
 from mmgov_airflow.outcomes import task_edge
 
 from mmgov.compliance import run
+from mmgov.compliance.export_window import TIME_PATTERN
 from mmgov.compliance.schedule import daily_cron, start_and_catchup
 from mmgov.events import COMPLIANCE_EXPORT
 from mmgov.settings import EXPORT_FORMATS, load_settings_at_parse
@@ -57,12 +58,16 @@ DEFAULT_ARGS["on_failure_callback"] = [*DEFAULT_ARGS["on_failure_callback"], run
         "export_from": Param(
             None,
             type=["null", "string", "integer"],
-            description="Start of a manual export (epoch ms or ISO-8601, inclusive)",
+            pattern=TIME_PATTERN,
+            minimum=0,
+            description="Start of a manual export (epoch ms or ISO-8601 such as 2026-01-05T00:00:00Z, inclusive)",
         ),
         "export_to": Param(
             None,
             type=["null", "string", "integer"],
-            description="End of a manual export (epoch ms or ISO-8601, exclusive; default now)",
+            pattern=TIME_PATTERN,
+            minimum=0,
+            description="End of a manual export (epoch ms or ISO-8601, exclusive; default now; after export_from)",
         ),
         "export_format": Param(
             EXPORT.ExportFormat,

@@ -91,5 +91,7 @@ def test_two_runs_never_overlap_in_a_one_slot_pool(scheduler_airflow):
     # The two runs interleave or follow each other, but the pool held one task at a time.
     assert len(spans) == 6
     for run in runs.values():  # the scheduler's listener wrote each run's note
-        assert run["note"].startswith("10 users, "), run["note"]
+        assert run["note"].startswith("26 users, 3,000 messages, 143 files -> "), run[
+            "note"
+        ]  # demo workspace
         assert f"-> {root}/out" in run["note"]

@@ -23,13 +23,17 @@ from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 from mmgov_airflow.alerts import default_args
+from mmgov_airflow.outcomes import task_edge
 
 from mmgov.compliance import run
+from mmgov.compliance.export_window import TIME_PATTERN
 from mmgov.compliance.schedule import daily_cron, start_and_catchup
 from mmgov.events import COMPLIANCE_EXPORT
 from mmgov.settings import EXPORT_FORMATS, load_settings_at_parse
 
 SETTINGS = load_settings_at_parse()
+DB_POOL = SETTINGS.Mmgov.DatabasePool  # tasks querying the Mattermost database
+SMTP_POOL = SETTINGS.Mmgov.SmtpPool  # delivery (Global Relay over SMTP)
 EXPORT = SETTINGS.MessageExportSettings
 START_DATE, CATCHUP = start_and_catchup(EXPORT, SETTINGS.Mmgov.Timezone)
 SCHEDULE = (
@@ -54,12 +58,16 @@ DEFAULT_ARGS["on_failure_callback"] = [*DEFAULT_ARGS["on_failure_callback"], run
         "export_from": Param(
             None,
             type=["null", "string", "integer"],
-            description="Start of a manual export (epoch ms or ISO-8601, inclusive)",
+            pattern=TIME_PATTERN,
+            minimum=0,
+            description="Start of a manual export (epoch ms or ISO-8601 such as 2026-01-05T00:00:00Z, inclusive)",
         ),
         "export_to": Param(
             None,
             type=["null", "string", "integer"],
-            description="End of a manual export (epoch ms or ISO-8601, exclusive; default now)",
+            pattern=TIME_PATTERN,
+            minimum=0,
+            description="End of a manual export (epoch ms or ISO-8601, exclusive; default now; after export_from)",
         ),
         "export_format": Param(
             EXPORT.ExportFormat,
@@ -70,7 +78,8 @@ DEFAULT_ARGS["on_failure_callback"] = [*DEFAULT_ARGS["on_failure_callback"], run
     },
 )
 def compliance_export():
-    @task
+    @task(pool=DB_POOL)
+    @task_edge
     def resolve_window(**context) -> dict:
         return run.task_resolve_window(
             context["params"],
@@ -79,15 +88,18 @@ def compliance_export():
             run_id=context["run_id"],
         )
 
-    @task
+    @task(pool=DB_POOL)
+    @task_edge
     def extract_format_package(request: dict) -> dict:
         return run.task_extract_format_package(request)
 
     @task
+    @task_edge
     def reconcile(request: dict, manifest: dict) -> dict:
         return run.task_reconcile(request, manifest)
 
-    @task(outlets=[COMPLIANCE_EXPORT])
+    @task(outlets=[COMPLIANCE_EXPORT], pool=SMTP_POOL)
+    @task_edge(outcome=True)
     def deliver(request: dict, manifest: dict, **context) -> dict:
         return run.task_deliver(request, manifest, run_id=context["run_id"])
 

@@ -24,6 +24,11 @@ from typing import Any
 from mmgov.errors import MmgovError
 
 _INT = re.compile(r"^-?\d+$")
+# The trigger form's check of export_from / export_to strings (JSON Schema ``pattern``): epoch ms, or an
+# ISO-8601 date or time as :func:`parse_time_param` reads it; the task still checks the value and range.
+TIME_PATTERN = (
+    r"^\s*(\d+|\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?([Zz]|[+-]\d{2}:?\d{2})?)\s*$"
+)
 # Epoch values below this are taken as seconds by mistake: refuse them rather than export 1970.
 _MIN_MS = 10**11  # 1973-03-03 in ms; a current epoch in *seconds* (~1.7e9) is far below
 
@@ -115,6 +120,14 @@ def parse_time_param(name: str, value: Any) -> int | None:
     raise ExportWindowError(f"{name} must be epoch milliseconds or an ISO-8601 time, got {value!r}")
 
 
+def _as_given(value: Any, ms: int) -> str:
+    """A time in the units the user gave: ISO-8601 in, ISO-8601 out; epoch ms in, ms (and ISO) out."""
+    iso = dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, str) and not _INT.match(value.strip()):
+        return iso
+    return f"{ms} ({iso})"
+
+
 def resolve_window(
     *,
     export_from: Any = None,
@@ -140,12 +153,16 @@ def resolve_window(
         end = now if end is None else end
         if end > now:
             raise ExportWindowError(
-                f"export_to={export_to!r} ({end}) is in the future (now {now}): posts could still be added to "
-                "that window after the export; give a time in the past"
+                f"export_to {_as_given(export_to, end)} is in the future (now {_as_given(export_to, now)}): "
+                "posts could still be added to that window after the export; give a time in the past"
             )
         if start >= end:
+            shown_to = (
+                _as_given(export_to, end) if export_to is not None else f"(now) {_as_given(export_from, end)}"
+            )
             raise ExportWindowError(
-                f"export_from ({start}) must be before export_to ({end}); the window is [export_from, export_to)"
+                f"export_from {_as_given(export_from, start)} must be before export_to {shown_to}; "
+                "the window is [export_from, export_to)"
             )
         return ExportWindow(start, end), "params"
     no_interval = interval_start is None or interval_end is None

@@ -383,22 +383,7 @@ def export_window_to_folder(
 
 
 # --- Airflow task bodies (called from dags/compliance_export.py) ---------------------------------
-
-
-@contextmanager
-def fail_fast_on_bad_input() -> Iterator[None]:
-    """Errors a retry cannot fix (bad parameters or settings, a reconciliation mismatch) fail the task at
-    once, without the retries meant for transient errors; the failure alerts still go out."""
-    from mmgov.compliance.formats import UnknownFormatError
-    from mmgov.compliance.reconcile import ReconciliationError
-    from mmgov.errors import SettingsError
-
-    try:
-        yield
-    except (ExportWindowError, UnknownFormatError, SettingsError, ReconciliationError) as exc:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        raise AirflowFailException(f"{exc.code}: {exc}") from exc
+# Errors a retry cannot fix fail without retries at the task edge (mmgov_airflow.outcomes.task_edge).
 
 
 def _audit(event: str, payload: dict[str, Any]) -> None:
@@ -417,23 +402,24 @@ def task_resolve_window(
 ) -> dict[str, Any]:
     from mmgov.compliance.last_export import last_export_end_ms
     from mmgov.db import hook_connection
+    from mmgov.file_store_root import check_file_store_root
     from mmgov.settings import load_settings
     from mmgov.state import ensure_mmgov_schema
 
+    settings = load_settings()  # a bad value of a key this DAG reads fails here, first
+    check_file_store_root(settings.FileSettings)  # before anything is created beside it
     with hook_connection() as conn:
         conn.autocommit = True
         ensure_mmgov_schema(conn)
         since = last_export_end_ms(conn)
-    with fail_fast_on_bad_input():
-        settings = load_settings()
-        request = resolve_request(
-            params,
-            settings,
-            interval_start=interval_start,
-            interval_end=interval_end,
-            run_id=run_id,
-            last_export_end_ms=since,
-        )
+    request = resolve_request(
+        params,
+        settings,
+        interval_start=interval_start,
+        interval_end=interval_end,
+        run_id=run_id,
+        last_export_end_ms=since,
+    )
     _audit(EVENT_PREFIX + "started", {"run_id": run_id, **request.as_dict()})
     log.info(
         "compliance export of %s: window [%d, %d) from %s, format %s, into %s/%s",
@@ -468,20 +454,23 @@ def task_extract_format_package(request_dict: Mapping[str, Any]) -> dict[str, An
 
 def task_reconcile(request_dict: Mapping[str, Any], manifest_dict: Mapping[str, Any]) -> dict[str, Any]:
     from mmgov.compliance.reconcile import ReconciliationError
+    from mmgov.file_store_root import enforce_missing_files
     from mmgov.settings import load_settings
 
     settings = load_settings()
     request = ExportRequest.from_dict(request_dict)
     manifest = Manifest.from_dict(manifest_dict)
-    with fail_fast_on_bad_input():
-        try:
-            return check_staged(request, manifest, destination_from_settings(settings))
-        except ReconciliationError as exc:
-            _audit(
-                EVENT_PREFIX + "reconciliation_failed",
-                {"window": request.window.as_dict(), "error": str(exc)},
-            )
-            raise
+    missing = sum(b.result.files_missing for b in manifest.batches)
+    store = file_store_from_settings(settings.FileSettings).describe()
+    enforce_missing_files(settings.Mmgov.MissingFiles, missing, store)  # before anything is delivered
+    try:
+        return check_staged(request, manifest, destination_from_settings(settings))
+    except ReconciliationError as exc:
+        _audit(
+            EVENT_PREFIX + "reconciliation_failed",
+            {"window": request.window.as_dict(), "error": str(exc)},
+        )
+        raise
 
 
 def task_deliver(
@@ -492,14 +481,13 @@ def task_deliver(
     settings = load_settings()
     request = ExportRequest.from_dict(request_dict)
     fmt = get_format(request.export_format, settings)
-    with fail_fast_on_bad_input():  # a bad signing key (mmgov_signing) too: before anything is sent
-        summary = deliver(
-            request,
-            Manifest.from_dict(manifest_dict),
-            fmt,
-            destination_from_settings(settings),
-            run_id=run_id,
-        )
+    summary = deliver(
+        request,
+        Manifest.from_dict(manifest_dict),
+        fmt,
+        destination_from_settings(settings),
+        run_id=run_id,
+    )
     _audit(
         EVENT_PREFIX + "completed",
         {

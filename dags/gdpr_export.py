@@ -18,8 +18,9 @@ Tasks: `start` (checks: permission, writable output path, known users; job `pend
 `export.completed` or `export.completed_with_warnings`; returns the summary). A failure sets the job
 `failed`, records `export.failed`, alerts, and leaves no complete-looking output.
 
-Only admins may trigger it: `access_control` grants the DAG to the FAB `Admin` role, and
-`Mmgov.GdprExportAdmins` (settings variable) can name the Airflow users allowed to run it.
+Only Airflow admins and the users in `Mmgov.GdprExportAdmins` may run it: anyone else's run fails in
+`start` with `EXPORT_PERMISSION_DENIED`, writes nothing, is audited and alerts (`mmgov.authz`; the
+runbook's *Who may do what*). `access_control` also grants the DAG to the FAB `Admin` role.
 """
 
 from __future__ import annotations

@@ -293,6 +293,8 @@ class MmgovSettings:
     CsvMembershipRows: str = "window"
     Timezone: str = "UTC"
     GdprExportAdmins: tuple[str, ...] = ()
+    # Airflow user names who may answer a purge/removal approval (empty: the Airflow admins).
+    RetentionApprovers: tuple[str, ...] = ()
     # Chain of custody (mmgov.custody): age recipients every export file is encrypted to (empty: none),
     # and the days delivered exports are kept before the daily expiry removes them (0: forever).
     ExportRecipients: tuple[str, ...] = ()
@@ -338,13 +340,12 @@ class MmgovSettings:
             _check_choice(f"{section}.CsvMembershipRows", vals["CsvMembershipRows"], ("window", "batch"))
         if "Timezone" in vals:
             _check_timezone(f"{section}.Timezone", vals["Timezone"])
-        if "GdprExportAdmins" in vals:
-            admins = vals["GdprExportAdmins"]
-            if not isinstance(admins, list | tuple) or not all(isinstance(a, str) and a for a in admins):
-                raise SettingsError(
-                    f"{section}.GdprExportAdmins must be a list of Airflow usernames, got {admins!r}"
-                )
-            vals["GdprExportAdmins"] = tuple(admins)
+        for key in ("GdprExportAdmins", "RetentionApprovers"):
+            if key in vals:
+                names = vals[key]
+                if not isinstance(names, list | tuple) or not all(isinstance(a, str) and a for a in names):
+                    raise SettingsError(f"{section}.{key} must be a list of Airflow usernames, got {names!r}")
+                vals[key] = tuple(names)
         if "ExportRecipients" in vals:
             from mmgov.custody.encryption import check_recipients
 

@@ -165,6 +165,9 @@ class TestPoliciesAndHolds:
         )
         assert status == 200
         assert f"Ops {suffix} forever ops{suffix} -" in text(body)
+        status, body = admin.get(f"/mmgov/console/policies/{pid}/delete")
+        assert f"Delete the retention policy \u201cOps {suffix}\u201d (forever)?" in text(body)
+        assert admin.post(f"/mmgov/console/policies/{pid}/delete", {})[0] == 400  # not confirmed
         status, body = admin.post(f"/mmgov/console/policies/{pid}/delete", {"confirm": "yes"})
         assert f"Policy 'Ops {suffix}' deleted." in text(body)
 
@@ -238,8 +241,11 @@ class TestPoliciesAndHolds:
             },
         )
         assert field_error(body, "dates").startswith("LEGAL_HOLD_INVALID: start_ms")
-        hold_id = re.search(rf'holds/(\w+)/release" data-confirm="Release hold Case {suffix}', body).group(1)
-        status, body = admin.post(f"/mmgov/console/holds/{hold_id}/release", {})
+        hold_id = re.search(r'holds/(\w+)/release">release', body).group(1)
+        status, body = admin.get(f"/mmgov/console/holds/{hold_id}/release")
+        assert f"Release the legal hold \u201cCase {suffix}\u201d on the user?" in text(body)
+        assert admin.post(f"/mmgov/console/holds/{hold_id}/release", {})[0] == 400  # not confirmed
+        status, body = admin.post(f"/mmgov/console/holds/{hold_id}/release", {"confirm": "yes"})
         assert f"Legal hold 'Case {suffix}' released." in text(body)
 
     def test_effective_policy_says_which_rule(self, admin, ws):

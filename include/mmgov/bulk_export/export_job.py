@@ -9,8 +9,8 @@ whole-workspace export imports that transaction's snapshot (:mod:`mmgov.bulk_exp
 
 The three steps are the three tasks of the ``gdpr_export`` DAG:
 
-* :func:`start_export` - parse the trigger form, check the caller may export
-  (EXPORT_PERMISSION_DENIED, 403) and that ``output_path`` is writable
+* :func:`start_export` - parse the trigger form (the task first checks the triggering user may
+  export: EXPORT_PERMISSION_DENIED, 403, :mod:`mmgov.authz`), check that ``output_path`` is writable
   (EXPORT_OUTPUT_PATH_UNAVAILABLE, 503) before any work, create the job row (``pending``),
   record ``export.started``;
 * :func:`run_export` - ``running``; stream every entity type in the seed's order, copying files,
@@ -110,16 +110,6 @@ def export_name(job_id: str, started: datetime) -> str:
     return f"gdpr-export-{started.strftime('%Y%m%dT%H%M%SZ')}-{digest}"
 
 
-def check_permission(actor: str | None, settings: Settings) -> None:
-    """``Mmgov.GdprExportAdmins``, when set, lists who may export; a run without a user (CLI) is allowed."""
-    admins = settings.Mmgov.GdprExportAdmins
-    if admins and actor is not None and actor not in admins:
-        raise ExportPermissionDenied(
-            f"Only system administrators can run data exports: Airflow user {actor!r} is not in "
-            f"Mmgov.GdprExportAdmins ({', '.join(admins)})"
-        )
-
-
 # -- step 1 -------------------------------------------------------------------------------------
 def start_export(
     conn: psycopg.Connection,  # autocommit: the job row and the event commit at once
@@ -129,8 +119,10 @@ def start_export(
     actor: str | None,
     settings: Settings,
 ) -> dict[str, Any]:
-    """Validate the run and record it (``pending``, ``export.started``); returns the options as JSON."""
-    check_permission(actor, settings)
+    """Validate the run and record it (``pending``, ``export.started``); returns the options as JSON.
+
+    Who may export is the Airflow task's check (:func:`start_run`, :mod:`mmgov.authz`).
+    """
     options = ExportOptions.from_params(params)
     check_encryptable(options.create_archive, settings.Mmgov.ExportRecipients)
     check_output_path(options.output_path)
@@ -546,7 +538,12 @@ def on_export_failure(context: dict[str, Any]) -> None:
 
 # -- Airflow task bodies (connections from the mattermost_db hook, settings from the variable) ----
 def start_run(params: dict[str, Any], run_id: str, actor: str | None) -> dict[str, Any]:
-    """Task ``start``: :func:`start_export` on the ``mattermost_db`` connection."""
+    """Task ``start``: who may export (:mod:`mmgov.authz`), then :func:`start_export` on ``mattermost_db``.
+
+    ``actor`` is the run's triggering Airflow user. A refusal is audited (``export.permission_denied``)
+    and fails the task at once (``AirflowFailException``: no retry); nothing is written.
+    """
+    from mmgov.authz import check_export_permission, task_admins
     from mmgov.db import hook_connection
     from mmgov.file_store_root import check_file_store_root
     from mmgov.settings import load_settings
@@ -558,7 +555,30 @@ def start_run(params: dict[str, Any], run_id: str, actor: str | None) -> dict[st
     with hook_connection() as conn:
         conn.autocommit = True
         ensure_mmgov_schema(conn)
+        try:
+            check_export_permission(actor, settings, task_admins())
+        except ExportPermissionDenied as exc:
+            refuse_export(conn, run_id, actor, exc)
+        ExportCustody.load(
+            settings.Mmgov.ExportRecipients
+        )  # a bad mmgov_signing key fails here, before any work
         return start_export(conn, run_id, params, actor=actor, settings=settings)
+
+
+def refuse_export(
+    conn: psycopg.Connection, run_id: str, actor: str | None, exc: ExportPermissionDenied
+) -> None:
+    """Audit a refused export (actor: the triggering user) and fail the task without retry."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    audit.record(
+        conn,
+        "export.permission_denied",
+        {"job_id": run_id, "actor_id": actor, "error_reason": str(exc)},
+        actor or audit.SYSTEM_ACTOR,
+    )
+    log.error("%s: %s", exc.code, exc)
+    raise AirflowFailException(f"{exc.code}: {exc}") from exc
 
 
 def write_run(job: dict[str, Any]) -> dict[str, Any]:

@@ -144,7 +144,7 @@ class TestResolveWindow:
         req = resolve_request(
             {"export_from": JAN1, "export_to": JAN1 + 1},
             settings,
-            now_ms=JAN1 + 10,
+            now_ms=JAN1 + 300_001,  # the end lies Mmgov.ExportSettleSeconds (300) in the past
             run_id="manual__2026-01-01T00:00:00+00:00",
         )
         assert req.export_format == "csv"

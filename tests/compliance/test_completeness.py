@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import json
 import random
 import threading
 import time
@@ -21,9 +23,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from mmgov.compliance import ledger
 from mmgov.compliance.delivery import LocalDestination
-from mmgov.compliance.export_window import ExportWindow
 from mmgov.compliance.file_store import file_store_from_settings
 from mmgov.compliance.formats import get_format
 from mmgov.compliance.run import (
@@ -34,6 +34,7 @@ from mmgov.compliance.run import (
     resolve_request,
     run_export,
     stage_export,
+    task_check_previous_window,
 )
 from mmgov.ids import new_id
 from mmgov.settings import Settings
@@ -196,10 +197,12 @@ def test_concurrent_late_commits_and_skewed_clocks_export_every_version_exactly_
 
     windows = [s["window"] for s in summaries]
     assert len(windows) >= 8 + 1
-    for before, after in zip(windows, windows[1:], strict=False):
+    for before, after in itertools.pairwise(windows):
         assert after["start_ms"] == before["end_ms"]  # consecutive, no gap, no overlap
     end = windows[-1]["end_ms"]
-    assert all(s["settle_note"].startswith("window ends at now minus Mmgov.ExportSettleSeconds") for s in summaries)
+    assert all(
+        s["settle_note"].startswith("window ends at now minus Mmgov.ExportSettleSeconds") for s in summaries
+    )
 
     db = {
         (pid, upd)
@@ -216,6 +219,136 @@ def test_concurrent_late_commits_and_skewed_clocks_export_every_version_exactly_
     # The sweep did real work: versions that committed after their window was read went out late,
     # in batches named late-..., and each run's summary says so.
     late_posts = sum(s["late_posts"] for s in summaries)
-    assert late_posts > 0 and sum(late_zips.values()) == late_posts
+    assert late_posts > 0
+    assert sum(late_zips.values()) == late_posts
     assert summaries[-1]["previous_window"]["uncaptured"] == 0
     assert all(s["previous_window"] is not None for s in summaries[1:])
+
+
+HOUR = 3_600_000
+
+
+class TestLateBatch:
+    """One late post, placed by hand: where it goes, what the run says about it."""
+
+    @pytest.fixture
+    def setup(self, mm_conn: psycopg.Connection, file_store: Path, tmp_path: Path):
+        ws = Workspace(mm_conn)
+        team = ws.team("acme")
+        channel = ws.channel("town", team=team)
+        user = ws.user("alice")
+        ws.history(channel, user, 1)
+        now = int(time.time() * 1000)
+        settings = Settings.parse(
+            {
+                "FileSettings": {"DriverName": "local", "Directory": str(file_store)},
+                "MessageExportSettings": {"ExportFormat": "csv"},
+                "Mmgov": {"ExportDestination": str(tmp_path / "out"), "LateArrivalLookbackHours": 24},
+            }
+        )
+        a, b, c = now - 3 * HOUR, now - 2 * HOUR, now - HOUR
+        ws.post("in-a", channel=channel, user=user, create=a + 10)
+        first = run_export(mm_conn, settings, {"export_from": a, "export_to": b}, run_id="run-a")
+        return ws, channel, user, settings, (a, b, c), first, tmp_path / "out"
+
+    def test_a_late_post_goes_in_a_late_batch_of_the_next_run_naming_its_window(self, setup, mm_conn):
+        ws, channel, user, settings, (a, b, c), first, out = setup
+        assert first["late"] == []
+        assert first["previous_window"] is None
+        late = ws.post("late-in-a", channel=channel, user=user, create=a + 20)  # committed after run-a read A
+        ws.post("in-b", channel=channel, user=user, create=b + 5)
+        second = run_export(mm_conn, settings, {"export_from": b, "export_to": c}, run_id="run-b")
+        zip_name = f"late-batch001-{a}-{b}.zip"
+        assert second["late_posts"] == 1
+        assert second["late"] == [
+            {
+                "span": {"start_ms": a, "end_ms": b},
+                "posts": 1,
+                "batches": [zip_name],
+                "by_window": [{"window": {"start_ms": a, "end_ms": b}, "late_posts": 1}],
+            }
+        ]
+        assert second["batches"] == [f"batch001-{b}-{c}.zip", zip_name]
+        folder = out / ExportWindowName.of(b, c)
+        with zipfile.ZipFile(folder / zip_name) as zf:
+            rows = list(csv.DictReader(io.StringIO(zf.read("posts.csv").decode())))
+        assert [r["Post Id"] for r in rows if r["Post Id"]] == [late]
+        manifest = json.loads((folder / "manifest.json").read_text())
+        entry = next(x for x in manifest["batches"] if x["zip_name"] == zip_name)
+        assert entry["late"] is True
+        assert entry["window"] == {"start_ms": a, "end_ms": b}
+        assert entry["late_windows"] == [{"window": {"start_ms": a, "end_ms": b}, "late_posts": 1}]
+        # the recount of A: one more post than at its export, captured by this run's sweep
+        assert second["previous_window"] == {
+            "run_key": "run-a",
+            "window": {"start_ms": a, "end_ms": b},
+            "posts_at_export": 1,
+            "posts_now": 2,
+            "growth": 1,
+            "uncaptured": 0,
+        }
+        third = run_export(mm_conn, settings, {"export_from": c}, run_id="run-c")
+        assert third["late"] == []
+        assert third["late_posts"] == 0
+
+    def test_growth_after_the_sweep_is_an_alert(self, setup, mm_conn, file_store):
+        ws, channel, user, settings, (a, b, c), _first, out = setup
+        request = resolve_request({"export_from": b, "export_to": c}, settings, run_id="run-b")
+        fmt = get_format("csv", settings)
+        destination = LocalDestination(out)
+        tracking = begin_tracking(mm_conn, request, settings, int(time.time() * 1000))
+        manifest = stage_export(
+            mm_conn,
+            request,
+            fmt,
+            file_store_from_settings(settings.FileSettings),
+            destination,
+            tracking=tracking,
+        )
+        check_staged(request, manifest, destination)
+        ws.post("after-sweep", channel=channel, user=user, create=a + 30)  # lands after the sweep read A
+        previous = recount_previous(mm_conn, request, manifest)
+        assert previous is not None
+        assert (previous["posts_at_export"], previous["posts_now"], previous["uncaptured"]) == (1, 2, 1)
+        summary = deliver(request, manifest, fmt, destination, previous=previous)
+        assert summary["status"] == "warning"
+        assert summary["previous_window"]["uncaptured"] == 1
+        audited = mm_conn.execute(
+            "SELECT payload FROM mmgov.audit_log WHERE event = 'compliance_export.uncaptured_growth'"
+        ).fetchone()[0]
+        assert audited["previous_window"]["uncaptured"] == 1
+        from airflow.sdk.exceptions import AirflowFailException
+
+        with pytest.raises(
+            AirflowFailException, match="COMPLIANCE_EXPORT_UNCAPTURED_GROWTH: 1 post versions"
+        ):
+            task_check_previous_window(summary)
+        assert task_check_previous_window({"previous_window": {**previous, "uncaptured": 0}})
+
+    def test_a_failed_run_exports_nothing_it_counts_as_exported(self, setup, mm_conn, file_store):
+        """A staged run that is never delivered leaves no ledger rows that count: its versions are
+        swept again by the next run."""
+        ws, channel, user, settings, (a, b, c), _first, out = setup
+        ws.post("late-in-a", channel=channel, user=user, create=a + 20)
+        request = resolve_request({"export_from": b, "export_to": c}, settings, run_id="run-b-failed")
+        fmt = get_format("csv", settings)
+        tracking = begin_tracking(mm_conn, request, settings, int(time.time() * 1000))
+        staged = stage_export(
+            mm_conn,
+            request,
+            fmt,
+            file_store_from_settings(settings.FileSettings),
+            LocalDestination(out),
+            tracking=tracking,
+        )
+        assert sum(p.db.posts for p in staged.late) == 1  # staged, then the run fails before delivery
+        again = run_export(mm_conn, settings, {"export_from": b, "export_to": c}, run_id="run-b-retry")
+        assert again["late_posts"] == 1
+
+
+class ExportWindowName:
+    @staticmethod
+    def of(start: int, end: int) -> str:
+        from mmgov.compliance.export_window import ExportWindow
+
+        return ExportWindow(start, end).folder_name

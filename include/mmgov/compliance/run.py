@@ -396,11 +396,17 @@ def recount_previous(
     conn: psycopg.Connection, request: ExportRequest, manifest: Manifest
 ) -> dict[str, Any] | None:
     """The previous run's window counted again (:func:`mmgov.compliance.ledger.recount_previous`); a
-    growth the sweep did not capture is logged as an error and audited (the summary carries it)."""
+    growth the sweep did not capture is logged as an error and audited (the summary carries it; the
+    DAG's ``check_previous_window`` alerts)."""
     if manifest.ledger_run is None:
         return None
     found = ledger.recount_previous(conn, manifest.ledger_run, request.window)
     if found and found["uncaptured"]:
+        from mmgov.audit import record
+
+        record(
+            conn, EVENT_PREFIX + "uncaptured_growth", {"run_key": request.run_key, "previous_window": found}
+        )
         log.error(
             "compliance export: %d post versions appeared in the previous window %s after this run's sweep "
             "read it (posts at export %s, now %s); the next run's late batch exports them while that window "
@@ -766,7 +772,6 @@ def task_check_previous_window(summary: Mapping[str, Any]) -> dict[str, Any] | N
     if previous and previous.get("uncaptured"):
         from airflow.sdk.exceptions import AirflowFailException
 
-        _audit(EVENT_PREFIX + "uncaptured_growth", {"previous_window": previous})
         raise AirflowFailException(
             f"COMPLIANCE_EXPORT_UNCAPTURED_GROWTH: {previous['uncaptured']} post versions appeared in the "
             f"previous window {previous['window']} after this run's late-arrival sweep read it (posts at its "

@@ -7,6 +7,9 @@ alone and dropped from the log. To undo a restore, preview and run a new purge.
 
 Restored posts get ``deleteat = 0``, a fresh ``updateat`` (so clients and the compliance export see
 them again) and lose the retention marker; their files and the run's expired files come back too.
+
+Speed: restore batches have the purge's pinned plan shape (see ``_RESTORE_BATCH``), so undoing a
+purge takes about as long as the purge did (``make bench-purge`` reports both rates).
 """
 
 from __future__ import annotations
@@ -15,62 +18,95 @@ import logging
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from mmgov import audit
 from mmgov.ids import is_id
 from mmgov.retention.effective_policy import DAY_MS
 from mmgov.retention.errors import RestoreWindowClosed, RetentionError
+from mmgov.retention.purge import _BATCH_SETTINGS
 from mmgov.retention.runs import db_now_ms, get_run
 from mmgov.settings import Settings
 
 log = logging.getLogger(__name__)
 DEFAULT_BATCH = 3000
 
-_RESTORE_POSTS = """
-WITH batch AS (
-    SELECT id, deleted_at FROM mmgov.purge_log
-    WHERE run_id = %(run_id)s AND kind = 'post' AND id > %(after)s
-      AND (%(channel_id)s::text IS NULL OR channelid = %(channel_id)s::text)
-    ORDER BY id LIMIT %(limit)s
-    FOR UPDATE
-), back AS (
-    UPDATE posts p SET deleteat = 0, updateat = (extract(epoch FROM transaction_timestamp()) * 1000)::bigint,
-                       props = p.props - 'deleteBy' - 'mmgov_purge_run'
-    FROM batch b
-    WHERE p.id = b.id AND p.deleteat = b.deleted_at AND p.props->>'mmgov_purge_run' = %(run_id)s::text
-    RETURNING p.id
-), unlogged AS (
-    DELETE FROM mmgov.purge_log l USING batch b
-    WHERE l.run_id = %(run_id)s AND l.kind = 'post' AND l.id = b.id
-    RETURNING l.id
+# The purge's plan shape (mmgov.retention.purge._BATCH_SETTINGS): the run's logged rows are first
+# queued in (createat, id) order, the order of Mattermost's idx_posts_create_at_id and of the rows on
+# disk, the order the purge deleted them in; then each batch is a keyset walk of at most BatchSize
+# queued ids joined to the table by primary key (nested loops over index probes, never a hash of a
+# whole table) and updated by ctid, in one short transaction.
+_QUEUE = "pg_temp.mmgov_restore_queue"
+_MAKE_QUEUE = (
+    "CREATE TEMP TABLE mmgov_restore_queue (createat bigint NOT NULL, id varchar(26) NOT NULL,"
+    " deleted_at bigint NOT NULL, PRIMARY KEY (createat, id))"
 )
-SELECT (SELECT max(id) FROM batch), (SELECT count(*) FROM batch), (SELECT count(*) FROM back)
-"""
+_FILL_QUEUE = sql.SQL(
+    """
+    INSERT INTO pg_temp.mmgov_restore_queue (createat, id, deleted_at)
+    SELECT COALESCE(t.createat, -1), l.id, l.deleted_at FROM mmgov.purge_log l LEFT JOIN {table} t ON t.id = l.id
+    WHERE l.run_id = %(run_id)s AND l.kind = %(kind)s
+      AND (%(channel_id)s::text IS NULL OR l.channelid = %(channel_id)s::text)
+    """
+)
 
-_RESTORE_FILES = """
-WITH batch AS (
-    SELECT id, deleted_at FROM mmgov.purge_log
-    WHERE run_id = %(run_id)s AND kind = 'file' AND id > %(after)s
-      AND (%(channel_id)s::text IS NULL OR channelid = %(channel_id)s::text)
-    ORDER BY id LIMIT %(limit)s
-    FOR UPDATE
-), back AS (
-    UPDATE fileinfo f SET deleteat = 0, updateat = (extract(epoch FROM transaction_timestamp()) * 1000)::bigint
-    FROM batch b WHERE f.id = b.id AND f.deleteat = b.deleted_at
-    RETURNING f.id
-), unlogged AS (
-    DELETE FROM mmgov.purge_log l USING batch b
-    WHERE l.run_id = %(run_id)s AND l.kind = 'file' AND l.id = b.id
-    RETURNING l.id
+_RESTORE_BATCH = sql.SQL(
+    """
+    WITH batch AS (
+        SELECT createat, id, deleted_at FROM pg_temp.mmgov_restore_queue
+        WHERE (createat, id) > (%(after_at)s::bigint, %(after_id)s::text)
+        ORDER BY createat, id LIMIT %(limit)s
+    ), last AS (
+        SELECT createat, id FROM batch ORDER BY createat DESC, id DESC LIMIT 1
+    ), logged AS (
+        -- the log rows by primary key, locked (physical removal takes the same rows)
+        SELECT l.id, b.createat, b.deleted_at FROM batch b
+        JOIN mmgov.purge_log l ON l.run_id = %(run_id)s AND l.kind = %(kind)s AND l.id = b.id
+        FOR UPDATE OF l
+    ), target AS (
+        -- still exactly as retention left it; a row someone is changing now is waited for
+        -- ("+ 0": never a probe of the deleteat index, where one purge batch shares one value)
+        SELECT t.ctid AS tid FROM logged g
+        JOIN {table} t ON {by_key}
+        WHERE t.deleteat + 0 = g.deleted_at AND {still_ours}
+        FOR UPDATE OF t
+    ), back AS (
+        UPDATE {table} t SET deleteat = 0, updateat = {now}{props}
+        WHERE t.ctid = ANY(ARRAY(SELECT tid FROM target))
+        RETURNING t.id
+    ), unlogged AS (
+        DELETE FROM mmgov.purge_log l USING logged g
+        WHERE l.run_id = %(run_id)s AND l.kind = %(kind)s AND l.id = g.id
+        RETURNING 1
+    )
+    SELECT (SELECT createat FROM last), (SELECT id FROM last), (SELECT count(*) FROM batch),
+           (SELECT count(*) FROM back), (SELECT count(*) FROM unlogged)
+    """
 )
-SELECT (SELECT max(id) FROM batch), (SELECT count(*) FROM batch), (SELECT count(*) FROM back)
-"""
+_NOW = sql.SQL("(extract(epoch FROM transaction_timestamp()) * 1000)::bigint")
+_RESTORES = {
+    "post": _RESTORE_BATCH.format(
+        table=sql.SQL("posts"),
+        now=_NOW,
+        # the primary key, or Mattermost's idx_posts_create_at_id (the purge's probe)
+        by_key=sql.SQL("t.id = g.id AND t.createat = g.createat"),
+        still_ours=sql.SQL("t.props->>'mmgov_purge_run' = %(run_id)s::text"),
+        props=sql.SQL(", props = t.props - 'deleteBy' - 'mmgov_purge_run'"),
+    ),
+    "file": _RESTORE_BATCH.format(
+        table=sql.SQL("fileinfo"),
+        now=_NOW,
+        by_key=sql.SQL("t.id = g.id"),  # fileinfo.createat is not selective (a post's files share it)
+        still_ours=sql.SQL("true"),
+        props=sql.SQL(""),
+    ),
+}
 
 # Edit-history rows were never changed by retention: restoring their post only forgets them.
 _FORGET_HISTORY = """
 WITH batch AS (
     SELECT id FROM mmgov.purge_log
-    WHERE run_id = %(run_id)s AND kind = 'post_history' AND id > %(after)s
+    WHERE run_id = %(run_id)s AND kind = 'post_history' AND id > %(after_id)s
       AND (%(channel_id)s::text IS NULL OR channelid = %(channel_id)s::text)
     ORDER BY id LIMIT %(limit)s
     FOR UPDATE
@@ -78,8 +114,44 @@ WITH batch AS (
     DELETE FROM mmgov.purge_log l USING batch b
     WHERE l.run_id = %(run_id)s AND l.kind = 'post_history' AND l.id = b.id
 )
-SELECT (SELECT max(id) FROM batch), (SELECT count(*) FROM batch), 0
+SELECT NULL, (SELECT max(id) FROM batch), (SELECT count(*) FROM batch), 0, 0
 """
+
+
+def _restore_kind(
+    conn: psycopg.Connection, run_id: str, kind: str, channel_id: str | None, batch_size: int
+) -> tuple[int, int]:
+    """Restore (or, for edit history, forget) the run's logged rows of ``kind``; ``(logged, restored)``.
+
+    A log row whose row changed since, or no longer exists, is dropped from the log (nothing to restore).
+    """
+    params = {"run_id": run_id, "kind": kind, "channel_id": channel_id, "limit": batch_size}
+    if kind in _RESTORES:
+        table = sql.SQL("posts" if kind == "post" else "fileinfo")
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.SQL(_QUEUE)))
+        conn.execute(_MAKE_QUEUE)
+        conn.execute(_FILL_QUEUE.format(table=table), params)
+        conn.execute("ANALYZE " + _QUEUE)
+        query: Any = _RESTORES[kind]
+    else:
+        query = _FORGET_HISTORY
+    logged = restored = 0
+    cursor: tuple[int, str] = (-(2**63), "")
+    try:
+        while True:
+            with conn.transaction():
+                conn.execute(_BATCH_SETTINGS)
+                last_at, last_id, scanned, back, unlogged = conn.execute(
+                    query, {**params, "after_at": cursor[0], "after_id": cursor[1]}
+                ).fetchone()
+            logged += scanned if kind not in _RESTORES else unlogged
+            restored += back
+            if scanned < batch_size:
+                return logged, restored
+            cursor = (last_at, last_id)
+    finally:
+        if kind in _RESTORES:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.SQL(_QUEUE)))
 
 
 def restore_run(
@@ -118,24 +190,10 @@ def restore_run(
     from mmgov.custody.attestation import restore_hook
 
     attest = restore_hook(conn, settings, run_id)  # the run's attestation gets a new version (mmgov.custody)
-    counts = {"post": [0, 0], "file": [0, 0], "post_history": [0, 0]}  # [logged, restored]
-    for kind, query in (
-        ("post", _RESTORE_POSTS),
-        ("file", _RESTORE_FILES),
-        ("post_history", _FORGET_HISTORY),
-    ):
-        cursor = ""
-        while True:
-            with conn.transaction():
-                last_id, scanned, restored = conn.execute(
-                    query,
-                    {"run_id": run_id, "after": cursor, "channel_id": channel_id, "limit": batch_size},
-                ).fetchone()
-            counts[kind][0] += scanned
-            counts[kind][1] += restored
-            if scanned < batch_size:
-                break
-            cursor = last_id
+    counts = {
+        kind: _restore_kind(conn, run_id, kind, channel_id, batch_size)
+        for kind in ("post", "file", "post_history")
+    }
     result = {
         "run_id": run_id,
         "channel_id": channel_id,

@@ -5,7 +5,9 @@ Seeds N expired posts (plus 10 % young ones and a file for every 10th post) with
 previews and soft-deletes them with the real purge code (``mmgov.retention``) while another
 connection keeps inserting and editing posts in the same channels. Reports posts/s excluding the
 configured pauses (``TimeBetweenBatchesMilliseconds``) and the latency of the concurrent writes.
-Targets: >= 50,000 posts/s, p99 of concurrent writes <= 50 ms.
+Then restores the same run (``mmgov.retention.restore``, same batch size, writer still running) and
+reports its posts/s beside the purge's.
+Targets: >= 50,000 posts/s, p99 of concurrent writes <= 50 ms, restore >= the purge's own rate.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from mmgov.ids import new_id
 from mmgov.mattermost_schema import create_mattermost_indexes, create_mattermost_tables
 from mmgov.retention.preview import preview_purge
 from mmgov.retention.purge import soft_delete
+from mmgov.retention.restore import restore_run
 from mmgov.settings import Settings
 from mmgov.state import ensure_mmgov_schema
 
@@ -195,6 +198,16 @@ def main() -> None:
             result = soft_delete(conn, settings, summary["run_id"])
             wall_s = time.perf_counter() - t0
             purge_cpu_us = (backend_cpu_s(conn) - cpu0) * 1e6 / max(1, result["messages_deleted"])
+            purge_latencies = list(writer.latencies)
+            writer.latencies.clear()
+            t0, cpu0 = time.perf_counter(), backend_cpu_s(conn)
+            restored = restore_run(
+                conn, settings, summary["run_id"], actor="bench", batch_size=args.batch_size
+            )
+            restore_s = time.perf_counter() - t0
+            restore_cpu_us = (backend_cpu_s(conn) - cpu0) * 1e6 / max(1, restored["messages_restored"])
+            restore_latencies = list(writer.latencies)
+            writer.latencies[:] = purge_latencies
             writer.stop.set()
             writer.join(timeout=30)
     finally:
@@ -225,7 +238,13 @@ def main() -> None:
         "write_p99_ms": round(percentile(writer.latencies, 0.99) * 1000, 2),
         "write_max_ms": round(max(writer.latencies, default=0) * 1000, 2),
         "idle_write_p99_ms": round(percentile(idle, 0.99) * 1000, 2) if idle else None,
-        "targets": {"posts_per_s": 50_000, "write_p99_ms": 50},
+        "messages_restored": restored["messages_restored"],
+        "files_restored": restored["files_restored"],
+        "restore_wall_s": round(restore_s, 2),
+        "restore_posts_per_s": round(restored["messages_restored"] / restore_s) if restore_s > 0 else None,
+        "restore_server_cpu_us_per_post": round(restore_cpu_us, 1),
+        "restore_write_p99_ms": round(percentile(restore_latencies, 0.99) * 1000, 2),
+        "targets": {"posts_per_s": 50_000, "write_p99_ms": 50, "restore_posts_per_s": "purge posts/s"},
     }
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"retention_purge-{time.strftime('%Y%m%dT%H%M%S')}.json"
@@ -236,7 +255,9 @@ def main() -> None:
         f"(target 50,000; a bare UPDATE of the same columns here: {report['bare_update_rows_per_s']:,} rows/s), "
         f"concurrent write p99 {report['write_p99_ms']} ms (target 50); server CPU per post "
         f"{report['server_cpu_us_per_post']} µs (bare UPDATE {report['bare_update_server_cpu_us_per_row']} µs); "
-        f"saved {out}"
+        f"restore of the same run: {report['restore_posts_per_s']:,} posts/s ({report['restore_wall_s']} s, "
+        f"{report['restore_server_cpu_us_per_post']} µs server CPU per post, write p99 "
+        f"{report['restore_write_p99_ms']} ms); saved {out}"
     )
 
 

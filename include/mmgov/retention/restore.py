@@ -59,15 +59,16 @@ _RESTORE_BATCH = sql.SQL(
     ), last AS (
         SELECT createat, id FROM batch ORDER BY createat DESC, id DESC LIMIT 1
     ), logged AS (
-        -- the log rows by primary key, locked (physical removal takes the same rows)
-        SELECT l.id, b.createat, b.deleted_at FROM batch b
-        JOIN mmgov.purge_log l ON l.run_id = %(run_id)s AND l.kind = %(kind)s AND l.id = b.id
+        -- the log rows by primary key (= ANY: probes, whatever the estimates of a freshly written log),
+        -- locked: physical removal takes the same rows
+        SELECT l.id, l.deleted_at FROM mmgov.purge_log l
+        WHERE l.run_id = %(run_id)s AND l.kind = %(kind)s AND l.id = ANY(ARRAY(SELECT id FROM batch))
         FOR UPDATE OF l
     ), target AS (
         -- still exactly as retention left it; a row someone is changing now is waited for
         -- ("+ 0": never a probe of the deleteat index, where one purge batch shares one value)
         SELECT t.ctid AS tid FROM logged g
-        JOIN {table} t ON {by_key}
+        JOIN {table} t ON t.id = g.id
         WHERE t.deleteat + 0 = g.deleted_at AND {still_ours}
         FOR UPDATE OF t
     ), back AS (
@@ -75,8 +76,8 @@ _RESTORE_BATCH = sql.SQL(
         WHERE t.ctid = ANY(ARRAY(SELECT tid FROM target))
         RETURNING t.id
     ), unlogged AS (
-        DELETE FROM mmgov.purge_log l USING logged g
-        WHERE l.run_id = %(run_id)s AND l.kind = %(kind)s AND l.id = g.id
+        DELETE FROM mmgov.purge_log l
+        WHERE l.run_id = %(run_id)s AND l.kind = %(kind)s AND l.id = ANY(ARRAY(SELECT id FROM logged))
         RETURNING 1
     )
     SELECT (SELECT createat FROM last), (SELECT id FROM last), (SELECT count(*) FROM batch),
@@ -88,15 +89,12 @@ _RESTORES = {
     "post": _RESTORE_BATCH.format(
         table=sql.SQL("posts"),
         now=_NOW,
-        # the primary key, or Mattermost's idx_posts_create_at_id (the purge's probe)
-        by_key=sql.SQL("t.id = g.id AND t.createat = g.createat"),
         still_ours=sql.SQL("t.props->>'mmgov_purge_run' = %(run_id)s::text"),
         props=sql.SQL(", props = t.props - 'deleteBy' - 'mmgov_purge_run'"),
     ),
     "file": _RESTORE_BATCH.format(
         table=sql.SQL("fileinfo"),
         now=_NOW,
-        by_key=sql.SQL("t.id = g.id"),  # fileinfo.createat is not selective (a post's files share it)
         still_ours=sql.SQL("true"),
         props=sql.SQL(""),
     ),

@@ -31,16 +31,26 @@ from mmgov.settings import Settings
 log = logging.getLogger(__name__)
 DEFAULT_BATCH = 3000
 
-# The purge's plan shape (mmgov.retention.purge._BATCH_SETTINGS): the run's logged rows are first
-# queued in (createat, id) order, the order of Mattermost's idx_posts_create_at_id and of the rows on
-# disk, the order the purge deleted them in; then each batch is a keyset walk of at most BatchSize
-# queued ids joined to the table by primary key (nested loops over index probes, never a hash of a
-# whole table) and updated by ctid, in one short transaction.
+# The purge's plan shape (mmgov.retention.purge._BATCH_SETTINGS): the run's rows are first queued in
+# (createat, id) order, the order the purge deleted them in (and of Mattermost's
+# idx_posts_create_at_id); then each batch is a keyset walk of at most BatchSize queued ids joined to
+# the table by primary key (nested loops over index probes, never a hash of a whole table), checked
+# against the log by its primary key and updated, in one short transaction. The run's posts are
+# queued from Mattermost's idx_posts_delete_at (the range of the run's deletion times, the run's
+# marker): a range read in the order the purge wrote them, where joining the log to posts would probe
+# posts once per row in random id order. Files (no marker) are queued from the log.
 _QUEUE = "pg_temp.mmgov_restore_queue"
 _MAKE_QUEUE = (
     "CREATE TEMP TABLE mmgov_restore_queue (createat bigint NOT NULL, id varchar(26) NOT NULL,"
     " deleted_at bigint NOT NULL, PRIMARY KEY (createat, id))"
 )
+_FILL_POST_QUEUE = """
+    INSERT INTO pg_temp.mmgov_restore_queue (createat, id, deleted_at)
+    SELECT createat, id, deleteat FROM posts
+    WHERE deleteat >= %(lo)s AND deleteat <= %(hi)s AND props->>'mmgov_purge_run' = %(run_id)s::text
+      AND (%(channel_id)s::text IS NULL OR channelid = %(channel_id)s::text)
+    ORDER BY createat, id
+"""
 _FILL_QUEUE = sql.SQL(
     """
     INSERT INTO pg_temp.mmgov_restore_queue (createat, id, deleted_at)
@@ -58,26 +68,22 @@ _RESTORE_BATCH = sql.SQL(
         ORDER BY createat, id LIMIT %(limit)s
     ), last AS (
         SELECT createat, id FROM batch ORDER BY createat DESC, id DESC LIMIT 1
-    ), logged AS (
-        -- the log rows by primary key (= ANY: probes, whatever the estimates of a freshly written log),
-        -- locked: physical removal takes the same rows
-        SELECT l.id, l.deleted_at FROM mmgov.purge_log l
-        WHERE l.run_id = %(run_id)s AND l.kind = %(kind)s AND l.id = ANY(ARRAY(SELECT id FROM batch))
-        FOR UPDATE OF l
-    ), target AS (
-        -- still exactly as retention left it; a row someone is changing now is waited for
-        -- ("+ 0": never a probe of the deleteat index, where one purge batch shares one value)
-        SELECT t.ctid AS tid FROM logged g
-        JOIN {table} t ON t.id = g.id
-        WHERE t.deleteat + 0 = g.deleted_at AND {still_ours}
-        FOR UPDATE OF t
     ), back AS (
+        -- still exactly as retention left it (the queue holds the logged deleteat); a row someone is
+        -- changing now is waited for and checked again, a row physical removal deleted is gone
+        -- ("+ 0": never a probe of the deleteat index, where one purge batch shares one value)
         UPDATE {table} t SET deleteat = 0, updateat = {now}{props}
-        WHERE t.ctid = ANY(ARRAY(SELECT tid FROM target))
+        FROM batch b
+        WHERE {by_key} AND t.deleteat + 0 = b.deleted_at AND {still_ours}
+          -- and logged by the run (a scalar subquery: one probe per row, never a join the estimates could turn)
+          AND COALESCE((SELECT true FROM mmgov.purge_log l
+                        WHERE l.run_id = %(run_id)s AND l.kind = %(kind)s AND l.id = b.id), false)
         RETURNING t.id
     ), unlogged AS (
+        -- the log rows by primary key (= ANY: probes, whatever the estimates of a freshly written log);
+        -- deleting them locks them against physical removal until the batch commits
         DELETE FROM mmgov.purge_log l
-        WHERE l.run_id = %(run_id)s AND l.kind = %(kind)s AND l.id = ANY(ARRAY(SELECT id FROM logged))
+        WHERE l.run_id = %(run_id)s AND l.kind = %(kind)s AND l.id = ANY(ARRAY(SELECT id FROM batch))
         RETURNING 1
     )
     SELECT (SELECT createat FROM last), (SELECT id FROM last), (SELECT count(*) FROM batch),
@@ -89,16 +95,23 @@ _RESTORES = {
     "post": _RESTORE_BATCH.format(
         table=sql.SQL("posts"),
         now=_NOW,
+        by_key=sql.SQL("t.id = b.id"),
         still_ours=sql.SQL("t.props->>'mmgov_purge_run' = %(run_id)s::text"),
         props=sql.SQL(", props = t.props - 'deleteBy' - 'mmgov_purge_run'"),
     ),
     "file": _RESTORE_BATCH.format(
         table=sql.SQL("fileinfo"),
         now=_NOW,
+        by_key=sql.SQL("t.id = b.id"),
         still_ours=sql.SQL("true"),
         props=sql.SQL(""),
     ),
 }
+
+_FORGET_CHANGED = """
+DELETE FROM mmgov.purge_log WHERE run_id = %(run_id)s AND kind = %(kind)s
+  AND (%(channel_id)s::text IS NULL OR channelid = %(channel_id)s::text)
+"""
 
 # Edit-history rows were never changed by retention: restoring their post only forgets them.
 _FORGET_HISTORY = """
@@ -122,13 +135,24 @@ def _restore_kind(
     """Restore (or, for edit history, forget) the run's logged rows of ``kind``; ``(logged, restored)``.
 
     A log row whose row changed since, or no longer exists, is dropped from the log (nothing to restore).
+    Needs an autocommit connection (the queue is a temporary table kept across the batches).
     """
     params = {"run_id": run_id, "kind": kind, "channel_id": channel_id, "limit": batch_size}
     if kind in _RESTORES:
         table = sql.SQL("posts" if kind == "post" else "fileinfo")
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.SQL(_QUEUE)))
         conn.execute(_MAKE_QUEUE)
-        conn.execute(_FILL_QUEUE.format(table=table), params)
+        if kind == "post":
+            lo, hi = conn.execute(
+                "SELECT min(deleted_at), max(deleted_at) FROM mmgov.purge_log WHERE run_id = %(run_id)s"
+                " AND kind = 'post' AND (%(channel_id)s::text IS NULL OR channelid = %(channel_id)s::text)",
+                params,
+            ).fetchone()
+            with conn.transaction():
+                conn.execute(_BATCH_SETTINGS)
+                conn.execute(_FILL_POST_QUEUE, {**params, "lo": lo, "hi": hi})
+        else:
+            conn.execute(_FILL_QUEUE.format(table=table), params)
         conn.execute("ANALYZE " + _QUEUE)
         query: Any = _RESTORES[kind]
     else:
@@ -145,8 +169,12 @@ def _restore_kind(
             logged += scanned if kind not in _RESTORES else unlogged
             restored += back
             if scanned < batch_size:
-                return logged, restored
+                break
             cursor = (last_at, last_id)
+        if kind == "post":  # logged posts not queued: changed since (no longer as retention left them)
+            with conn.transaction():
+                logged += conn.execute(_FORGET_CHANGED, params).rowcount
+        return logged, restored
     finally:
         if kind in _RESTORES:
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.SQL(_QUEUE)))

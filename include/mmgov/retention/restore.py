@@ -42,19 +42,19 @@ DEFAULT_BATCH = 3000
 _QUEUE = "pg_temp.mmgov_restore_queue"
 _MAKE_QUEUE = (
     "CREATE TEMP TABLE mmgov_restore_queue (createat bigint NOT NULL, id varchar(26) NOT NULL,"
-    " deleted_at bigint NOT NULL, PRIMARY KEY (createat, id))"
+    " PRIMARY KEY (createat, id))"
 )
 _FILL_POST_QUEUE = """
-    INSERT INTO pg_temp.mmgov_restore_queue (createat, id, deleted_at)
-    SELECT createat, id, deleteat FROM posts
+    INSERT INTO pg_temp.mmgov_restore_queue (createat, id)
+    SELECT createat, id FROM posts
     WHERE deleteat >= %(lo)s AND deleteat <= %(hi)s AND props->>'mmgov_purge_run' = %(run_id)s::text
       AND (%(channel_id)s::text IS NULL OR channelid = %(channel_id)s::text)
     ORDER BY createat, id
 """
 _FILL_QUEUE = sql.SQL(
     """
-    INSERT INTO pg_temp.mmgov_restore_queue (createat, id, deleted_at)
-    SELECT COALESCE(t.createat, -1), l.id, l.deleted_at FROM mmgov.purge_log l LEFT JOIN {table} t ON t.id = l.id
+    INSERT INTO pg_temp.mmgov_restore_queue (createat, id)
+    SELECT COALESCE(t.createat, -1), l.id FROM mmgov.purge_log l LEFT JOIN {table} t ON t.id = l.id
     WHERE l.run_id = %(run_id)s AND l.kind = %(kind)s
       AND (%(channel_id)s::text IS NULL OR l.channelid = %(channel_id)s::text)
     """
@@ -63,21 +63,29 @@ _FILL_QUEUE = sql.SQL(
 _RESTORE_BATCH = sql.SQL(
     """
     WITH batch AS (
-        SELECT createat, id, deleted_at FROM pg_temp.mmgov_restore_queue
+        SELECT createat, id FROM pg_temp.mmgov_restore_queue
         WHERE (createat, id) > (%(after_at)s::bigint, %(after_id)s::text)
         ORDER BY createat, id LIMIT %(limit)s
     ), last AS (
         SELECT createat, id FROM batch ORDER BY createat DESC, id DESC LIMIT 1
+    ), target AS (
+        -- per queued id, in the queue's order, one probe of the table by its primary key (a LATERAL
+        -- subquery kept apart by OFFSET 0: never a join order the estimates could turn), if the row is
+        -- logged by the run and still exactly as retention left it (the log's deleted_at: one probe of
+        -- the log's primary key)
+        SELECT x.tid FROM batch b
+        CROSS JOIN LATERAL (
+            SELECT t.ctid AS tid FROM {table} t
+            WHERE t.id = b.id AND {still_ours}
+              AND COALESCE((SELECT l.deleted_at = t.deleteat FROM mmgov.purge_log l
+                            WHERE l.run_id = %(run_id)s AND l.kind = %(kind)s AND l.id = b.id), false)
+            OFFSET 0
+        ) x
     ), back AS (
-        -- still exactly as retention left it (the queue holds the logged deleteat); a row someone is
-        -- changing now is waited for and checked again, a row physical removal deleted is gone
-        -- ("+ 0": never a probe of the deleteat index, where one purge batch shares one value)
+        -- by ctid, as the purge; a row changed since the batch's snapshot is skipped (dropped from the
+        -- log like any row changed since the purge)
         UPDATE {table} t SET deleteat = 0, updateat = {now}{props}
-        FROM batch b
-        WHERE {by_key} AND t.deleteat + 0 = b.deleted_at AND {still_ours}
-          -- and logged by the run (a scalar subquery: one probe per row, never a join the estimates could turn)
-          AND COALESCE((SELECT true FROM mmgov.purge_log l
-                        WHERE l.run_id = %(run_id)s AND l.kind = %(kind)s AND l.id = b.id), false)
+        WHERE t.ctid = ANY(ARRAY(SELECT tid FROM target))
         RETURNING t.id
     ), unlogged AS (
         -- the log rows by primary key (= ANY: probes, whatever the estimates of a freshly written log);
@@ -95,14 +103,12 @@ _RESTORES = {
     "post": _RESTORE_BATCH.format(
         table=sql.SQL("posts"),
         now=_NOW,
-        by_key=sql.SQL("t.id = b.id"),
         still_ours=sql.SQL("t.props->>'mmgov_purge_run' = %(run_id)s::text"),
         props=sql.SQL(", props = t.props - 'deleteBy' - 'mmgov_purge_run'"),
     ),
     "file": _RESTORE_BATCH.format(
         table=sql.SQL("fileinfo"),
         now=_NOW,
-        by_key=sql.SQL("t.id = b.id"),
         still_ours=sql.SQL("true"),
         props=sql.SQL(""),
     ),

@@ -81,6 +81,11 @@ def main() -> None:
             conn.execute(_POSTS, {"tag": "late", "start": start + step // 2, "step": step * 100, "n": late_n})
             conn.execute("ANALYZE posts")
             sweep_late_s, late = timed(lambda: ledger.count_unexported(conn, window))
+            # a later run delivered: the day's rows fall out of the lookback (the last delivered run's stay)
+            later = ledger.begin_run(
+                conn, "bench-next-day", "next", ExportWindow(start + DAY, start + 2 * DAY), start
+            )
+            ledger.mark_delivered(conn, later, start + 2 * DAY)
             prune_s, pruned = timed(lambda: ledger.prune(conn, start + 3 * DAY, 24))
     finally:
         drop_database(server, DB_NAME)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 from mmgov_airflow.alerts import default_args
+from mmgov_airflow.outcomes import task_edge
 from mmgov_airflow.sensors import ExportSettledSensor
 
 from mmgov.compliance import run
@@ -37,6 +38,8 @@ from mmgov.events import COMPLIANCE_EXPORT
 from mmgov.settings import EXPORT_FORMATS, load_settings_at_parse
 
 SETTINGS = load_settings_at_parse()
+DB_POOL = SETTINGS.Mmgov.DatabasePool  # tasks querying the Mattermost database
+SMTP_POOL = SETTINGS.Mmgov.SmtpPool  # delivery (Global Relay over SMTP)
 EXPORT = SETTINGS.MessageExportSettings
 START_DATE, CATCHUP = start_and_catchup(EXPORT, SETTINGS.Mmgov.Timezone)
 SCHEDULE = (
@@ -81,7 +84,8 @@ def compliance_export():
         task_id="wait_for_settle", settle_seconds=SETTINGS.Mmgov.ExportSettleSeconds
     )
 
-    @task
+    @task(pool=DB_POOL)
+    @task_edge
     def resolve_window(**context) -> dict:
         return run.task_resolve_window(
             context["params"],
@@ -90,19 +94,23 @@ def compliance_export():
             run_id=context["run_id"],
         )
 
-    @task
+    @task(pool=DB_POOL)
+    @task_edge
     def extract_format_package(request: dict) -> dict:
         return run.task_extract_format_package(request)
 
     @task
+    @task_edge
     def reconcile(request: dict, manifest: dict) -> dict:
         return run.task_reconcile(request, manifest)
 
-    @task(outlets=[COMPLIANCE_EXPORT])
+    @task(outlets=[COMPLIANCE_EXPORT], pool=SMTP_POOL)
+    @task_edge(outcome=True)
     def deliver(request: dict, manifest: dict, checked: dict, **context) -> dict:
         return run.task_deliver(request, manifest, checked, run_id=context["run_id"])
 
     @task(retries=0)
+    @task_edge
     def check_previous_window(summary: dict) -> dict | None:
         return run.task_check_previous_window(summary)
 

@@ -8,34 +8,9 @@ import ssl
 import psycopg
 import pytest
 
+from mmgov.mattermost_schema import schema_facts
 from tests.support.smtp import PASSWORD, USERNAME
 
-MATTERMOST_TABLES = {
-    "posts",
-    "channels",
-    "channelmembers",
-    "channelmemberhistory",
-    "users",
-    "bots",
-    "teams",
-    "teammembers",
-    "fileinfo",
-    "reactions",
-    "emoji",
-    "roles",
-    "schemes",
-    "preferences",
-    "threads",
-    "threadmemberships",
-    "retentionpolicies",
-    "retentionpoliciesteams",
-    "retentionpolicieschannels",
-    "retentionidsfordeletion",
-    "jobs",
-    "audits",
-    "systems",
-    "configurations",
-}
 POST_INDEXES = {
     "idx_posts_update_at",
     "idx_posts_create_at",
@@ -51,7 +26,7 @@ def test_fresh_database_has_mattermost_schema(mm_conn):
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
         )
     }
-    assert tables == MATTERMOST_TABLES
+    assert tables == set(schema_facts()["tables"])
     indexes = {r[0] for r in mm_conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'posts'")}
     assert indexes >= POST_INDEXES
     assert mm_conn.execute("SELECT to_regclass('mmgov.audit_log')").fetchone()[0] is not None

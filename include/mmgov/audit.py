@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from typing import Any
 
 import psycopg
 
-from mmgov.events import asset_for_event
+from mmgov.events import asset, uri_for_event
 
 log = logging.getLogger(__name__)
 SYSTEM_ACTOR = "system"
@@ -51,8 +52,8 @@ def history(conn: psycopg.Connection, *, event_prefix: str = "", limit: int = 10
 
 
 def _emit_asset_event(event: str, payload: dict[str, Any], actor: str, audit_id: int) -> None:
-    asset = asset_for_event(event)
-    if asset is None:
+    uri = uri_for_event(event)
+    if uri is None or "airflow.sdk" not in sys.modules:  # no Airflow loaded: not inside a task
         return
     try:
         from airflow.sdk import get_current_context
@@ -61,10 +62,10 @@ def _emit_asset_event(event: str, payload: dict[str, Any], actor: str, audit_id:
     except Exception:  # noqa: BLE001 - not inside a task (CLI, REST API): the audit row is the record
         return
     outlets = getattr(context.get("task"), "outlets", None) or []
-    if not any(getattr(o, "uri", None) == asset.uri for o in outlets):
+    if not any(getattr(o, "uri", None) == uri for o in outlets):
         return
-    extra = context["outlet_events"][asset].extra
+    extra = context["outlet_events"][asset(uri)].extra
     entry = {"event": event, "actor": actor, "audit_id": audit_id, "payload": payload}
     extra.setdefault("events", []).append(json.loads(json.dumps(entry, default=str)))
     extra["last_event"] = event
-    log.info("mmgov event %s recorded (audit id %s) for asset %s", event, audit_id, asset.uri)
+    log.info("mmgov event %s recorded (audit id %s) for asset %s", event, audit_id, uri)

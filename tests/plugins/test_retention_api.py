@@ -23,7 +23,7 @@ SETTINGS = {
         "MessageRetentionDays": 100,
         "TimeBetweenBatchesMilliseconds": 0,
     },
-    "Mmgov": {"RetentionApproval": "never"},
+    "Mmgov": {"RetentionApproval": "never", "GdprExportAdmins": ["dpo"]},
 }
 
 
@@ -66,7 +66,7 @@ class TestAuth:
         forged = api.token("viewer")[:-4] + "AAAA"
         assert api.request("GET", f"{BASE}/policies", token=forged)[0] == 401
 
-    @pytest.mark.parametrize("user", ["viewer", "op"])
+    @pytest.mark.parametrize("user", ["viewer", "user", "op"])
     def test_non_admins_are_403(self, api, user):
         status, body = api.request("GET", f"{BASE}/policies", user=user)
         assert status == 403
@@ -129,7 +129,7 @@ class TestPolicies:
             for e in audit.history(db, event_prefix="retention.policy")
             if e["payload"]["policy_id"] == pid
         }
-        assert actors == {"airflow:admin"}
+        assert actors == {"admin"}  # the Airflow user name, as the UI and the tasks record it
 
     @pytest.mark.parametrize(
         ("body", "code"),
@@ -188,7 +188,7 @@ class TestHoldsRunsRestore:
         )
         assert status == 201
         assert hold["active"]
-        assert hold["created_by"] == "airflow:admin"
+        assert hold["created_by"] == "admin"
         assert api.request("GET", f"{BASE}/legal_holds/{hold['id']}", user="admin")[1] == hold
         status, released = api.request("POST", f"{BASE}/legal_holds/{hold['id']}/release", user="admin")
         assert status == 200
@@ -232,3 +232,122 @@ class TestHoldsRunsRestore:
         status, effective = api.request("GET", f"{BASE}/channels/{chan}/effective_policy", user="admin")
         assert status == 200
         assert effective["source"] == "global"
+
+
+def test_restore_is_for_admins_and_gdpr_export_admins(api, db, ws):
+    """Mmgov.GdprExportAdmins (here the OP user dpo) may restore; other non-admins are refused and audited."""
+    from mmgov.retention.preview import preview_purge
+    from mmgov.retention.purge import soft_delete
+    from tests.retention.builders import settings
+
+    chan = ws.channel(ws.team())
+    ws.now = int(__import__("time").time() * 1000)
+    posts = {ws.post(chan, 200) for _ in range(2)}
+    s = settings(**SETTINGS)
+    run = preview_purge(db, s)
+    soft_delete(db, s, run["run_id"])
+    assert posts <= deleted_posts(db)
+    path = f"{BASE}/purge_runs/{run['run_id']}/restore"
+    for user in ("viewer", "user", "op"):
+        status, body = api.request("POST", path, {"channel_id": chan}, user=user)
+        assert (status, body["id"]) == (403, "RETENTION_RESTORE_NOT_ALLOWED"), body
+        assert f"Airflow user '{user}' may not restore" in body["message"]
+        assert "Mmgov.GdprExportAdmins (dpo)" in body["message"]
+        refused = audit.history(db, event_prefix="retention.restore_refused", limit=1)[0]
+        assert (refused["actor"], refused["payload"]["path"]) == (user, path)
+    assert posts <= deleted_posts(db)
+    status, result = api.request("POST", path, {"channel_id": chan}, user="dpo")
+    assert status == 200, result
+    assert result["messages_restored"] == 2
+    assert deleted_posts(db) & posts == set()
+    assert audit.history(db, event_prefix="retention.restored", limit=1)[0]["actor"] == "dpo"
+    # dpo is not an admin: the rest of the API stays closed to it
+    assert api.request("GET", f"{BASE}/policies", user="dpo")[0] == 403
+
+
+class TestNames:
+    """Names wherever ids are accepted (ids still work), and runs by their Airflow run id."""
+
+    @pytest.fixture
+    def named(self, ws):
+        suffix = new_id()[:6]
+        team = ws.team(f"sales{suffix}")
+        return {
+            "suffix": suffix,
+            "team": team,
+            "team_name": f"sales{suffix}",
+            "deals": ws.channel(team, name="deals"),
+            "user": ws.user(f"bob{suffix}"),
+        }
+
+    def test_policy_and_effective_policy_by_names(self, api, named):
+        team = named["team_name"]
+        status, created = api.request(
+            "POST",
+            f"{BASE}/policies",
+            {"display_name": "By name", "post_duration_days": 30, "team_ids": [team], "channel_ids": []},
+            user="admin",
+        )
+        assert status == 201, created
+        assert created["team_ids"] == [named["team"]]
+        status, added = api.request(
+            "POST", f"{BASE}/policies/{created['id']}/channels", [f"{team}/deals"], user="admin"
+        )
+        assert (status, added["channel_ids"]) == (200, [named["deals"]])
+        status, eff = api.request("GET", f"{BASE}/channels/{team}/deals/effective_policy", user="admin")
+        assert (status, eff["source"], eff["policy_id"]) == (200, "channel", created["id"])
+        status, found = api.request("GET", f"{BASE}/search/channels?term={team}/de", user="admin")
+        assert found["channels"] == [
+            {"id": named["deals"], "path": f"{team}/deals", "label": f"{team} / deals"}
+        ]
+        assert api.request("DELETE", f"{BASE}/policies/{created['id']}", user="admin")[0] == 200
+
+    @pytest.mark.parametrize(
+        ("path", "body", "code"),
+        [
+            ("policies", {"display_name": "x", "team_ids": ["no-such-team"]}, "RETENTION_INVALID_TEAM"),
+            ("policies", {"display_name": "x", "channel_ids": ["nope/deals"]}, "RETENTION_INVALID_CHANNEL"),
+            ("legal_holds", {"name": "x", "scope": "user", "target": "nobody-here"}, "LEGAL_HOLD_INVALID"),
+        ],
+        ids=["unknown-team", "unknown-channel", "unknown-user"],
+    )
+    def test_unknown_names_are_400_naming_them(self, api, path, body, code):
+        status, error = api.request("POST", f"{BASE}/{path}", body, user="admin")
+        assert (status, error["id"]) == (400, code)
+        assert "no such" in error["message"]
+
+    @pytest.mark.parametrize("ref", ["bob", "@bob", "BOB@example.com"], ids=["username", "at", "email"])
+    def test_hold_by_username_or_email(self, api, named, ref):
+        ref = ref.replace("bob", f"bob{named['suffix']}").replace("BOB", f"BOB{named['suffix']}")
+        status, hold = api.request(
+            "POST", f"{BASE}/legal_holds", {"name": "Case", "scope": "user", "target": ref}, user="admin"
+        )
+        assert (status, hold["target_id"]) == (201, named["user"])
+
+    def test_restore_by_airflow_run_id_and_channel_name_explains_nothing_left(self, api, db, ws, named):
+        from urllib.parse import quote
+
+        from mmgov.retention.preview import preview_purge
+        from mmgov.retention.purge import soft_delete
+        from tests.retention.builders import settings
+
+        ws.now = int(__import__("time").time() * 1000)
+        post = ws.post(named["deals"], 200)
+        dag_run_id = f"manual__2026-01-01T00:00:00+00:00-{named['suffix']}"
+        s = settings(**SETTINGS)
+        run = preview_purge(db, s, dag_run_id=dag_run_id)
+        soft_delete(db, s, run["run_id"])
+        assert post in deleted_posts(db)
+        path = f"{BASE}/purge_runs/{quote(dag_run_id, safe='')}"
+        status, one = api.request("GET", path, user="admin")
+        assert (status, one["id"]) == (200, run["run_id"])
+        body = {"channel_id": f"{named['team_name']}/deals"}
+        status, result = api.request("POST", f"{path}/restore", body, user="admin")
+        assert (status, result["channel_id"], result["messages_restored"]) == (200, named["deals"], 1)
+        assert post not in deleted_posts(db)
+        status, again = api.request("POST", f"{path}/restore", body, user="admin")
+        assert (status, again["messages_restored"]) == (200, 0)
+        assert "already restored" in again["note"]
+        status, error = api.request("POST", f"{BASE}/purge_runs/manual__nope/restore", user="admin")
+        assert (status, error["id"]) == (404, "RETENTION_RUN_NOT_FOUND")
+        assert "Airflow run id" in error["message"]

@@ -62,7 +62,10 @@ def test_counts_per_policy_team_and_channel(conn, ws):
     assert {(p["display_name"], p["messages"]) for p in summary["by_policy"]} == {("sales 30", 4), (None, 1)}
     channels = {c["name"]: (c["messages"], c["files"], c["spared_pinned"]) for c in summary["channels"]}
     assert channels == {"s1": (3, 0, 1), "s2": (1, 1, 0), "o1": (1, 0, 0)}
-    assert "| sales 30 | team | 2 | 4 | 1 |" in summary["markdown"]
+    assert (
+        "| Policy \u201csales 30\u201d (team) | 30 days | created before 2025-12-02 00:00 UTC | 2 | 4 | 1 |"
+        in summary["markdown"]
+    )
     stored = conn.execute(
         "SELECT sum(posts_to_delete), sum(files_to_delete), sum(spared_pinned) FROM mmgov.purge_channels"
         " WHERE run_id = %s",

@@ -16,11 +16,12 @@ import pytest
 import mmgov
 from mmgov.db import with_database
 from mmgov.embedded_postgres import create_database, drop_database
-from mmgov.mattermost_schema import create_mattermost_tables
+from mmgov.mattermost_schema import create_mattermost_tables, read_catalog, schema_facts
 from mmgov.synth import SynthConfig, SynthConfigError, SynthTargetNotEmpty, generate
 from mmgov.synth import generator as generator_module
 from mmgov.synth.__main__ import main, parse_end
 from mmgov.synth.generator import LOADED_TABLES
+from tests.support.schema import comparable, rendered_here
 from tests.synth.conftest import END_MS, fresh_database
 
 
@@ -157,6 +158,14 @@ class TestSafety:
         with pytest.raises(SynthTargetNotEmpty, match="systems"):
             generate(conn, SynthConfig(posts=800, end_ms=END_MS))
         assert conn.execute("SELECT count(*) FROM posts").fetchone()[0] == 0
+
+    def test_leaves_mattermosts_catalog_as_it_is(self, synth_db):
+        """The generator fills the real 11.7 schema (every NOT NULL column) and adds no table, index
+        or view of its own to it."""
+        _dsn, conn = synth_db
+        generate(conn, SynthConfig(posts=800, end_ms=END_MS))
+        assert comparable(read_catalog(conn)) == comparable(rendered_here(conn, schema_facts()))
+        assert conn.execute("SELECT count(*) FROM poststats").fetchone()[0] > 0  # views filled after the load
 
     def test_accepts_existing_empty_tables(self, synth_db):
         _dsn, conn = synth_db

@@ -58,6 +58,34 @@ class PersonScope:
         return [p.user_id for p in self.people]
 
 
+# Thread roots the people took part in (posted or reacted), in team channels (``u``: user ids).
+THREAD_ROOTS = """
+WITH touched AS (
+    SELECT CASE WHEN p.rootid = '' THEN p.id ELSE p.rootid END AS root
+      FROM posts p WHERE p.userid = ANY(%(u)s)
+    UNION
+    SELECT CASE WHEN p.rootid = '' THEN p.id ELSE p.rootid END
+      FROM reactions r JOIN posts p ON p.id = r.postid
+     WHERE r.userid = ANY(%(u)s) AND COALESCE(r.deleteat, 0) = 0
+)
+SELECT root.id FROM touched
+  JOIN posts root ON root.id = touched.root AND root.rootid = ''
+  JOIN channels c ON c.id = root.channelid AND c.type NOT IN ('D', 'G')
+  JOIN teams t ON t.id = c.teamid
+ WHERE %(archived)s OR (COALESCE(c.deleteat, 0) = 0 AND COALESCE(t.deleteat, 0) = 0)
+ ORDER BY root.id
+"""
+
+# Their replies whose root no longer exists (``ch``/``dch``: their team and direct channel ids).
+ORPHAN_REPLIES = """
+SELECT p.id FROM posts p
+ WHERE p.userid = ANY(%(u)s) AND p.rootid <> ''
+   AND NOT EXISTS (SELECT 1 FROM posts r WHERE r.id = p.rootid)
+   AND (p.channelid = ANY(%(ch)s) OR p.channelid = ANY(%(dch)s))
+ ORDER BY p.id
+"""
+
+
 def resolve_people(conn: psycopg.Connection, identifiers: tuple[str, ...]) -> list[Person]:
     """Match usernames or e-mail addresses (case-insensitive); an unknown one is an error naming it."""
     rows = conn.execute(
@@ -89,22 +117,7 @@ def build_person_scope(
     scope.thread_root_ids = [
         r[0]
         for r in conn.execute(
-            """
-        WITH touched AS (
-            SELECT CASE WHEN p.rootid = '' THEN p.id ELSE p.rootid END AS root
-              FROM posts p WHERE p.userid = ANY(%(u)s)
-            UNION
-            SELECT CASE WHEN p.rootid = '' THEN p.id ELSE p.rootid END
-              FROM reactions r JOIN posts p ON p.id = r.postid
-             WHERE r.userid = ANY(%(u)s) AND COALESCE(r.deleteat, 0) = 0
-        )
-        SELECT root.id FROM touched
-          JOIN posts root ON root.id = touched.root AND root.rootid = ''
-          JOIN channels c ON c.id = root.channelid AND c.type NOT IN ('D', 'G')
-          JOIN teams t ON t.id = c.teamid
-         WHERE %(archived)s OR (COALESCE(c.deleteat, 0) = 0 AND COALESCE(t.deleteat, 0) = 0)
-         ORDER BY root.id
-        """,
+            THREAD_ROOTS,
             params,
         )
     ]
@@ -156,13 +169,7 @@ def build_person_scope(
     scope.orphan_reply_ids = [
         r[0]
         for r in conn.execute(
-            """
-        SELECT p.id FROM posts p
-         WHERE p.userid = ANY(%(u)s) AND p.rootid <> ''
-           AND NOT EXISTS (SELECT 1 FROM posts r WHERE r.id = p.rootid)
-           AND (p.channelid = ANY(%(ch)s) OR p.channelid = ANY(%(dch)s))
-         ORDER BY p.id
-        """,
+            ORPHAN_REPLIES,
             {**params, "ch": scope.channel_ids, "dch": scope.direct_channel_ids},
         )
     ]

@@ -662,8 +662,11 @@ def task_resolve_window(
         conn.autocommit = True
         ensure_mmgov_schema(conn)
         since = last_export_end_ms(conn)
+    from mmgov.file_store_root import check_file_store_root
+
     with fail_fast_on_bad_input():
         settings = load_settings()
+        check_file_store_root(settings.FileSettings)  # before anything is created beside it
         request = resolve_request(
             params,
             settings,
@@ -718,6 +721,10 @@ def task_reconcile(request_dict: Mapping[str, Any], manifest_dict: Mapping[str, 
     settings = load_settings()
     request = ExportRequest.from_dict(request_dict)
     manifest = Manifest.from_dict(manifest_dict)
+    from mmgov.file_store_root import enforce_missing_files
+
+    missing = sum(b.result.files_missing for b in manifest.batches)
+    enforce_missing_files(settings.Mmgov.MissingFiles, missing, settings.FileSettings.Directory)
     with fail_fast_on_bad_input():
         try:
             report = check_staged(request, manifest, destination_from_settings(settings))

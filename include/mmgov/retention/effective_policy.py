@@ -2,7 +2,10 @@
 
 Channel policy > team policy > global ``DataRetentionSettings``. A granular policy with "keep
 forever" deletes nothing and shields the channel from the global setting (messages and files).
-DMs and GMs have no team: a channel policy or the global setting. Granular policies always apply;
+DMs and GMs have no team: a channel policy or the global setting. The rule goes by the channel's
+team, never its type, so a type mmgov does not know (Mattermost 11.8 adds ``BO`` and ``BP``) never
+stops retention: with a team it follows its team's policy, without one it is governed like a DM or
+GM; the preview names such types in a warning. Granular policies always apply;
 the global message setting only with ``EnableMessageDeletion``, the global file setting (on
 ``fileinfo.createat``, as Mattermost does) only with ``EnableFileDeletion``. A stored duration
 that is not positive (Mattermost's -1, or anything invalid) is treated as keep forever: retention
@@ -25,6 +28,8 @@ from mmgov.settings import Settings
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
+# Mattermost 11.7's channel types (its enum ``channel_type``).
+KNOWN_CHANNEL_TYPES = frozenset({"O", "P", "D", "G"})
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,16 @@ LEFT JOIN retentionpolicies cp ON cp.id = rpc.policyid
 LEFT JOIN retentionpoliciesteams rpt ON rpt.teamid = c.teamid AND c.teamid <> ''
 LEFT JOIN retentionpolicies tp ON tp.id = rpt.policyid
 """
+
+
+def unknown_channel_types(conn: psycopg.Connection, run_id: str) -> dict[str, int]:
+    """Channel types in run ``run_id``'s plan that mmgov does not know, with their channel counts."""
+    rows = conn.execute(
+        "SELECT channel_type, count(*) FROM mmgov.purge_channels WHERE run_id = %s AND channel_type <> ''"
+        " AND NOT (channel_type = ANY(%s)) GROUP BY channel_type ORDER BY channel_type",
+        (run_id, sorted(KNOWN_CHANNEL_TYPES)),
+    )
+    return {t: int(n) for t, n in rows}
 
 
 def plan_params(settings: Settings, run_id: str, now_ms: int) -> dict[str, Any]:

@@ -5,8 +5,9 @@ them) older than ``Mmgov.PurgeGraceDays``, never held content, never a row a use
 cannot be undone: it runs after a person's approval (same ``RetentionApproval`` rules as the purge)
 and restore is possible only until then.
 
-Per batch (one transaction): lock the posts, delete their reactions, flagged-post preferences,
-thread memberships, threads, then the posts and their edit history; or lock the file rows, queue
+Per batch (one transaction): lock the posts, delete the rows hanging off them in every post-keyed
+table (``post_rows.POST_KEYED_TABLES``: reactions, flags, threads, priority, acknowledgements,
+reminders, read receipts, translations, ...), then the posts and their edit history; or lock the file rows, queue
 their objects (path, thumbnail, preview) in an outbox and delete the rows. After the commit the
 objects are removed from the store and the outbox entries cleared, so a crash leaves nothing behind:
 the next run drains the outbox first.
@@ -30,6 +31,7 @@ from mmgov.retention.effective_policy import DAY_MS, fingerprints
 from mmgov.retention.errors import RetentionError
 from mmgov.retention.file_objects import FileStore, RemovalResult
 from mmgov.retention.legal_hold import held_predicate
+from mmgov.retention.post_rows import PostKeyedTable, delete_post_rows, existing_post_keyed_tables
 from mmgov.retention.runs import db_now_ms, find_run, get_run, update_run
 from mmgov.settings import Settings
 from mmgov.state import ensure_mmgov_schema
@@ -245,6 +247,7 @@ def remove_expired(
     _drain_outbox(conn, store, result)
     cutoff = run["file_cutoff_ms"]
     runs = eligible_runs(conn, cutoff)
+    post_tables = existing_post_keyed_tables(conn)
     for kinds in (["post", "post_history"], ["file"]):
         for purge_run in runs:
             cursor = ("", "")
@@ -264,7 +267,7 @@ def remove_expired(
                     if rows:
                         cursor = rows[-1][1], rows[-1][2]
                         if kinds[0] == "post":
-                            _remove_posts(conn, rows, run["created_at"], result)
+                            _remove_posts(conn, rows, run["created_at"], post_tables, result)
                         else:
                             _remove_files(conn, rows, run["created_at"], run_id, result)
                 result["batches"] += 1
@@ -303,7 +306,11 @@ def _arrays(rows: list[tuple]) -> dict[str, list[Any]]:
 
 
 def _remove_posts(
-    conn: psycopg.Connection, rows: list[tuple], holds_as_of: int, result: dict[str, Any]
+    conn: psycopg.Connection,
+    rows: list[tuple],
+    holds_as_of: int,
+    post_tables: tuple[PostKeyedTable, ...],
+    result: dict[str, Any],
 ) -> None:
     arrays = _arrays(rows)
     found = conn.execute(_POST_VICTIMS, {**arrays, "holds_as_of": holds_as_of}).fetchall()
@@ -318,10 +325,7 @@ def _remove_posts(
     history = [pid for pid, kind, orig in found if kind == "post_history" and orig not in alive]
     victims = posts + history
     if victims:
-        conn.execute("DELETE FROM reactions WHERE postid = ANY(%s)", (victims,))
-        conn.execute("DELETE FROM preferences WHERE category = 'flagged_post' AND name = ANY(%s)", (victims,))
-        conn.execute("DELETE FROM threadmemberships WHERE postid = ANY(%s)", (victims,))
-        conn.execute("DELETE FROM threads WHERE postid = ANY(%s)", (victims,))
+        delete_post_rows(conn, post_tables, victims)
         conn.execute("DELETE FROM posts WHERE id = ANY(%s)", (victims,))
     result["messages_removed"] += len(posts)
     result["history_rows_removed"] += len(history)

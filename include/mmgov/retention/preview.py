@@ -21,16 +21,22 @@ from psycopg.types.json import Jsonb
 from mmgov import audit
 from mmgov.ids import new_id
 from mmgov.retention import approval
-from mmgov.retention.effective_policy import PLAN_SQL, file_cutoff_ms, fingerprints, plan_params
+from mmgov.retention.effective_policy import (
+    PLAN_SQL,
+    file_cutoff_ms,
+    fingerprints,
+    plan_params,
+    unknown_channel_types,
+)
 from mmgov.retention.export_guard import export_guard
 from mmgov.retention.legal_hold import held_predicate
+from mmgov.retention.preview_text import readable_facts
 from mmgov.retention.runs import db_now_ms, find_run, get_run, update_run
 from mmgov.settings import Settings
 from mmgov.state import ensure_mmgov_schema
 
 log = logging.getLogger(__name__)
 TOP_CHANNELS = 50  # channels listed in the summary (all of them are in mmgov.purge_channels)
-MARKDOWN_CHANNELS = 15
 STALE_CANDIDATES_MS = 7 * 86_400_000  # a run not approved within a week must be previewed again
 
 _CLASSIFY_POSTS = sql.SQL(
@@ -148,6 +154,16 @@ def preview_purge(
             run_id=run_id,
         )
         summary = _summary(conn, run_id, now, dry_run, totals, guard, decision, fingerprint, settings)
+        unknown_types = unknown_channel_types(conn, run_id)
+        if unknown_types:  # governed by their team (or like DMs without one): see effective_policy
+            summary["unknown_channel_types"] = unknown_types
+            log.warning(
+                "retention preview %s: channel types unknown to this mmgov version: %s", run_id, unknown_types
+            )
+        summary.update(
+            readable_facts(conn, summary, settings, file_cutoff=file_cutoff, dag_run_id=dag_run_id)
+        )
+        summary["markdown"] = render_markdown(summary)
         update_run(
             conn,
             run_id,
@@ -243,6 +259,7 @@ def _classify(conn: psycopg.Connection, params: dict[str, Any], *, with_files: b
     return {
         "messages_to_delete": int(post_counts[0]),
         "files_to_delete": int(attached + file_counts[0]),
+        "files_by_file_retention": int(file_counts[0]),
         "spared": {
             "messages_held": int(post_counts[1]),
             "messages_pinned": int(post_counts[2]),
@@ -349,50 +366,14 @@ def _summary(
         },
         "fingerprint": fingerprint,
     }
-    summary["markdown"] = render_markdown(summary)
     return summary
 
 
 def render_markdown(summary: dict[str, Any]) -> str:
-    """The preview as Markdown (the approval task's body)."""
-    sp = summary["spared"]
-    lines = [
-        f"**Retention purge run `{summary['run_id']}`**",
-        "",
-        f"Will soft-delete **{summary['messages_to_delete']:,} messages** and **{summary['files_to_delete']:,} files** "
-        f"(restorable for the grace period, then removed for good).",
-        "",
-        f"Spared: {sp['messages_held']:,} held, {sp['messages_pinned']:,} pinned, "
-        f"{sp['messages_not_exported']:,} not yet exported messages; "
-        f"{sp['files_held'] + sp['files_pinned'] + sp['files_not_exported'] + sp['files_keep_forever']:,} files.",
-        "",
-        f"Export guard: {summary['export_guard']['note']}.",
-        "",
-        "Approval: " + "; ".join(summary["approval"]["reasons"]),
-        "",
-        "| policy | source | channels | messages | files |",
-        "|---|---|---:|---:|---:|",
-    ]
-    for p in summary["by_policy"]:
-        label = p["display_name"] or ("global setting" if p["source"] == "global" else p["policy_id"])
-        if p["keep_forever"]:
-            label += " (keep forever)"
-        lines.append(f"| {label} | {p['source']} | {p['channels']:,} | {p['messages']:,} | {p['files']:,} |")
-    if summary["by_team"]:
-        lines += ["", "| team | messages | files |", "|---|---:|---:|"]
-        lines += [
-            f"| {t['team_name'] or t['team_id']} | {t['messages']:,} | {t['files']:,} |"
-            for t in summary["by_team"]
-        ]
-    top = [c for c in summary["channels"] if c["messages"] or c["files"]][:MARKDOWN_CHANNELS]
-    if top:
-        lines += ["", "| channel | messages | files | spared |", "|---|---:|---:|---:|"]
-        lines += [
-            f"| {c['name'] or c['channel_id']} | {c['messages']:,} | {c['files']:,} | "
-            f"{c['spared_held'] + c['spared_pinned'] + c['spared_not_exported']:,} |"
-            for c in top
-        ]
-    return "\n".join(lines)
+    """The preview as Markdown (the approval task's body): see :mod:`mmgov.retention.preview_text`."""
+    from mmgov.retention.preview_text import markdown
+
+    return markdown(summary)
 
 
 def summary_line(summary: dict[str, Any]) -> str:

@@ -25,7 +25,8 @@ from mmgov.ids import is_id
 from mmgov.retention.effective_policy import DAY_MS
 from mmgov.retention.errors import RestoreWindowClosed, RetentionError
 from mmgov.retention.purge import _BATCH_SETTINGS
-from mmgov.retention.runs import db_now_ms, get_run
+from mmgov.retention.restore_note import restore_note
+from mmgov.retention.runs import db_now_ms, resolve_run
 from mmgov.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -200,7 +201,8 @@ def restore_run(
     Raises :class:`RestoreWindowClosed` when the run's deletions are older than ``PurgeGraceDays``.
     Running it twice restores nothing the second time.
     """
-    run = get_run(conn, run_id)
+    run = resolve_run(conn, run_id)  # mmgov's run id or the Airflow run id
+    run_id = run["id"]
     if run["kind"] != "purge":
         raise RetentionError(f"run {run_id} is a {run['kind']} run; only purge runs can be restored")
     if channel_id is not None and not is_id(channel_id):
@@ -239,6 +241,7 @@ def restore_run(
             " files_restored = files_restored + %s WHERE id = %s",
             (result["messages_restored"], result["files_restored"], run_id),
         )
+    result["note"] = restore_note(conn, run, result)
     result["attestation"] = attest(result, actor)
     with conn.transaction():
         audit.record(conn, "retention.restored", {**result, "actor_id": actor}, actor)

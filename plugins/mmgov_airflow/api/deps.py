@@ -20,6 +20,8 @@ _schema_lock = threading.Lock()
 
 def mattermost_db() -> Iterator[psycopg.Connection]:
     """An autocommit connection to the ``mattermost_db`` connection; mmgov's schema ensured once per process."""
+    import mmgov.custody.attestation  # registers custody.sql (a restore re-attests)
+    import mmgov.retention  # noqa: F401 - registers retention.sql
     from mmgov.db import hook_connection
     from mmgov.state import ensure_mmgov_schema
 

@@ -139,6 +139,11 @@ BAD = [
     ({"Mmgov": {"ExportDestination": "relative/dir"}}, r"ExportDestination must be empty"),
     ({"Mmgov": {"Timezone": "Mars/Olympus"}}, r"Mmgov\.Timezone must be an IANA time zone"),
     ({"Mmgov": {"GlobalRelayMaxEmailBytes": 0}}, r"GlobalRelayMaxEmailBytes must be >= 1"),
+    ({"Mmgov": {"ExportSettleSeconds": -1}}, r"Mmgov\.ExportSettleSeconds must be >= 0"),
+    (
+        {"Mmgov": {"LateArrivalLookbackHours": -1}},
+        r"Mmgov\.LateArrivalLookbackHours must be a number of hours >= 0",
+    ),
     ({"SqlSettings": {}}, r"unknown section\(s\) SqlSettings; allowed: FileSettings"),
     ({"FileSettings": []}, r"FileSettings must be a JSON object"),
     ("{not json", r"not valid JSON"),

@@ -299,6 +299,11 @@ class MmgovSettings:
     # and the days delivered exports are kept before the daily expiry removes them (0: forever).
     ExportRecipients: tuple[str, ...] = ()
     ExportRetentionDays: int = 0
+    # Compliance export completeness (mmgov.compliance.ledger): a window is exported once its end is this
+    # many seconds in the past (commits lag Mattermost's updateat stamps); post versions that still
+    # arrive late in windows exported in the last LateArrivalLookbackHours go out in a late batch.
+    ExportSettleSeconds: int = 300
+    LateArrivalLookbackHours: float = 24
     # Files missing from an existing file store: "warn" (listed, run note + warning alert) or "fail".
     MissingFiles: str = "warn"
     # Airflow pools: tasks querying the Mattermost database, and Global Relay SMTP delivery.
@@ -354,6 +359,15 @@ class MmgovSettings:
             )
         if "ExportRetentionDays" in vals:
             _check_int(f"{section}.ExportRetentionDays", vals["ExportRetentionDays"], minimum=0)
+        if "ExportSettleSeconds" in vals:
+            _check_int(f"{section}.ExportSettleSeconds", vals["ExportSettleSeconds"], minimum=0)
+        if "LateArrivalLookbackHours" in vals:
+            v = vals["LateArrivalLookbackHours"]
+            if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
+                raise SettingsError(
+                    f"{section}.LateArrivalLookbackHours must be a number of hours >= 0 (0 turns the late-arrival "
+                    f"sweep off), got {v!r}"
+                )
         if "MissingFiles" in vals:
             _check_choice(f"{section}.MissingFiles", vals["MissingFiles"], ("warn", "fail"))
         for key in ("DatabasePool", "SmtpPool"):

@@ -19,7 +19,7 @@ import pytest
 
 from tests.support.local_airflow import airflow_local
 
-pytestmark = pytest.mark.airflow
+pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(1200)]
 POOL = "mattermost_db"
 
 

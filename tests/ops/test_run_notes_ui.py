@@ -19,7 +19,7 @@ import pytest
 from tests.ops.test_airflow_ui import CHROMIUM, EXPORT_FROM, EXPORT_TO, browser_page, wait_for_run
 from tests.support.local_airflow import airflow_local
 
-pytestmark = pytest.mark.airflow
+pytestmark = [pytest.mark.browser, pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(1500)]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "run-notes"
 __all__ = ["browser_page"]  # the Chromium page fixture of the UI test
 

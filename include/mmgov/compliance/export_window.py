@@ -10,6 +10,14 @@ ISO time is UTC) like Mattermost's ``--exportFrom``; without them it exports its
 when it has none (the DAG is unscheduled because ``EnableExport`` is off), everything since the end of
 the last successful export up to now, as Mattermost's "Run export now" does.
 ``MessageExportSettings.ExportFromTimestamp`` (when > 0) is a floor: nothing before it is exported.
+
+Settle margin (``Mmgov.ExportSettleSeconds``): Mattermost stamps ``updateat`` in the application
+server before its transaction commits, and each node of a cluster stamps with its own clock, so a
+post can become visible after a reader has passed its ``updateat``. A window is therefore exported
+only once its end lies the margin in the past: an "up to now" run ends at now minus the margin, and
+an explicit ``export_to`` or a data interval closer to now is refused (the DAG's sensor waits for a
+scheduled interval to settle). What still arrives later is caught by the late-arrival sweep
+(:mod:`mmgov.compliance.ledger`).
 """
 
 from __future__ import annotations
@@ -137,25 +145,29 @@ def resolve_window(
     floor_ms: int = 0,
     now_ms: int | None = None,
     last_export_end_ms: int | None = None,
+    settle_ms: int = 0,
 ) -> tuple[ExportWindow, str]:
     """The window of a run and where it came from (``"params"``, ``"data_interval"`` or ``"since_last_export"``).
 
     ``floor_ms`` (``ExportFromTimestamp``) raises the start of a *scheduled* window (the first run
-    may start before it); manual parameters are taken as given. ``export_to`` defaults to now; a
-    window may not reach into the future (posts could still appear in it after the export).
+    may start before it); manual parameters are taken as given. ``export_to`` defaults to now minus
+    ``settle_ms`` (``Mmgov.ExportSettleSeconds``); no window may end later than that (posts could
+    still appear in it after the export).
     """
     now = int(time.time() * 1000) if now_ms is None else now_ms
+    settled = now - settle_ms
     start = parse_time_param("export_from", export_from)
     end = parse_time_param("export_to", export_to)
     if start is not None or end is not None:
         if start is None:
             raise ExportWindowError("export_to was given without export_from: give both, or neither")
-        end = now if end is None else end
+        end = settled if end is None else end
         if end > now:
             raise ExportWindowError(
                 f"export_to {_as_given(export_to, end)} is in the future (now {_as_given(export_to, now)}): "
                 "posts could still be added to that window after the export; give a time in the past"
             )
+        _check_settled("export_to", end, settled, settle_ms)
         if start >= end:
             shown_to = (
                 _as_given(export_to, end) if export_to is not None else f"(now) {_as_given(export_from, end)}"
@@ -176,7 +188,7 @@ def resolve_window(
                 "(and optionally export_to) in the run's parameters"
             )
         since = max(since, floor_ms)
-        return ExportWindow(min(since, now), now), "since_last_export"
+        return ExportWindow(min(since, settled), settled), "since_last_export"
     start, end = to_epoch_ms(interval_start), to_epoch_ms(interval_end)
     if start > end:
         raise ExportWindowError(
@@ -188,6 +200,15 @@ def resolve_window(
             f"the run's data interval ends in the future ({interval_end.isoformat()}): it can only be exported "
             "once it has passed"
         )
+    _check_settled("the run's data interval end", end, settled, settle_ms)
     if floor_ms and start < floor_ms:
         start = min(floor_ms, end)
     return ExportWindow(start, end), "data_interval"
+
+
+def _check_settled(what: str, end: int, settled: int, settle_ms: int) -> None:
+    if end > settled:
+        raise ExportWindowError(
+            f"{what} ({end}) is less than Mmgov.ExportSettleSeconds ({settle_ms // 1000} s) before now: "
+            f"commits may still land in that window; give a time at or before {settled}, or wait"
+        )

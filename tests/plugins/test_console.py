@@ -290,7 +290,7 @@ class TestRunsExportsAudit:
             f"/mmgov/console/runs/{run['run_id']}/restore", {"channel": keep, "confirm": "yes"}
         )
         assert status == 200
-        assert f"restored 1 messages and 0 files in channel {keep}" in text(body)
+        assert f"Restore: restored 1 messages and 0 files in channel r{suffix} / keep" in text(body)
         status, body = admin.post(
             f"/mmgov/console/runs/{run['run_id']}/restore", {"channel": keep, "confirm": "yes"}
         )

@@ -157,7 +157,7 @@ def test_restore_one_channel_by_airflow_run_id_and_name(cli, conn, ws, named):
         named["deals"],
         1,
     )
-    assert restored["note"] == f"restored 1 messages and 0 files in channel {named['deals']}"
+    assert restored["note"] == "restored 1 messages and 0 files in channel sales / deals"
     assert deleted_posts(conn) == {posts["town"]}
     # The same channel again: nothing left, and the note says why.
     code, again, _ = cli("restore", run_id, "--channel", "sales/deals", "--yes")

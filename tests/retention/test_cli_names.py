@@ -1,8 +1,10 @@
 """The command line by names (users, teams, ``team/channel``), by Airflow run id, and its one-line errors.
 
-Name rules come from Mattermost: ``teams.name`` unique and ``channels (name, teamid)`` unique
-(``channels_name_teamid_key`` in server/channels/db/migrations/postgres), usernames and e-mails stored
-lower-case (``NormalizeUsername``/``NormalizeEmail`` in server/public/model/user.go).
+Name rules come from Mattermost: ``teams.name`` and ``channels (name, teamid)`` are unique
+(``teams_name_key``, ``channels_name_teamid_key`` in Mattermost 11.7's catalog,
+include/mmgov/sql/mattermost-schema.json); usernames and e-mails are stored lower-case
+(``NormalizeUsername``/``NormalizeEmail``, called by ``User.PreSave``/``PreUpdate`` in
+mattermost/mattermost server/public/model/user.go).
 """
 
 from __future__ import annotations

@@ -721,7 +721,7 @@ def gdpr_page(
     jobs = []
     for j in result.rows:
         progress = j["progress"] or {}
-        size = progress.get("archive_bytes") or progress.get("bytes")
+        size = j["file_size_bytes"]
         jobs.append(
             {
                 **j,

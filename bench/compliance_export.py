@@ -34,6 +34,7 @@ import psycopg
 
 from mmgov.db import with_database
 from mmgov.embedded_postgres import server_uri
+from mmgov.mattermost_schema import schema_differences, schema_facts
 
 RESULTS = Path(__file__).resolve().parent / "results"
 END = "2026-01-01"
@@ -72,8 +73,13 @@ def ensure_workspace(
         try:
             with psycopg.connect(dsn) as conn:
                 marker = conn.execute("SELECT value FROM systems WHERE name = 'MmgovSynth'").fetchone()
-            if marker and json.loads(marker[0]).get("posts") == posts:
-                print(f"[bench] reusing {database} ({posts:,} posts)", flush=True)
+                differences = schema_differences(conn)
+            if differences:  # e.g. built by an older mmgov from its hand-written tables
+                print(
+                    f"[bench] regenerating {database}: not Mattermost 11.7's schema ({differences[0]}, ...)"
+                )
+            elif marker and json.loads(marker[0]).get("posts") == posts:
+                print(f"[bench] reusing {database} ({posts:,} posts, Mattermost 11.7's schema)", flush=True)
                 return dsn
         except psycopg.Error:
             pass
@@ -258,6 +264,7 @@ def main() -> int:
             ],
             "median_ratio_to_copy": statistics.median(ratios),
             "format": args.export_format,
+            "mattermost_schema": schema_facts()["mattermost"]["release"],
             "batch_size": args.batch_size,
             "generated_posts": args.posts,
             "workspace": database,

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from mmgov.mattermost_schema import SCHEMA_FILE, create_mattermost_schema, read_catalog, schema_facts
+from mmgov.mattermost_schema import (
+    SCHEMA_FILE,
+    create_mattermost_schema,
+    read_catalog,
+    schema_differences,
+    schema_facts,
+)
 from tests.support.schema import comparable, rendered_here
 
 SHARED_SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mattermost-schema.json"
@@ -55,3 +61,20 @@ def test_a_missing_table_is_created_with_its_constraints(mm_conn):
     mm_conn.execute("DROP TABLE retentionpoliciesteams")
     create_mattermost_schema(mm_conn)
     assert comparable(read_catalog(mm_conn)) == comparable(rendered_here(mm_conn, schema_facts()))
+
+
+def test_schema_differences_names_what_is_missing_or_extra(mm_conn):
+    assert schema_differences(mm_conn) == []
+    mm_conn.execute("DROP INDEX idx_posts_message_txt")
+    mm_conn.execute(
+        "CREATE INDEX idx_channelmemberhistory_channelid_leavetime ON channelmemberhistory (channelid, leavetime)"
+    )
+    mm_conn.execute("DROP TABLE translations")
+    assert schema_differences(mm_conn) == [
+        "missing table translations",
+        "missing index idx_posts_message_txt",
+        "missing index idx_translations_channel_updateat",
+        "missing index idx_translations_state",
+        "missing index translations_pkey",
+        "extra index idx_channelmemberhistory_channelid_leavetime",
+    ]

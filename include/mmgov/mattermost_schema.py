@@ -179,3 +179,18 @@ def _indexes(conn: psycopg.Connection, oid: int) -> list[dict[str, Any]]:
             index["constraint"] = constraint
         out.append(index)
     return out
+
+
+def schema_differences(conn: psycopg.Connection) -> list[str]:
+    """How the tables and indexes of ``conn``'s database differ from the facts (empty: the real
+    schema). A cheap check for reusing a benchmark database; the tests compare the whole catalog."""
+    facts = schema_facts()
+    tables = _existing(conn, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    indexes = _existing(conn, "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
+    want_indexes = {i["name"] for t in facts["tables"].values() for i in t["indexes"]}
+    want_indexes |= {i["name"] for v in facts["materialized_views"].values() for i in v["indexes"]}
+    out = [f"missing table {t}" for t in sorted(set(facts["tables"]) - tables)]
+    out += [f"extra table {t}" for t in sorted(tables - set(facts["tables"]))]
+    out += [f"missing index {i}" for i in sorted(want_indexes - indexes)]
+    out += [f"extra index {i}" for i in sorted(indexes - want_indexes)]
+    return out

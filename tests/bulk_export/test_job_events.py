@@ -8,11 +8,10 @@ import psycopg
 import pytest
 
 from mmgov import audit
-from mmgov.bulk_export.errors import ExportParamError, ExportPermissionDenied
-from mmgov.bulk_export.export_job import on_export_failure, record_failed, start_export
+from mmgov.bulk_export.errors import ExportParamError
+from mmgov.bulk_export.export_job import on_export_failure, record_failed
 from mmgov.bulk_export.export_options import ExportOptions
 from mmgov.bulk_export.job_state import get_job
-from mmgov.settings import Settings
 from tests.bulk_export.workspace import export_once
 
 ENTITIES = ["teams", "channels", "users", "bots", "posts", "emoji", "direct_channels", "direct_posts"]
@@ -83,21 +82,6 @@ def test_a_clean_run_emits_export_completed(mm_dsn, tmp_path, file_store):
     names = [e for e, _, _ in _events(mm_dsn)]
     assert names[-1] == "export.completed"
     assert "export.completed_with_warnings" not in names
-
-
-def test_only_listed_admins_may_export_when_the_list_is_set(mm_dsn, tmp_path):
-    settings = Settings.parse({"Mmgov": {"GdprExportAdmins": ["root", "dpo"]}})
-    with psycopg.connect(mm_dsn, autocommit=True) as conn:
-        with pytest.raises(
-            ExportPermissionDenied, match=r"'mallory' is not in Mmgov\.GdprExportAdmins"
-        ) as info:
-            start_export(conn, "r1", {"output_path": str(tmp_path)}, actor="mallory", settings=settings)
-        assert info.value.code == "EXPORT_PERMISSION_DENIED"
-        assert info.value.status == 403
-        assert get_job(conn, "r1") is None
-        start_export(conn, "r2", {"output_path": str(tmp_path)}, actor="dpo", settings=settings)
-        start_export(conn, "r3", {"output_path": str(tmp_path)}, actor=None, settings=settings)  # CLI run
-        assert get_job(conn, "r2")["status"] == "pending"
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ SETTINGS = {
         "MessageRetentionDays": 100,
         "TimeBetweenBatchesMilliseconds": 0,
     },
-    "Mmgov": {"RetentionApproval": "never"},
+    "Mmgov": {"RetentionApproval": "never", "GdprExportAdmins": ["dpo"]},
 }
 
 
@@ -66,7 +66,7 @@ class TestAuth:
         forged = api.token("viewer")[:-4] + "AAAA"
         assert api.request("GET", f"{BASE}/policies", token=forged)[0] == 401
 
-    @pytest.mark.parametrize("user", ["viewer", "op"])
+    @pytest.mark.parametrize("user", ["viewer", "user", "op"])
     def test_non_admins_are_403(self, api, user):
         status, body = api.request("GET", f"{BASE}/policies", user=user)
         assert status == 403
@@ -129,7 +129,7 @@ class TestPolicies:
             for e in audit.history(db, event_prefix="retention.policy")
             if e["payload"]["policy_id"] == pid
         }
-        assert actors == {"airflow:admin"}
+        assert actors == {"admin"}  # the Airflow user name, as the UI and the tasks record it
 
     @pytest.mark.parametrize(
         ("body", "code"),
@@ -188,7 +188,7 @@ class TestHoldsRunsRestore:
         )
         assert status == 201
         assert hold["active"]
-        assert hold["created_by"] == "airflow:admin"
+        assert hold["created_by"] == "admin"
         assert api.request("GET", f"{BASE}/legal_holds/{hold['id']}", user="admin")[1] == hold
         status, released = api.request("POST", f"{BASE}/legal_holds/{hold['id']}/release", user="admin")
         assert status == 200
@@ -232,6 +232,37 @@ class TestHoldsRunsRestore:
         status, effective = api.request("GET", f"{BASE}/channels/{chan}/effective_policy", user="admin")
         assert status == 200
         assert effective["source"] == "global"
+
+
+def test_restore_is_for_admins_and_gdpr_export_admins(api, db, ws):
+    """Mmgov.GdprExportAdmins (here the OP user dpo) may restore; other non-admins are refused and audited."""
+    from mmgov.retention.preview import preview_purge
+    from mmgov.retention.purge import soft_delete
+    from tests.retention.builders import settings
+
+    chan = ws.channel(ws.team())
+    ws.now = int(__import__("time").time() * 1000)
+    posts = {ws.post(chan, 200) for _ in range(2)}
+    s = settings(**SETTINGS)
+    run = preview_purge(db, s)
+    soft_delete(db, s, run["run_id"])
+    assert posts <= deleted_posts(db)
+    path = f"{BASE}/purge_runs/{run['run_id']}/restore"
+    for user in ("viewer", "user", "op"):
+        status, body = api.request("POST", path, {"channel_id": chan}, user=user)
+        assert (status, body["id"]) == (403, "RETENTION_RESTORE_NOT_ALLOWED"), body
+        assert f"Airflow user '{user}' may not restore" in body["message"]
+        assert "Mmgov.GdprExportAdmins (dpo)" in body["message"]
+        refused = audit.history(db, event_prefix="retention.restore_refused", limit=1)[0]
+        assert (refused["actor"], refused["payload"]["path"]) == (user, path)
+    assert posts <= deleted_posts(db)
+    status, result = api.request("POST", path, {"channel_id": chan}, user="dpo")
+    assert status == 200, result
+    assert result["messages_restored"] == 2
+    assert deleted_posts(db) & posts == set()
+    assert audit.history(db, event_prefix="retention.restored", limit=1)[0]["actor"] == "dpo"
+    # dpo is not an admin: the rest of the API stays closed to it
+    assert api.request("GET", f"{BASE}/policies", user="dpo")[0] == 403
 
 
 class TestNames:

@@ -25,7 +25,7 @@ SETTINGS = json.dumps(
 @pytest.fixture
 def cli(mm_dsn, conn, capsys):
     def run(*args: str) -> tuple[int, object, str]:
-        code = main(["--dsn", mm_dsn, "--settings", SETTINGS, "--actor", "cli:tester", *args])
+        code = main(["--dsn", mm_dsn, "--settings", SETTINGS, "--actor", "tester", *args])
         out, err = capsys.readouterr()
         return code, json.loads(out) if out.strip() else None, err
 
@@ -52,10 +52,10 @@ def test_policy_lifecycle(cli, conn, ws):
     assert deleted["deleted"]["id"] == pid
     events = [(e["event"], e["actor"]) for e in audit.history(conn, event_prefix="retention.policy")]
     assert events == [
-        ("retention.policy_deleted", "cli:tester"),
-        ("retention.policy_updated", "cli:tester"),
-        ("retention.policy_updated", "cli:tester"),
-        ("retention.policy_created", "cli:tester"),
+        ("retention.policy_deleted", "script:tester"),
+        ("retention.policy_updated", "script:tester"),
+        ("retention.policy_updated", "script:tester"),
+        ("retention.policy_created", "script:tester"),
     ]
 
 
@@ -119,12 +119,13 @@ def test_holds_preview_and_restore(cli, conn, ws):
     assert deleted_posts(conn) == {free}
     code, runs, _ = cli("purge", "runs")
     assert next(r["id"] for r in runs) == summary["run_id"]
-    code, restored, _ = cli("restore", summary["run_id"], "--yes")
-    assert restored["messages_restored"] == 1
-    assert deleted_posts(conn) == set()
+    code, _, err = cli("restore", summary["run_id"], "--yes")  # a script may not restore
+    assert code == 2
+    assert "MMGOV_ACTOR_NOT_ALLOWED: 'script:tester' may not restore" in err
+    assert deleted_posts(conn) == {free}  # restores with an Airflow token: tests/retention/test_cli_actor.py
     code, released, _ = cli("holds", "release", hold["id"])
     assert not released["active"]
-    assert released["released_by"] == "cli:tester"
+    assert released["released_by"] == "script:tester"
     assert held
 
 

@@ -17,7 +17,14 @@ from typing import Any
 from mmgov.devenv import AIRFLOW_BIN, AirflowEnv
 from tests.support.smtp import free_port
 
-USERS = {"admin": ("ADMIN", "admin-pw"), "op": ("OP", "op-pw"), "viewer": ("VIEWER", "viewer-pw")}
+# One user of every SimpleAuthManager role, and "dpo": an OP whom settings may name (GdprExportAdmins, ...).
+USERS = {
+    "admin": ("ADMIN", "admin-pw"),
+    "op": ("OP", "op-pw"),
+    "user": ("USER", "user-pw"),
+    "viewer": ("VIEWER", "viewer-pw"),
+    "dpo": ("OP", "dpo-pw"),
+}
 JWT_SECRET = "mmgov-test-jwt-secret-" + "0123456789abcdef" * 4
 
 

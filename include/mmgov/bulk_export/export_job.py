@@ -9,8 +9,8 @@ whole-workspace export imports that transaction's snapshot (:mod:`mmgov.bulk_exp
 
 The three steps are the three tasks of the ``gdpr_export`` DAG:
 
-* :func:`start_export` - parse the trigger form, check the caller may export
-  (EXPORT_PERMISSION_DENIED, 403) and that ``output_path`` is writable
+* :func:`start_export` - parse the trigger form (the task first checks the triggering user may
+  export: EXPORT_PERMISSION_DENIED, 403, :mod:`mmgov.authz`), check that ``output_path`` is writable
   (EXPORT_OUTPUT_PATH_UNAVAILABLE, 503) before any work, create the job row (``pending``),
   record ``export.started``;
 * :func:`run_export` - ``running``; stream every entity type in the seed's order, copying files,
@@ -110,16 +110,6 @@ def export_name(job_id: str, started: datetime) -> str:
     return f"gdpr-export-{started.strftime('%Y%m%dT%H%M%SZ')}-{digest}"
 
 
-def check_permission(actor: str | None, settings: Settings) -> None:
-    """``Mmgov.GdprExportAdmins``, when set, lists who may export; a run without a user (CLI) is allowed."""
-    admins = settings.Mmgov.GdprExportAdmins
-    if admins and actor is not None and actor not in admins:
-        raise ExportPermissionDenied(
-            f"Only system administrators can run data exports: Airflow user {actor!r} is not in "
-            f"Mmgov.GdprExportAdmins ({', '.join(admins)})"
-        )
-
-
 # -- step 1 -------------------------------------------------------------------------------------
 def start_export(
     conn: psycopg.Connection,  # autocommit: the job row and the event commit at once
@@ -129,8 +119,10 @@ def start_export(
     actor: str | None,
     settings: Settings,
 ) -> dict[str, Any]:
-    """Validate the run and record it (``pending``, ``export.started``); returns the options as JSON."""
-    check_permission(actor, settings)
+    """Validate the run and record it (``pending``, ``export.started``); returns the options as JSON.
+
+    Who may export is the Airflow task's check (:func:`start_run`, :mod:`mmgov.authz`).
+    """
     options = ExportOptions.from_params(params)
     check_encryptable(options.create_archive, settings.Mmgov.ExportRecipients)
     check_output_path(options.output_path)
@@ -232,11 +224,15 @@ def run_export(
     batch_size: int = BATCH_SIZE,
     started: datetime | None = None,
     custody: ExportCustody | None = None,
+    missing_files: str = "warn",
 ) -> ExportResult:
     """Write the whole export (see the module docstring). ``conn`` reads Mattermost (an idle
     connection); ``state_conn`` (autocommit) writes progress and events while the read goes on.
     ``custody``: signing key and age recipients (default: the ``mmgov_signing`` connection, no
-    encryption); the signed manifest is written beside the export once it is complete."""
+    encryption); the signed manifest is written beside the export once it is complete.
+    ``missing_files`` (``Mmgov.MissingFiles``): ``fail`` aborts the export when a file could not be copied."""
+    from mmgov.file_store_root import enforce_missing_files
+
     t0 = time.monotonic()
     custody = custody or ExportCustody.load()
     started = started or datetime.now(UTC)
@@ -275,6 +271,7 @@ def run_export(
         ctx.progress["attachments_exported"] = copier.copied["attachments"] + copier.copied["emoji"]
         ctx.progress["profile_pictures_exported"] = copier.copied["profile_pictures"]
         ctx.progress["num_warnings"] = copier.warnings
+        enforce_missing_files(missing_files, copier.warnings, store.describe())  # before it looks complete
         final = sink.commit(copier.close())
         ref = write_gdpr_manifest(
             sink,
@@ -541,17 +538,47 @@ def on_export_failure(context: dict[str, Any]) -> None:
 
 # -- Airflow task bodies (connections from the mattermost_db hook, settings from the variable) ----
 def start_run(params: dict[str, Any], run_id: str, actor: str | None) -> dict[str, Any]:
-    """Task ``start``: :func:`start_export` on the ``mattermost_db`` connection."""
+    """Task ``start``: who may export (:mod:`mmgov.authz`), then :func:`start_export` on ``mattermost_db``.
+
+    ``actor`` is the run's triggering Airflow user. A refusal is audited (``export.permission_denied``)
+    and fails the task at once (``AirflowFailException``: no retry); nothing is written.
+    """
+    from mmgov.authz import check_export_permission, task_admins
     from mmgov.db import hook_connection
+    from mmgov.file_store_root import check_file_store_root
     from mmgov.settings import load_settings
     from mmgov.state import ensure_mmgov_schema
 
     settings = load_settings()
     ExportCustody.load(settings.Mmgov.ExportRecipients)  # a bad mmgov_signing key fails here, before any work
+    check_file_store_root(settings.FileSettings)  # before the output folder is created
     with hook_connection() as conn:
         conn.autocommit = True
         ensure_mmgov_schema(conn)
+        try:
+            check_export_permission(actor, settings, task_admins())
+        except ExportPermissionDenied as exc:
+            refuse_export(conn, run_id, actor, exc)
+        ExportCustody.load(
+            settings.Mmgov.ExportRecipients
+        )  # a bad mmgov_signing key fails here, before any work
         return start_export(conn, run_id, params, actor=actor, settings=settings)
+
+
+def refuse_export(
+    conn: psycopg.Connection, run_id: str, actor: str | None, exc: ExportPermissionDenied
+) -> None:
+    """Audit a refused export (actor: the triggering user) and fail the task without retry."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    audit.record(
+        conn,
+        "export.permission_denied",
+        {"job_id": run_id, "actor_id": actor, "error_reason": str(exc)},
+        actor or audit.SYSTEM_ACTOR,
+    )
+    log.error("%s: %s", exc.code, exc)
+    raise AirflowFailException(f"{exc.code}: {exc}") from exc
 
 
 def write_run(job: dict[str, Any]) -> dict[str, Any]:
@@ -567,7 +594,15 @@ def write_run(job: dict[str, Any]) -> dict[str, Any]:
     with hook_connection() as conn, hook_connection() as state_conn:
         conn.autocommit = True
         state_conn.autocommit = True
-        return run_export(conn, state_conn, job["job_id"], options, store, custody=custody).to_dict()
+        return run_export(
+            conn,
+            state_conn,
+            job["job_id"],
+            options,
+            store,
+            custody=custody,
+            missing_files=settings.Mmgov.MissingFiles,
+        ).to_dict()
 
 
 def finish_run(result: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 
 from mmgov import audit
-from mmgov.retention.errors import ApprovalMissing
+from mmgov.retention.errors import ApprovalMissing, NotAnApprover
 from mmgov.retention.runs import db_now_ms, get_run, update_run
 
 APPROVE = "Approve"  # the standard provider's ApprovalOperator options
@@ -178,3 +178,40 @@ def record_rejection(
             by,
         )
     return get_run(conn, run_id)
+
+
+def refuse_response(
+    conn: psycopg.Connection,
+    *,
+    dag_id: str,
+    dag_run_id: str,
+    user: str,
+    approvers: tuple[str, ...] | None,
+    chosen: list[str] | None = None,
+    where: str,
+) -> NotAnApprover:
+    """Audit an answer to an approval by someone who may not give it (``retention.approval_refused``).
+
+    ``where`` says who refused it (``api-server`` before it reached the task, ``task`` after). Returns
+    the error to raise: nothing is deleted.
+    """
+    who = ", ".join(approvers) if approvers else "the Airflow admins"
+    error = NotAnApprover(
+        f"Airflow user {user!r} may not answer the approval of {dag_id} run {dag_run_id}: approvers are "
+        f"{who} (Mmgov.RetentionApprovers; empty = the Airflow admins); nothing is deleted"
+    )
+    audit.record(
+        conn,
+        "retention.approval_refused",
+        {
+            "dag_id": dag_id,
+            "dag_run_id": dag_run_id,
+            "user": user,
+            "approvers": list(approvers) if approvers is not None else "admins",
+            "chosen_options": chosen,
+            "refused_by": where,
+            "reason": str(error),
+        },
+        user,
+    )
+    return error

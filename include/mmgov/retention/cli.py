@@ -6,8 +6,10 @@ Airflow's secrets backends and metadata database). Settings come from ``--settin
 file), else ``AIRFLOW_VAR_MATTERMOST_SETTINGS``, else the Airflow variable, else Mattermost's
 defaults; only the commands that need them read them. Users are given by id, username or e-mail,
 teams by id or name, channels by id or ``team/channel``; runs by mmgov's id or the Airflow run id.
-Every change is audited with ``--actor`` (default ``cli:<login>``). Output is JSON; every error is
-one line ``error: <CODE>: <message>`` on stderr (exit 2 for a refused request, 1 otherwise).
+Every change is audited with the Airflow user behind ``--token``/``AIRFLOW_API_TOKEN`` (checked by
+the api-server; changes need an admin, a restore an admin or ``Mmgov.GdprExportAdmins``), or for
+scripts ``--actor NAME`` (audited as ``script:NAME``; no restore): :mod:`mmgov.actor`. Output is JSON;
+every error is one line ``error: <CODE>: <message>`` on stderr (exit 2 for a refused request, 1 otherwise).
 
 Examples::
 
@@ -16,14 +18,15 @@ Examples::
     python -m mmgov.retention policies patch <policy_id> --keep-forever
     python -m mmgov.retention holds create --name "Case 42" --user bob --from 2025-01-01 --to 2025-07-01
     python -m mmgov.retention purge preview
-    python -m mmgov.retention restore manual__2026-01-02T03:04:05+00:00 --channel sales/town-square --yes
+    AIRFLOW_API_TOKEN=$(curl -s -X POST localhost:8080/auth/token -H 'Content-Type: application/json' \\
+        -d '{"username": "alice", "password": "..."}' | jq -r .access_token) \\
+        python -m mmgov.retention restore manual__2026-01-02T03:04:05+00:00 --channel sales/town-square --yes
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import getpass
 import json
 import os
 import sys
@@ -33,6 +36,7 @@ from typing import Any, NoReturn
 
 import psycopg
 
+from mmgov.actor import API_URL_ENV, TOKEN_ENV
 from mmgov.db import cli_connection
 from mmgov.errors import MmgovError
 from mmgov.settings import VARIABLE_NAME, Settings
@@ -94,7 +98,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p = parser or _Parser(prog="python -m mmgov.retention", description=__doc__.split("\n\n")[0])
     p.add_argument("--dsn", help="Mattermost database URI (default: the Airflow connection mattermost_db)")
     p.add_argument("--settings", help="mattermost_settings as JSON text or a JSON file")
-    p.add_argument("--actor", default=f"cli:{getpass.getuser()}", help="who is acting (audit trail)")
+    p.add_argument(
+        "--token",
+        help=f"an Airflow API token: changes are audited as its Airflow user (default: ${TOKEN_ENV})",
+    )
+    p.add_argument("--api-url", help=f"the Airflow api-server that checks --token (default: ${API_URL_ENV})")
+    p.add_argument("--actor", metavar="NAME", help="for scripts only: audited as script:NAME (no restore)")
     groups = p.add_subparsers(dest="group", required=True)
 
     pol = groups.add_parser("policies", help="granular retention policies").add_subparsers(
@@ -165,8 +174,36 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     return p
 
 
-def run_command(args: argparse.Namespace, conn: psycopg.Connection, settings: Callable[[], Settings]) -> Any:
-    """Execute the parsed command; returns what to print. ``settings()`` is read only when needed."""
+# Commands that change something: audited with the acting Airflow user (or script), see mmgov.actor.
+CHANGES = {("policies", cmd) for cmd in ("create", "patch", "add", "remove", "delete")} | {
+    ("holds", "create"),
+    ("holds", "release"),
+    ("restore", None),
+}
+
+
+def acting(args: argparse.Namespace, settings: Callable[[], Settings]) -> str | None:
+    """The audited name for a change (or the refusal); None for a command that only reads."""
+    from mmgov import actor
+
+    command = (args.group, getattr(args, "cmd", None))
+    if command not in CHANGES:
+        return None
+    who = actor.resolve(args.token, args.actor, args.api_url)
+    restore = settings() if args.group == "restore" else None
+    return actor.require(who, what=" ".join(c for c in command if c), restore_settings=restore)
+
+
+def run_command(
+    args: argparse.Namespace,
+    conn: psycopg.Connection,
+    settings: Callable[[], Settings],
+    actor: str | None = None,
+) -> Any:
+    """Execute the parsed command as ``actor`` (the audited name, :func:`acting`); returns what to print.
+
+    ``settings()`` is read only when needed.
+    """
     from mmgov import names
     from mmgov.retention import legal_hold as lh
     from mmgov.retention import retention_policy as rp
@@ -180,7 +217,6 @@ def run_command(args: argparse.Namespace, conn: psycopg.Connection, settings: Ca
         refs = _ids(values)
         return None if refs is None else names.channel_ids(conn, refs, InvalidChannel)
 
-    actor = args.actor
     if args.group == "policies":
         if args.cmd == "list":
             items, total = rp.list_policies(conn, page=args.page, per_page=args.per_page)
@@ -249,7 +285,7 @@ def run_command(args: argparse.Namespace, conn: psycopg.Connection, settings: Ca
         if args.cmd == "release":
             return lh.release_hold(conn, args.hold_id, actor=actor).to_dict()
     if args.group == "purge":
-        from mmgov.retention.runs import list_runs, resolve_run
+        from mmgov.retention.runs import list_runs, resolve_run, shown
 
         if args.cmd == "preview":
             from mmgov.retention.preview import preview_purge
@@ -259,8 +295,7 @@ def run_command(args: argparse.Namespace, conn: psycopg.Connection, settings: Ca
         if args.cmd == "runs":
             return list_runs(conn, kind=args.kind, limit=args.limit)
         if args.cmd == "show":
-            run = resolve_run(conn, args.run_id)
-            return {k: v for k, v in run.items() if k != "plan_doc"}
+            return shown(resolve_run(conn, args.run_id))
     if args.group == "restore":
         from mmgov.retention.restore import restore_run
 
@@ -285,13 +320,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if args.settings:
             settings()  # a bad --settings fails before anything is done
+        actor = acting(args, settings)
         with cli_connection(args.dsn) as conn:
             from mmgov.state import ensure_mmgov_schema
 
             if args.group == "restore":
                 import mmgov.custody.attestation  # noqa: F401 - registers custody.sql (a restore re-attests)
             ensure_mmgov_schema(conn)
-            result = run_command(args, conn, settings)
+            result = run_command(args, conn, settings, actor)
     except MmgovError as exc:
         print(f"error: {exc.code}: {_one_line(str(exc))}", file=sys.stderr)
         return 2 if exc.status < 500 else 1

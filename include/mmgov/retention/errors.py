@@ -91,3 +91,17 @@ class ApprovalMissing(RetentionError):
 
     code = "RETENTION_APPROVAL_MISSING"
     status = 409
+
+
+class NotAnApprover(RetentionError):
+    """Someone other than ``Mmgov.RetentionApprovers`` (default: the Airflow admins) answered an approval."""
+
+    code = "RETENTION_APPROVER_REQUIRED"
+    status = 403
+
+
+class RestoreNotAllowed(RetentionError):
+    """A restore by someone who is neither an Airflow admin nor in ``Mmgov.GdprExportAdmins``."""
+
+    code = "RETENTION_RESTORE_NOT_ALLOWED"
+    status = 403

@@ -34,14 +34,27 @@ def find_run(conn: psycopg.Connection, kind: str, dag_run_id: str) -> dict[str, 
 
 
 def list_runs(conn: psycopg.Connection, *, kind: str = "purge", limit: int = 20) -> list[dict[str, Any]]:
-    """The newest runs of ``kind`` (without their large plan documents)."""
+    """The newest runs of ``kind`` as :func:`shown` (without their large plan documents)."""
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT id, kind, dag_run_id, status, dry_run, created_at, approval, approved_by, posts_planned,"
-            " files_planned, messages_deleted, files_deleted, messages_restored, files_restored, started_at,"
-            " finished_at FROM mmgov.purge_runs WHERE kind = %s ORDER BY created_at DESC, id DESC LIMIT %s",
+        rows = cur.execute(
+            "SELECT id, kind, dag_run_id, status, dry_run, created_at, approval, approved_by, approved_at,"
+            " posts_planned, files_planned, messages_deleted, files_deleted, messages_restored, files_restored,"
+            " started_at, finished_at FROM mmgov.purge_runs WHERE kind = %s"
+            " ORDER BY created_at DESC, id DESC LIMIT %s",
             (kind, limit),
         ).fetchall()
+    return [shown(r) for r in rows]
+
+
+def shown(run: dict[str, Any]) -> dict[str, Any]:
+    """A run as the CLI and the REST API show it: no plan document; a rejection names ``rejected_by``.
+
+    The row keeps the person who answered in ``approved_by``/``approved_at`` either way.
+    """
+    out = {k: v for k, v in run.items() if k != "plan_doc"}
+    if out.get("approval") == "rejected":
+        out["rejected_by"], out["rejected_at"] = out.pop("approved_by", None), out.pop("approved_at", None)
+    return out
 
 
 def update_run(conn: psycopg.Connection, run_id: str, **values: Any) -> None:

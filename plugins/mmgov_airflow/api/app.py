@@ -1,7 +1,8 @@
 """The mmgov FastAPI app: one router per area, typed errors as JSON ``{id, message, status_code}``.
 
 Mounted by :mod:`mmgov_plugin` under ``/mmgov`` on Airflow's api-server; every route requires an
-Airflow admin (:mod:`mmgov_airflow.api.auth`). Areas add their router in :func:`create_app`. The
+Airflow admin (:mod:`mmgov_airflow.api.auth`) except ``GET /api/v4/me`` (any logged-in user: who am I)
+and restore (also ``Mmgov.GdprExportAdmins``). Areas add their router in :func:`create_app`. The
 Governance console's pages (``/mmgov/console``, :mod:`mmgov_airflow.console.pages`) and the API docs
 (``/mmgov/docs``, served without a CDN: :mod:`mmgov_airflow.api.docs`) are part of the same app.
 """
@@ -28,6 +29,7 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 def create_app() -> FastAPI:
     """A fresh app with every area's router."""
     from mmgov_airflow.api.docs import router as docs_router
+    from mmgov_airflow.api.identity import router as identity_router
     from mmgov_airflow.api.retention import router as retention_router
     from mmgov_airflow.console.pages import Refused, refusal
     from mmgov_airflow.console.pages import router as console_router
@@ -41,6 +43,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     app.include_router(retention_router)
+    app.include_router(identity_router)
     app.include_router(docs_router)
     app.include_router(console_router)
 

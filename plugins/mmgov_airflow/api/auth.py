@@ -10,6 +10,9 @@ invalid/expired token is 401; a valid token of a non-admin is 403.
 - FAB auth manager: the user has FAB's admin role (``AUTH_ROLE_ADMIN``, by default ``Admin``);
 - any other auth manager: it must grant both ``PUT`` on the Airflow configuration and ``DELETE`` on
   the custom view ``mmgov`` (the hook auth managers give plugins for their own resources).
+
+Restores (``POST /purge_runs/{id}/restore``) also admit the users in ``Mmgov.GdprExportAdmins``
+(:func:`require_restorer`, :mod:`mmgov.authz`); a refused restore is audited.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mmgov.errors import MmgovError
+from mmgov_airflow.api.deps import DbDep, SettingsDep
 
 log = logging.getLogger(__name__)
 CUSTOM_VIEW = "mmgov"
@@ -47,7 +51,8 @@ class Admin:
 
     @property
     def actor(self) -> str:
-        return f"airflow:{self.name}"
+        """The Airflow user name, as the UI's and the tasks' audit rows record it."""
+        return self.name
 
 
 async def authenticated_user(
@@ -100,3 +105,28 @@ def require_admin(user: Annotated[Any, Depends(authenticated_user)]) -> Admin:
 
 
 AdminDep = Annotated[Admin, Depends(require_admin)]
+
+
+def require_restorer(
+    user: Annotated[Any, Depends(authenticated_user)], conn: DbDep, settings: SettingsDep, request: Request
+) -> Admin:
+    """FastAPI dependency: an Airflow admin or a user in ``Mmgov.GdprExportAdmins`` (:mod:`mmgov.authz`); else 403, audited."""
+    from airflow.api_fastapi.app import get_auth_manager
+
+    from mmgov import audit
+    from mmgov.authz import may_export
+    from mmgov.retention.errors import RestoreNotAllowed
+
+    name = user.get_name()
+    if may_export(name, settings, is_admin=is_admin(user, get_auth_manager())):
+        return Admin(name=name, user=user)
+    error = RestoreNotAllowed(
+        f"Airflow user {name!r} may not restore: restores are for the Airflow admins and the users in "
+        f"Mmgov.GdprExportAdmins ({', '.join(settings.Mmgov.GdprExportAdmins) or 'empty'})"
+    )
+    audit.record(conn, "retention.restore_refused", {"path": request.url.path, "reason": str(error)}, name)
+    log.warning("%s: %s", error.code, error)
+    raise error
+
+
+RestorerDep = Annotated[Admin, Depends(require_restorer)]

@@ -4,7 +4,7 @@ Mounted at ``/mmgov/api/v4/data_retention``. Policies: GET list (``page``, ``per
 total_count}``, GET one, POST (201), PATCH, DELETE, and the ``/teams`` and ``/channels``
 sub-resources (GET; POST/DELETE with a JSON array of ids). Legal holds: ``/legal_holds``. Runs:
 ``/purge_runs`` (list, one, ``POST /purge_runs/preview`` = dry run, ``POST /purge_runs/{id}/restore``).
-Every write is audited with the caller (``airflow:<username>``).
+Every write is audited with the caller's Airflow user name.
 
 Names are accepted wherever ids are (ids still work): teams by name, channels by ``team/channel``,
 users by username or e-mail; runs by mmgov's run id or the Airflow run id. ``/search/{teams,channels,
@@ -21,7 +21,7 @@ from mmgov import names
 from mmgov.retention import legal_hold as lh
 from mmgov.retention import retention_policy as rp
 from mmgov.retention.errors import InvalidChannel, InvalidHold, InvalidTeam, RetentionError
-from mmgov_airflow.api.auth import AdminDep
+from mmgov_airflow.api.auth import AdminDep, RestorerDep
 from mmgov_airflow.api.deps import BodyDep, DbDep, SettingsDep
 
 router = APIRouter(prefix="/api/v4/data_retention", tags=["retention"])
@@ -224,14 +224,14 @@ def preview(admin: AdminDep, conn: DbDep, settings: SettingsDep) -> dict[str, An
 
 @router.get("/purge_runs/{run_id}")
 def get_run(run_id: str, admin: AdminDep, conn: DbDep) -> dict[str, Any]:
-    from mmgov.retention.runs import resolve_run
+    from mmgov.retention.runs import resolve_run, shown
 
-    return {k: v for k, v in resolve_run(conn, run_id).items() if k != "plan_doc"}
+    return shown(resolve_run(conn, run_id))
 
 
 @router.post("/purge_runs/{run_id}/restore")
 def restore(
-    run_id: str, admin: AdminDep, conn: DbDep, settings: SettingsDep, body: BodyDep
+    run_id: str, admin: RestorerDep, conn: DbDep, settings: SettingsDep, body: BodyDep
 ) -> dict[str, Any]:
     """Restore what the run (mmgov's or the Airflow run id) soft-deleted, or one channel of it
     (``{"channel_id": "<id or team/channel>"}``), within the grace period; ``note`` says what happened."""

@@ -520,9 +520,10 @@ def effective_page(
 
 
 def _approval_text(run: dict[str, Any], tz: str) -> str:
-    if run.get("approved_by"):
+    who = run.get("rejected_by") or run.get("approved_by")  # list_runs names a rejecter rejected_by
+    if who:
         verb = "rejected" if run.get("approval") == "rejected" else "approved"
-        return f"{verb} by {run['approved_by']} at {when(run.get('approved_at'), tz)}"
+        return f"{verb} by {who} at {when(run.get('rejected_at') or run.get('approved_at'), tz)}"
     if run.get("approval"):
         return str(run["approval"])
     if run.get("needs_approval") and run["status"] == "previewed":

@@ -122,6 +122,8 @@ def test_governance_console_end_to_end(browser_page, gov_airflow, names):  # noq
     if not (DAGS / "retention_purge.py").exists():
         pytest.skip("dags/retention_purge.py does not exist")
     local, _dsn = gov_airflow
+    from playwright.sync_api import expect
+
     page = browser_page
     _sign_in(page, local, local.username, local.password)
 
@@ -234,10 +236,13 @@ def test_governance_console_end_to_end(browser_page, gov_airflow, names):  # noq
     _open(frame, "Audit trail")
     frame.get_by_label("Event").fill("retention.restored")
     frame.get_by_role("button", name="Filter").click()
+    expect(frame.get_by_role("cell", name="retention.deletion_completed", exact=True)).to_have_count(0)
+    events = frame.locator("main > table > tbody > tr > td:nth-child(2)").all_inner_texts()
+    assert events == ["retention.restored"], events
     audit_row = frame.get_by_role("row").filter(has_text="retention.restored").first
-    audit_row.wait_for()
     assert local.username in audit_row.inner_text().split()  # the bare Airflow user name (one actor name)
     assert "airflow:" not in audit_row.inner_text()
+    assert "note: restored " in audit_row.inner_text()
     _shot(page, "09-audit-trail-filtered")
 
     # A non-admin is refused, in the UI and on the console's own URL.
@@ -245,6 +250,7 @@ def test_governance_console_end_to_end(browser_page, gov_airflow, names):  # noq
     page.goto(f"{local.url}/plugin/governance")
     refusal = page.frame_locator("iframe").get_by_text("The Governance console is for Airflow admins only.")
     refusal.wait_for()
+    expect(page.frame_locator("iframe").get_by_role("navigation")).to_have_count(0)
     _shot(page, "10-non-admin-refused")
     response = page.goto(f"{local.url}/mmgov/console/policies")
     assert response.status == 403

@@ -290,7 +290,7 @@ class TestRunsExportsAudit:
             f"/mmgov/console/runs/{run['run_id']}/restore", {"channel": keep, "confirm": "yes"}
         )
         assert status == 200
-        assert f"restored 1 messages and 0 files in channel {keep}" in text(body)
+        assert f"Restore: restored 1 messages and 0 files in channel r{suffix} / keep" in text(body)
         status, body = admin.post(
             f"/mmgov/console/runs/{run['run_id']}/restore", {"channel": keep, "confirm": "yes"}
         )
@@ -321,9 +321,10 @@ class TestRunsExportsAudit:
         )
         db.execute(
             "INSERT INTO mmgov.gdpr_export_jobs (job_id, status, actor, progress, output_path)"
-            " VALUES (%s, 'completed', 'airflow:admin', '{\"users\": 3, \"posts\": 40, \"archive_bytes\": 2048}', '/x.zip')",
+            " VALUES (%s, 'completed', 'airflow:admin', '{\"users\": 3, \"posts\": 40}', '/x.zip')",
             (f"job-{run_id}",),
         )
+        audit.record(db, "export.completed", {"job_id": f"job-{run_id}", "file_size_bytes": 2048})
         status, body = admin.get("/mmgov/console/exports")
         page = text(body)
         assert status == 200
@@ -337,7 +338,7 @@ class TestRunsExportsAudit:
         assert "verification FAILED" in text(body)
         status, body = admin.get("/mmgov/console/gdpr")
         assert f"job-{run_id} completed airflow:admin" in text(body)
-        assert "archive_bytes: 2048" in text(body)
+        assert "posts: 40" in text(body)
         assert "2,048 bytes" in text(body)
 
     def test_audit_filter_and_before_after(self, admin, db):

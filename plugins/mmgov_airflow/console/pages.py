@@ -52,7 +52,7 @@ class Refused(Exception):
 
 def render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
     root = request.scope.get("root_path", "").rstrip("/")
-    html = _env.get_template(template).render(root=root, nav=NAV, **values)
+    html = _env.get_template(template).render(root=root, **{"nav": NAV, **values})
     return HTMLResponse(html, status_code=status)
 
 
@@ -64,6 +64,7 @@ def refusal(request: Request, exc: Refused) -> HTMLResponse:
         exc.status,
         title="Governance",
         here="",
+        nav=[] if exc.status in (401, 403) else NAV,  # no links for who may not follow them
         headline=exc.headline,
         detail=exc.detail,
         login=login,
@@ -721,7 +722,7 @@ def gdpr_page(
     jobs = []
     for j in result.rows:
         progress = j["progress"] or {}
-        size = progress.get("archive_bytes") or progress.get("bytes")
+        size = j["file_size_bytes"]
         jobs.append(
             {
                 **j,

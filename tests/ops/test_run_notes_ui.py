@@ -16,7 +16,14 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.ops.test_airflow_ui import CHROMIUM, EXPORT_FROM, EXPORT_TO, browser_page, wait_for_run
+from tests.ops.test_airflow_ui import (
+    APPROVAL_SETTLE_SECONDS,
+    CHROMIUM,
+    EXPORT_FROM,
+    EXPORT_TO,
+    browser_page,
+    wait_for_run,
+)
 from tests.support.local_airflow import airflow_local
 
 pytestmark = [pytest.mark.browser, pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(1500)]
@@ -93,16 +100,19 @@ def test_export_note_and_rejected_purge_note_in_the_ui(browser_page, notes_airfl
     assert "**unsigned** (no `mmgov_signing` connection)" in run["note"]
     _show_run(page, local, "compliance_export", export_run, run["note"][:40], "01-compliance-export-note")
 
-    purge_run = _trigger(local, "retention_purge", {"dry_run": False})
-    path = f"/dags/retention_purge/dagRuns/{quote(purge_run, safe='')}/taskInstances/approval/-1/hitlDetails"
-    deadline = time.monotonic() + 600
-    while not [
-        d
-        for d in local.api("GET", "/dags/retention_purge/dagRuns/~/hitlDetails")["hitl_details"]
-        if d["task_instance"]["dag_run_id"] == purge_run and not d.get("response_received")
-    ]:
-        assert time.monotonic() < deadline, "the approval task never asked"
+    # Unpausing may also start the latest scheduled run, which asks first (max_active_runs=1): reject
+    # whichever run asks.
+    _trigger(local, "retention_purge", {"dry_run": False})
+    deadline = time.monotonic() + 900
+    waiting = None
+    while waiting is None:
+        assert time.monotonic() < deadline, "no retention_purge run asked for approval"
+        tis = local.api("GET", "/dags/retention_purge/dagRuns/~/taskInstances?limit=100")["task_instances"]
+        waiting = next((t for t in tis if t["state"] == "awaiting_input"), None)
         time.sleep(3)
+    purge_run = waiting["dag_run_id"]
+    time.sleep(APPROVAL_SETTLE_SECONDS)  # answering at once races the deferral under load (see the UI test)
+    path = f"/dags/retention_purge/dagRuns/{quote(purge_run, safe='')}/taskInstances/approval/-1/hitlDetails"
     local.api("PATCH", path, {"chosen_options": ["Reject"], "params_input": {}})
     run = wait_for_run(local, "retention_purge", purge_run)
     assert run["state"] == "success", run

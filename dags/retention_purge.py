@@ -4,7 +4,8 @@
 Daily at `DataRetentionSettings.DeletionJobStartTime` (time zone `Mmgov.Timezone`): resolve the
 retention policies (channel > team > global), **preview** what would be deleted per policy, team
 and channel (and what is spared: legal holds, pinned posts, posts the compliance export has not
-captured), ask a person to **approve** when `Mmgov.RetentionApproval` requires it, **soft-delete**
+captured), ask an approver (`Mmgov.RetentionApprovers`, default the Airflow admins) to **approve**
+when `Mmgov.RetentionApproval` requires it, **soft-delete**
 in batches of `BatchSize` (restorable for `Mmgov.PurgeGraceDays`), and **report**
 (`retention.deletion_completed`).
 

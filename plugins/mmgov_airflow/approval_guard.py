@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
-from urllib.parse import unquote
 
 from fastapi import HTTPException
 from starlette.concurrency import run_in_threadpool
@@ -22,8 +21,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 log = logging.getLogger(__name__)
+# Anchored at the end only: an api-server served under a path prefix sees it in front.
 HITL_ANSWER = re.compile(
-    r"^/api/v2/dags/(?P<dag_id>[^/]+)/dagRuns/(?P<run_id>[^/]+)/taskInstances/(?P<task_id>[^/]+)"
+    r"/api/v2/dags/(?P<dag_id>[^/]+)/dagRuns/(?P<run_id>[^/]+)/taskInstances/(?P<task_id>[^/]+)"
     r"(?:/(?P<map_index>-?\d+))?/hitlDetails/?$"
 )
 APPROVAL_TASKS = {("retention_purge", "approval"), ("retention_physical_removal", "approval")}
@@ -78,11 +78,11 @@ class ApprovalGuard:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        match = HITL_ANSWER.match(scope.get("path", "")) if scope["type"] == "http" else None
+        match = HITL_ANSWER.search(scope.get("path", "")) if scope["type"] == "http" else None
         if match is None or scope.get("method") != "PATCH":
             await self.app(scope, receive, send)
             return
-        dag_id, run_id, task_id = (unquote(match[k]) for k in ("dag_id", "run_id", "task_id"))
+        dag_id, run_id, task_id = match["dag_id"], match["run_id"], match["task_id"]  # already decoded
         if (dag_id, task_id) not in APPROVAL_TASKS:
             await self.app(scope, receive, send)
             return

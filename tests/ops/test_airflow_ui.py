@@ -1,5 +1,8 @@
 """The real Airflow UI in headless Chromium: log in, trigger compliance_export from its form, approve a purge.
 
+Users of three SimpleAuthManager roles: the admin approves; a viewer and an op user are refused the
+approval (mmgov's approval guard), and an op user's gdpr_export run fails with EXPORT_PERMISSION_DENIED.
+
 Airflow is started by the same code as ``make airflow`` (``scripts/airflow_local.py``: ``airflow
 standalone``, LocalExecutor, SimpleAuthManager login) on free ports, in a temp AIRFLOW_HOME, with its
 metadata in a database of the test PostgreSQL server and a copy of the demo workspace as the
@@ -47,6 +50,8 @@ EXPORT_FORMAT = "actiance"  # not the settings' default (csv): proves the form's
 pytestmark = [pytest.mark.browser, pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 APPROVAL_SETTLE_SECONDS = 15.0
+# Non-admin users besides LocalAirflow's admin (SimpleAuthManager role = the name).
+OTHER_USERS = {"viewer": secrets.token_urlsafe(12), "op": secrets.token_urlsafe(12)}
 
 
 def _ms(iso: str) -> int:
@@ -107,8 +112,14 @@ def ui_airflow(db_factory, demo_template, tmp_path_factory):
         worker_log_port=al.free_port(),
         trigger_log_port=al.free_port(),
         password=secrets.token_urlsafe(12),
+        extra_env={
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
+                ["admin:admin", *(f"{user}:{user}" for user in OTHER_USERS)]
+            )
+        },
     )
     local.write_passwords(keep_existing=False)
+    local.passwords_file.write_text(json.dumps({local.username: local.password, **OTHER_USERS}) + "\n")
     local.migrate()
     local.load_settings()
     log = root / "standalone.log"
@@ -128,19 +139,34 @@ def ui_airflow(db_factory, demo_template, tmp_path_factory):
             shutil.copytree(task_logs, ARTIFACTS / "task-logs")
 
 
-@pytest.fixture(scope="module")
-def logged_in(browser_page, ui_airflow):
-    """The browser, signed in through SimpleAuthManager's login form."""
-    local, _store = ui_airflow
-    page = browser_page
+def sign_in(page, local, username: str, password: str) -> None:
+    """Sign in through SimpleAuthManager's login form (signing out whoever was signed in)."""
+    page.context.clear_cookies()
     page.goto(f"{local.url}/")
     page.wait_for_url("**/auth/login**")
-    page.get_by_label("Username").fill(local.username)
-    page.get_by_label("Password").fill(local.password)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/auth/login" not in url)
     page.get_by_role("link", name="Dags").first.wait_for()
-    return page
+
+
+@pytest.fixture(scope="module")
+def logged_in(browser_page, ui_airflow):
+    """The browser, signed in as the admin."""
+    local, _store = ui_airflow
+    sign_in(browser_page, local, local.username, local.password)
+    return browser_page
+
+
+def audit_rows(local, event: str) -> list[dict]:
+    """mmgov's audit rows of ``event`` in the Mattermost database of this Airflow."""
+    import psycopg
+
+    from mmgov import audit
+
+    with psycopg.connect(local.mattermost_dsn) as conn:
+        return audit.history(conn, event_prefix=event)
 
 
 def fill_param(dialog, page, name: str, value: str) -> None:
@@ -280,7 +306,32 @@ def test_approve_a_retention_purge_in_the_ui(logged_in, ui_airflow):
     waiting_since = time.monotonic()
     run_path = f"/dags/retention_purge/dagRuns/{quote(run_id, safe='')}"
 
-    page.goto(f"{local.url}/dags/retention_purge/runs/{quote(run_id, safe='')}/tasks/{waiting}")
+    task_url = f"{local.url}/dags/retention_purge/runs/{quote(run_id, safe='')}/tasks/{waiting}"
+
+    # A viewer and an op user see the request (Airflow 3.3's UI offers the buttons to everyone who can
+    # read the task) but are refused: mmgov's approval guard answers 403 (the UI's "Access Denied") and
+    # audits the attempt; the task keeps waiting.
+    for n, user in enumerate(OTHER_USERS):
+        sign_in(page, local, user, OTHER_USERS[user])
+        page.goto(task_url)
+        page.get_by_role("link", name="Required Action").click()
+        page.get_by_text(f"Who may answer: {local.username}").first.wait_for()
+        page.get_by_role("button", name="Approve", exact=True).click()
+        page.get_by_text("Access Denied").first.wait_for()
+        deadline = time.monotonic() + 30
+        while not any(r["actor"] == user for r in audit_rows(local, "retention.approval_refused")):
+            assert time.monotonic() < deadline, f"no refusal audited for {user}"
+            time.sleep(0.5)
+        assert page.get_by_text("Response received").count() == 0
+        _shot(page, f"03{'ab'[n]}-retention-approval-refused-{user}")
+    hitl = local.api("GET", f"{run_path}/taskInstances/{waiting}/-1/hitlDetails")
+    assert hitl["response_received"] is False
+    assert hitl["assigned_users"] == [{"id": local.username, "name": local.username}]
+    refused = audit_rows(local, "retention.approval_refused")
+    assert sorted(r["actor"] for r in refused) == sorted(OTHER_USERS)
+
+    sign_in(page, local, local.username, local.password)
+    page.goto(task_url)
     page.get_by_role("link", name="Required Action").click()
     approve = page.get_by_role("button", name="Approve", exact=True)
     approve.wait_for()
@@ -306,3 +357,33 @@ def test_approve_a_retention_purge_in_the_ui(logged_in, ui_airflow):
     page.goto(f"{local.url}/dags/retention_purge/runs/{quote(run_id, safe='')}")
     page.get_by_text("Success").first.wait_for()
     _shot(page, "05-retention-purge-success")
+
+
+def test_an_op_user_cannot_export(browser_page, ui_airflow):
+    """gdpr_export triggered from the form by an op user: the run fails at start, writes nothing, is audited."""
+    local, store = ui_airflow
+    page = browser_page
+    out = store.parent / "gdpr-by-op"
+    sign_in(page, local, "op", OTHER_USERS["op"])
+    page.goto(f"{local.url}/dags/gdpr_export")
+    page.get_by_role("button", name="Trigger Dag").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Run Parameters").wait_for()
+    fill_param(dialog, page, "output_path", str(out))
+    dialog.get_by_role("button", name="Trigger", exact=True).click()
+    page.wait_for_url("**/dags/gdpr_export/runs/**")
+    run_id = unquote(page.url.split("/runs/")[1].split("/")[0])
+
+    run = wait_for_run(local, "gdpr_export", run_id)
+    assert run["state"] == "failed", run
+    assert run["triggering_user_name"] == "op"
+    assert run["tasks"]["start"] == "failed"
+    assert run["tasks"]["write"] in ("upstream_failed", None), run["tasks"]
+    tries = local.api("GET", f"/dags/gdpr_export/dagRuns/{quote(run_id, safe='')}/taskInstances/start")
+    assert tries["try_number"] == 1  # no retry
+    page.goto(f"{local.url}/dags/gdpr_export/runs/{quote(run_id, safe='')}/tasks/start")
+    page.get_by_text("EXPORT_PERMISSION_DENIED").first.wait_for(timeout=60_000)
+    _shot(page, "06-gdpr-export-refused-for-op")
+    denied = [r for r in audit_rows(local, "export.permission_denied") if r["payload"]["job_id"] == run_id]
+    assert [r["actor"] for r in denied] == ["op"]
+    assert not out.exists()  # nothing written, not even the folder

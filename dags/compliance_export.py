@@ -11,9 +11,15 @@ data interval (`CronDataIntervalTimetable`): consecutive runs tile time with no 
 (epoch ms or ISO-8601) or else export their data interval; with no schedule (`EnableExport` off) a
 manual run exports everything since the last successful export, up to now.
 
-**Tasks**: `resolve_window` -> `extract_format_package` (keyset batches of `BatchSize`, one zip
-each, into staging) -> `reconcile` (database counts vs written, fails loudly) -> `deliver` (atomic
-publish to `<export root>/compliance-export-YYYY-MM-DD-HHhMMm-<start>-<end>/`; summary in XCom).
+**Settle margin**: a scheduled run first waits (`wait_for_settle`, deferred: no worker slot) until its
+interval ended `Mmgov.ExportSettleSeconds` ago; a manual "up to now" run ends at now minus the margin.
+
+**Tasks**: `wait_for_settle` -> `resolve_window` -> `extract_format_package` (keyset batches of
+`BatchSize`, one zip each, into staging; then the late batches: versions of windows delivered in the
+last `Mmgov.LateArrivalLookbackHours` that no run exported) -> `reconcile` (database counts vs
+written, fails loudly; the previous window counted again) -> `deliver` (atomic publish to
+`<export root>/compliance-export-YYYY-MM-DD-HHhMMm-<start>-<end>/`; summary in XCom) ->
+`check_previous_window` (fails, as an alert, when the previous window grew by versions no run exported).
 
 **Configuration**: connection `mattermost_db`, variable `mattermost_settings`; `mattermost_s3` for
 S3; alerts via `mmgov_alert_smtp` / `mmgov_alert_webhook`. See docs/compliance-export.md.
@@ -23,13 +29,18 @@ from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 from mmgov_airflow.alerts import default_args
+from mmgov_airflow.outcomes import task_edge
+from mmgov_airflow.sensors import ExportSettledSensor
 
 from mmgov.compliance import run
+from mmgov.compliance.export_window import TIME_PATTERN
 from mmgov.compliance.schedule import daily_cron, start_and_catchup
 from mmgov.events import COMPLIANCE_EXPORT
 from mmgov.settings import EXPORT_FORMATS, load_settings_at_parse
 
 SETTINGS = load_settings_at_parse()
+DB_POOL = SETTINGS.Mmgov.DatabasePool  # tasks querying the Mattermost database
+SMTP_POOL = SETTINGS.Mmgov.SmtpPool  # delivery (Global Relay over SMTP)
 EXPORT = SETTINGS.MessageExportSettings
 START_DATE, CATCHUP = start_and_catchup(EXPORT, SETTINGS.Mmgov.Timezone)
 SCHEDULE = (
@@ -54,12 +65,16 @@ DEFAULT_ARGS["on_failure_callback"] = [*DEFAULT_ARGS["on_failure_callback"], run
         "export_from": Param(
             None,
             type=["null", "string", "integer"],
-            description="Start of a manual export (epoch ms or ISO-8601, inclusive)",
+            pattern=TIME_PATTERN,
+            minimum=0,
+            description="Start of a manual export (epoch ms or ISO-8601 such as 2026-01-05T00:00:00Z, inclusive)",
         ),
         "export_to": Param(
             None,
             type=["null", "string", "integer"],
-            description="End of a manual export (epoch ms or ISO-8601, exclusive; default now)",
+            pattern=TIME_PATTERN,
+            minimum=0,
+            description="End of a manual export (epoch ms or ISO-8601, exclusive; default now; after export_from)",
         ),
         "export_format": Param(
             EXPORT.ExportFormat,
@@ -70,7 +85,12 @@ DEFAULT_ARGS["on_failure_callback"] = [*DEFAULT_ARGS["on_failure_callback"], run
     },
 )
 def compliance_export():
-    @task
+    settled = ExportSettledSensor(
+        task_id="wait_for_settle", settle_seconds=SETTINGS.Mmgov.ExportSettleSeconds
+    )
+
+    @task(pool=DB_POOL)
+    @task_edge
     def resolve_window(**context) -> dict:
         return run.task_resolve_window(
             context["params"],
@@ -79,23 +99,31 @@ def compliance_export():
             run_id=context["run_id"],
         )
 
-    @task
+    @task(pool=DB_POOL)
+    @task_edge
     def extract_format_package(request: dict) -> dict:
         return run.task_extract_format_package(request)
 
     @task
+    @task_edge
     def reconcile(request: dict, manifest: dict) -> dict:
         return run.task_reconcile(request, manifest)
 
-    @task(outlets=[COMPLIANCE_EXPORT])
-    def deliver(request: dict, manifest: dict, **context) -> dict:
-        return run.task_deliver(request, manifest, run_id=context["run_id"])
+    @task(outlets=[COMPLIANCE_EXPORT], pool=SMTP_POOL)
+    @task_edge(outcome=True)
+    def deliver(request: dict, manifest: dict, checked: dict, **context) -> dict:
+        return run.task_deliver(request, manifest, checked, run_id=context["run_id"])
+
+    @task(retries=0)
+    @task_edge
+    def check_previous_window(summary: dict) -> dict | None:
+        return run.task_check_previous_window(summary)
 
     request = resolve_window()
+    settled >> request
     manifest = extract_format_package(request)
     checked = reconcile(request, manifest)
-    delivered = deliver(request, manifest)
-    checked >> delivered
+    check_previous_window(deliver(request, manifest, checked))
 
 
 compliance_export()

@@ -22,11 +22,13 @@ import pendulum
 from airflow.sdk import dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 from mmgov_airflow.alerts import default_args
+from mmgov_airflow.outcomes import task_edge
 
 from mmgov.custody import tasks
 from mmgov.settings import load_settings_at_parse
 
 SETTINGS = load_settings_at_parse()
+DB_POOL = SETTINGS.Mmgov.DatabasePool  # tasks querying the Mattermost database
 
 
 @dag(
@@ -40,11 +42,13 @@ SETTINGS = load_settings_at_parse()
     doc_md=__doc__,
 )
 def custody():
-    @task
+    @task(pool=DB_POOL)
+    @task_edge(outcome=True)
     def expire_exports() -> dict:
         return tasks.task_expire()
 
-    @task
+    @task(pool=DB_POOL)
+    @task_edge
     def attestation_rollup(**context) -> list:
         return tasks.task_rollup(context.get("logical_date"))
 

@@ -27,9 +27,14 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
 from mmgov_airflow.alerts import default_args
+from mmgov_airflow.outcomes import task_edge
 
 from mmgov.bulk_export.export_job import finish_run, on_export_failure, start_run, write_run
 from mmgov.events import GDPR_EXPORT
+from mmgov.settings import load_settings_at_parse
+
+SETTINGS = load_settings_at_parse()
+DB_POOL = SETTINGS.Mmgov.DatabasePool  # tasks querying the Mattermost database
 
 # No retries: the seed marks EXPORT_FAILED "Retry: No". Failures are deterministic (unwritable path,
 # disk full, bad parameter) and a retry would re-read the whole workspace; the alert goes out at once.
@@ -108,17 +113,20 @@ PARAMS = {
     doc_md=__doc__,
 )
 def gdpr_export():
-    @task
+    @task(pool=DB_POOL)
+    @task_edge
     def start(params=None, run_id=None, dag_run=None) -> dict:
         """Check the request and record it (job pending, export.started)."""
         return start_run(dict(params or {}), run_id, getattr(dag_run, "triggering_user_name", None))
 
-    @task
+    @task(pool=DB_POOL)
+    @task_edge
     def write(job: dict) -> dict:
         """Stream the export into output_path; per-entity progress while it runs."""
         return write_run(job)
 
-    @task(outlets=[GDPR_EXPORT])
+    @task(outlets=[GDPR_EXPORT], pool=DB_POOL)
+    @task_edge(outcome=True)
     def finish(result: dict) -> dict:
         """Job completed; export.completed / export.completed_with_warnings; the run's summary."""
         return finish_run(result)

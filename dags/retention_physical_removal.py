@@ -21,12 +21,14 @@ from airflow.sdk import dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 from mmgov_airflow.alerts import default_args
 from mmgov_airflow.approval import DECISION_KEY, RecordedApprovalOperator
+from mmgov_airflow.outcomes import task_edge
 from mmgov_airflow.retention_alerts import alert_rejected
 
 from mmgov.events import RETENTION
 from mmgov.settings import load_settings_at_parse
 
 SETTINGS = load_settings_at_parse()
+DB_POOL = SETTINGS.Mmgov.DatabasePool  # tasks querying the Mattermost database
 HOUR, MINUTE = SETTINGS.DataRetentionSettings.DeletionJobStartTime.split(":")
 
 
@@ -43,13 +45,15 @@ HOUR, MINUTE = SETTINGS.DataRetentionSettings.DeletionJobStartTime.split(":")
     doc_md=__doc__,
 )
 def retention_physical_removal():
-    @task(multiple_outputs=False)
+    @task(multiple_outputs=False, pool=DB_POOL)
+    @task_edge
     def preview(run_id: str) -> dict:
         from mmgov.retention import tasks
 
         return tasks.removal_preview(dag_run_id=run_id)
 
     @task.branch
+    @task_edge
     def decide(summary: dict) -> str:
         from mmgov.retention.approval import next_task
 
@@ -66,7 +70,8 @@ def retention_physical_removal():
         retries=0,
     )
 
-    @task(trigger_rule="none_failed_min_one_success", multiple_outputs=False)
+    @task(trigger_rule="none_failed_min_one_success", multiple_outputs=False, pool=DB_POOL)
+    @task_edge
     def remove(summary: dict) -> dict:
         from mmgov.retention import tasks
 
@@ -74,7 +79,10 @@ def retention_physical_removal():
             summary["run_id"], get_current_context()["ti"].xcom_pull(task_ids="approval", key=DECISION_KEY)
         )
 
-    @task(trigger_rule="none_failed_min_one_success", outlets=[RETENTION], multiple_outputs=False)
+    @task(
+        trigger_rule="none_failed_min_one_success", outlets=[RETENTION], multiple_outputs=False, pool=DB_POOL
+    )
+    @task_edge(outcome=True)
     def report(summary: dict) -> dict:
         from mmgov.retention import tasks
 

@@ -23,12 +23,14 @@ from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 from mmgov_airflow.alerts import default_args
 from mmgov_airflow.approval import DECISION_KEY, RecordedApprovalOperator
+from mmgov_airflow.outcomes import task_edge
 from mmgov_airflow.retention_alerts import alert_rejected
 
 from mmgov.events import RETENTION
 from mmgov.settings import load_settings_at_parse
 
 SETTINGS = load_settings_at_parse()
+DB_POOL = SETTINGS.Mmgov.DatabasePool  # tasks querying the Mattermost database
 HOUR, MINUTE = SETTINGS.DataRetentionSettings.DeletionJobStartTime.split(":")
 
 
@@ -44,13 +46,15 @@ HOUR, MINUTE = SETTINGS.DataRetentionSettings.DeletionJobStartTime.split(":")
     doc_md=__doc__,
 )
 def retention_purge():
-    @task(multiple_outputs=False)
+    @task(multiple_outputs=False, pool=DB_POOL)
+    @task_edge
     def preview(params: dict, run_id: str) -> dict:
         from mmgov.retention import tasks
 
         return tasks.preview(dag_run_id=run_id, dry_run=bool(params["dry_run"]))
 
     @task.branch
+    @task_edge
     def decide(summary: dict, params: dict) -> str:
         from mmgov.retention.approval import next_task
 
@@ -67,14 +71,18 @@ def retention_purge():
         retries=0,  # asking again after a timeout is a new run's job
     )
 
-    @task(trigger_rule="none_failed_min_one_success", multiple_outputs=False)
+    @task(trigger_rule="none_failed_min_one_success", multiple_outputs=False, pool=DB_POOL)
+    @task_edge
     def soft_delete(summary: dict) -> dict:
         from mmgov.retention import tasks
 
         ti = get_current_context()["ti"]
         return tasks.soft_delete(summary["run_id"], ti.xcom_pull(task_ids="approval", key=DECISION_KEY))
 
-    @task(trigger_rule="none_failed_min_one_success", outlets=[RETENTION], multiple_outputs=False)
+    @task(
+        trigger_rule="none_failed_min_one_success", outlets=[RETENTION], multiple_outputs=False, pool=DB_POOL
+    )
+    @task_edge(outcome=True)
     def report(summary: dict) -> dict:
         from mmgov.retention import tasks
 

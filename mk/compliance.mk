@@ -8,3 +8,8 @@ EXPORT_BENCH_ARGS ?=
 
 bench-export: install  ## Compliance export of POSTS posts as FORMAT: posts/s, peak RSS (<= 250 MB), ratio to COPY (<= 3)
 	$(BIN)/python bench/compliance_export.py --posts $(EXPORT_POSTS) --format $(FORMAT) $(EXPORT_BENCH_ARGS)
+
+.PHONY: bench-ledger
+
+bench-ledger: install  ## Completeness ledger cost at POSTS (1,000,000) posts/day: record, sweep, size, prune
+	$(BIN)/python bench/compliance_ledger.py --posts $(if $(filter command line environment,$(origin POSTS)),$(POSTS),1000000)

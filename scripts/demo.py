@@ -91,6 +91,8 @@ def main() -> int:
     print(f"Workspace           : {json.dumps(summary.to_dict().get('counts', {}))}")
     for dag_id, state, secs in results:
         print(f"DAG {dag_id:<18}: {state} in {secs:.0f}s")
+        for note in env.run_notes(dag_id).values():  # the run notes (mmgov_airflow.outcomes)
+            print(f"    note: {note}")
     with psycopg.connect(dsn) as conn:
         rows = conn.execute(
             "SELECT DISTINCT ON (event) event, payload FROM mmgov.audit_log ORDER BY event, id DESC"

@@ -3,7 +3,8 @@
 ``mmgov retention ...`` (policies, legal holds, preview, restore), ``mmgov gdpr ...`` (validate a
 bulk export), ``mmgov synth ...`` (seed a synthetic workspace), ``mmgov airflow-settings ...``
 (load airflow_settings.yaml into an Airflow), ``mmgov verify PATH`` (an export against its signed
-manifest), ``mmgov custody ...`` (attestations, rollup, expiry, keys).
+manifest), ``mmgov custody ...`` (attestations, rollup, expiry, keys), ``mmgov settings check`` (the
+settings variable).
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ COMMANDS = {
     "airflow-settings": ("mmgov.airflow_settings", "load airflow_settings.yaml into Airflow"),
     "verify": ("mmgov.custody.verify", "verify an export or attestation against its signed manifest"),
     "custody": ("mmgov.custody.cli", "retention attestations, monthly rollup, export expiry, signing keys"),
+    "settings": (
+        "mmgov.settings_check",
+        "check the mattermost_settings JSON: every error, key and allowed values",
+    ),
 }
 
 

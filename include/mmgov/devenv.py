@@ -83,6 +83,24 @@ class AirflowEnv:
             args += ["-c", json.dumps(conf)]
         return run_airflow(args, self, check=True, timeout=timeout)
 
+    def run_notes(self, dag_id: str) -> dict[str, str | None]:
+        """Each run of ``dag_id`` (oldest first) -> its note (``mmgov_airflow.outcomes`` writes them)."""
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.metadata_url or f"sqlite:///{self.home / 'airflow.db'}")
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    text(
+                        "SELECT dr.run_id, n.content FROM dag_run dr LEFT JOIN dag_run_note n"
+                        " ON n.dag_run_id = dr.id WHERE dr.dag_id = :dag_id ORDER BY dr.id"
+                    ),
+                    {"dag_id": dag_id},
+                ).all()
+        finally:
+            engine.dispose()
+        return {run_id: note for run_id, note in rows}
+
 
 def demo_settings(file_root: Path, *, approval: str = "always") -> dict[str, Any]:
     """The ``mattermost_settings`` of the demo and the local Airflow (Mattermost key names).

@@ -124,7 +124,18 @@ def gdpr_jobs_page(conn: psycopg.Connection, *, page: int = 0, per_page: int = P
         " FROM mmgov.gdpr_export_jobs ORDER BY created_at DESC, job_id LIMIT %s OFFSET %s",
         (per_page + 1, page * per_page),
     )
-    return Page.of(rows, page, per_page)
+    result = Page.of(rows, page, per_page)
+    sizes = dict(
+        conn.execute(
+            "SELECT payload->>'job_id', (payload->>'file_size_bytes')::bigint FROM mmgov.audit_log"
+            " WHERE event IN ('export.completed', 'export.completed_with_warnings')"
+            " AND payload->>'job_id' = ANY(%s)",
+            ([r["job_id"] for r in result.rows],),
+        ).fetchall()
+    )
+    for row in result.rows:  # the archive's size is recorded with the job's completion event
+        row["file_size_bytes"] = sizes.get(row["job_id"])
+    return result
 
 
 # --- audit trail ----------------------------------------------------------------------------------

@@ -299,6 +299,16 @@ class MmgovSettings:
     # and the days delivered exports are kept before the daily expiry removes them (0: forever).
     ExportRecipients: tuple[str, ...] = ()
     ExportRetentionDays: int = 0
+    # Compliance export completeness (mmgov.compliance.ledger): a window is exported once its end is this
+    # many seconds in the past (commits lag Mattermost's updateat stamps); post versions that still
+    # arrive late in windows exported in the last LateArrivalLookbackHours go out in a late batch.
+    ExportSettleSeconds: int = 300
+    LateArrivalLookbackHours: float = 24
+    # Files missing from an existing file store: "warn" (listed, run note + warning alert) or "fail".
+    MissingFiles: str = "warn"
+    # Airflow pools: tasks querying the Mattermost database, and Global Relay SMTP delivery.
+    DatabasePool: str = "default_pool"
+    SmtpPool: str = "default_pool"
 
     @classmethod
     def parse(cls, raw: Any, section: str = "Mmgov") -> MmgovSettings:
@@ -349,6 +359,22 @@ class MmgovSettings:
             )
         if "ExportRetentionDays" in vals:
             _check_int(f"{section}.ExportRetentionDays", vals["ExportRetentionDays"], minimum=0)
+        if "ExportSettleSeconds" in vals:
+            _check_int(f"{section}.ExportSettleSeconds", vals["ExportSettleSeconds"], minimum=0)
+        if "LateArrivalLookbackHours" in vals:
+            v = vals["LateArrivalLookbackHours"]
+            if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
+                raise SettingsError(
+                    f"{section}.LateArrivalLookbackHours must be a number of hours >= 0 (0 turns the late-arrival "
+                    f"sweep off), got {v!r}"
+                )
+        if "MissingFiles" in vals:
+            _check_choice(f"{section}.MissingFiles", vals["MissingFiles"], ("warn", "fail"))
+        for key in ("DatabasePool", "SmtpPool"):
+            if key in vals and (not isinstance(vals[key], str) or not vals[key].strip()):
+                raise SettingsError(
+                    f"{section}.{key} must be the name of an Airflow pool (default_pool), got {vals[key]!r}"
+                )
         return cls(**vals)
 
 
@@ -401,34 +427,55 @@ class Settings:
         )
 
 
+def load_raw_variable(default: str | None = None) -> str | None:
+    """The ``mattermost_settings`` variable's text (env ``AIRFLOW_VAR_MATTERMOST_SETTINGS`` first)."""
+    from airflow.sdk import Variable
+
+    return Variable.get(VARIABLE_NAME, default=default)
+
+
 def load_settings(default: str | None = None) -> Settings:
     """Read the ``mattermost_settings`` Airflow variable (env ``AIRFLOW_VAR_MATTERMOST_SETTINGS`` first).
 
-    Meant for task bodies; DAG files call :func:`load_settings_at_parse` instead.
+    Meant for task bodies; DAG files call :func:`load_settings_at_parse` instead. Inside a task,
+    only the keys its DAG reads can fail it (:mod:`mmgov.settings_check`); elsewhere every key.
     """
-    from airflow.sdk import Variable
+    from mmgov.settings_check import parse_for, uses_of
 
-    return Settings.parse(Variable.get(VARIABLE_NAME, default=default))
+    return parse_for(load_raw_variable(default), uses_of(_current_dag_id()))
+
+
+def _current_dag_id() -> str | None:
+    try:
+        from airflow.sdk import get_current_context
+
+        return get_current_context()["dag"].dag_id
+    except Exception:  # noqa: BLE001 - not inside a task (CLI, tests, scripts)
+        return None
 
 
 def load_settings_at_parse() -> Settings:
-    """Settings for DAG parsing (schedules), without a metadata-database query when avoidable.
+    """Settings for DAG parsing (schedules); never raises, so no DAG vanishes over a bad value.
 
     Reads ``AIRFLOW_VAR_MATTERMOST_SETTINGS`` from the environment when set; otherwise asks Airflow
     for the variable (the dag-processor serves it through the API, cached with ``[secrets] use_cache``).
-    Where no variable exists, Mattermost's defaults apply.
+    Where no variable exists, Mattermost's defaults apply. A bad key is logged and takes its
+    default here; it fails the first task of each DAG that reads it (:mod:`mmgov.settings_check`).
     """
+    import logging
     import os
 
-    env = os.environ.get("AIRFLOW_VAR_" + VARIABLE_NAME.upper())
-    if env is not None:
-        return Settings.parse(env)
-    try:
-        return load_settings(default=None)
-    except SettingsError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - no Airflow variable store reachable (plain import)
-        import logging
+    from mmgov.settings_check import parse_lenient
 
-        logging.getLogger(__name__).warning("mattermost_settings unavailable at parse (%s): defaults", exc)
-        return Settings()
+    log = logging.getLogger(__name__)
+    raw = os.environ.get("AIRFLOW_VAR_" + VARIABLE_NAME.upper())
+    if raw is None:
+        try:
+            raw = load_raw_variable(default=None)
+        except Exception as exc:  # noqa: BLE001 - no Airflow variable store reachable (plain import)
+            log.warning("mattermost_settings unavailable at parse (%s): defaults", exc)
+            return Settings()
+    settings, errors = parse_lenient(raw)
+    for _key, message in errors:
+        log.warning("mattermost_settings: %s (its default applies while parsing)", message)
+    return settings

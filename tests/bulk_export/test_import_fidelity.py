@@ -140,22 +140,10 @@ def test_direct_channel_participants_carry_mattermosts_channel_notify_props(edge
     assert validate_export(export.path).ok
 
 
-# Mattermost 11.7's own definitions of the two tables (../shared/data/mattermost-schema.json); a test
-# database built from an older DDL may lack them, as a Mattermost older than 7.7 does.
-_POST_EXTRA_DDL = (
-    "CREATE TABLE IF NOT EXISTS postspriority (postid varchar(26) PRIMARY KEY, channelid varchar(26) NOT NULL,"
-    " priority varchar(32) NOT NULL, requestedack boolean, persistentnotifications boolean)",
-    "CREATE TABLE IF NOT EXISTS postacknowledgements (postid varchar(26) NOT NULL, userid varchar(26) NOT NULL,"
-    " acknowledgedat bigint, remoteid varchar(26), channelid varchar(26) NOT NULL, PRIMARY KEY (postid, userid))",
-)
-
-
 @pytest.fixture
 def priority_workspace(edge_workspace):
     ids = edge_workspace.id
-    with psycopg.connect(edge_workspace.dsn, autocommit=True) as conn:
-        for ddl in _POST_EXTRA_DDL:
-            conn.execute(ddl)
+    with psycopg.connect(edge_workspace.dsn, autocommit=True) as conn:  # Mattermost 11.7's tables
         town, dm = ids("channel:town-square"), ids("dm:alice-carol")
         conn.execute(
             "INSERT INTO postspriority VALUES (%s, %s, 'urgent', true, false), (%s, %s, 'important', NULL, NULL)",

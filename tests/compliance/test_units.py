@@ -117,6 +117,46 @@ class TestResolveWindow:
         with pytest.raises(ExportWindowError, match="ends in the future"):
             resolve_window(interval_start=start, interval_end=end, now_ms=JAN1)
 
+    def test_settle_margin(self):
+        """Mmgov.ExportSettleSeconds: an "up to now" window ends the margin before now; a later end is refused."""
+        settle, now = 300_000, JAN1 + 10**9
+        window, _ = resolve_window(export_from=JAN1, now_ms=now, settle_ms=settle)
+        assert window == ExportWindow(JAN1, now - settle)
+        window, source = resolve_window(last_export_end_ms=JAN1, now_ms=now, settle_ms=settle)
+        assert (window, source) == (ExportWindow(JAN1, now - settle), "since_last_export")
+        # the last export ended inside the margin (the margin grew): an empty window, not a backwards one
+        window, _ = resolve_window(last_export_end_ms=now - 10, now_ms=now, settle_ms=settle)
+        assert window == ExportWindow(now - settle, now - settle)
+        assert resolve_window(export_from=JAN1, export_to=now - settle, now_ms=now, settle_ms=settle)[
+            0
+        ].end_ms == (now - settle)
+        with pytest.raises(
+            ExportWindowError, match=r"export_to \(\d+\) is less than Mmgov.ExportSettleSeconds \(300 s\)"
+        ):
+            resolve_window(export_from=JAN1, export_to=now - settle + 1, now_ms=now, settle_ms=settle)
+        start = dt.datetime(2026, 1, 1, 1, tzinfo=UTC)
+        end = dt.datetime(2026, 1, 2, 1, tzinfo=UTC)
+        end_ms = JAN1 + 90_000_000
+        with pytest.raises(ExportWindowError, match=r"data interval end .* Mmgov\.ExportSettleSeconds"):
+            resolve_window(
+                interval_start=start, interval_end=end, now_ms=end_ms + settle - 1, settle_ms=settle
+            )
+        window, _ = resolve_window(
+            interval_start=start, interval_end=end, now_ms=end_ms + settle, settle_ms=settle
+        )
+        assert window.end_ms == end_ms
+
+    def test_request_says_when_it_ends_at_the_settle_margin(self):
+        settings = Settings.parse({"Mmgov": {"ExportSettleSeconds": 60}})
+        up_to_now = resolve_request({"export_from": JAN1}, settings, now_ms=JAN1 + 10**9)
+        assert (up_to_now.window.end_ms, up_to_now.settle_seconds, up_to_now.ends_at_settle) == (
+            JAN1 + 10**9 - 60_000,
+            60,
+            True,
+        )
+        given = resolve_request({"export_from": JAN1, "export_to": JAN1 + 5}, settings, now_ms=JAN1 + 10**9)
+        assert not given.ends_at_settle
+
     def test_pendulum_datetimes_from_airflow(self):
         import pendulum
 
@@ -144,7 +184,7 @@ class TestResolveWindow:
         req = resolve_request(
             {"export_from": JAN1, "export_to": JAN1 + 1},
             settings,
-            now_ms=JAN1 + 10,
+            now_ms=JAN1 + 300_001,  # the end lies Mmgov.ExportSettleSeconds (300) in the past
             run_id="manual__2026-01-01T00:00:00+00:00",
         )
         assert req.export_format == "csv"

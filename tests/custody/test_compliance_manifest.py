@@ -57,7 +57,7 @@ def test_manifest_lists_every_batch_with_counts_and_run_facts(export_demo, signi
     assert doc["export"]["format"] == "csv"
     assert doc["settings"]["MessageExportSettings"]["BatchSize"] == 1000
     assert doc["settings"]["Mmgov"]["CsvMembershipRows"] == "window"
-    assert doc["mattermost"]["systems_version"] == "10.5.0"  # the synthetic workspace's systems row
+    assert doc["mattermost"]["systems_version"] == "11.7.0"  # the synthetic workspace's systems row
     assert doc["run"]["airflow_run_id"] == "scheduled__2026-01-01"
     assert doc["signing"] == {"algorithm": "ed25519", "key_id": signing_key.signer.key_id, "note": None}
     assert doc["encryption"] is None

@@ -31,7 +31,9 @@ out = {"errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": {}}
 for dag_id, dag in bag.dags.items():
     out["dags"][dag_id] = {
         "tags": sorted(dag.tags or []),
-        "tasks": {t.task_id: {"retries": t.retries, "on_failure_callback": bool(t.on_failure_callback)}
+        "tasks": {t.task_id: {"retries": t.retries, "on_failure_callback": bool(t.on_failure_callback),
+                              "deferrable": bool(getattr(t, "deferrable", False)),
+                              "upstream": sorted(t.upstream_task_ids)}
                   for t in dag.tasks},
         "doc_md": bool(dag.doc_md),
     }
@@ -83,6 +85,16 @@ def test_policy(dagbag_report, dag_id):
     assert dag["doc_md"], "DAG files carry doc_md=__doc__"
     for task_id, task in dag["tasks"].items():
         assert task["on_failure_callback"], f"{dag_id}.{task_id} has no failure alert"
+
+
+def test_compliance_export_waits_to_settle_and_checks_the_previous_window(dagbag_report):
+    """Issue 23: a deferred wait (no worker slot) before the window is resolved; the recount alert
+    after delivery, never retried."""
+    tasks = dagbag_report["dags"]["compliance_export"]["tasks"]
+    assert tasks["wait_for_settle"]["deferrable"] is True
+    assert tasks["resolve_window"]["upstream"] == ["wait_for_settle"]
+    assert tasks["check_previous_window"]["upstream"] == ["deliver"]
+    assert tasks["check_previous_window"]["retries"] == 0
 
 
 def test_probe_really_blocks_network():

@@ -85,6 +85,12 @@ def gov_airflow(db_factory, demo_template, tmp_path_factory):
             shutil.copyfile(log, ARTIFACTS / "airflow-standalone.log")
 
 
+def _open(frame, name: str) -> None:
+    """Click a console navigation link and wait for that page (its heading)."""
+    frame.get_by_role("navigation").get_by_role("link", name=name, exact=True).click()
+    frame.get_by_role("heading", name=name, exact=True).wait_for()
+
+
 def _sign_in(page, local, username: str, password: str) -> None:
     page.context.clear_cookies()
     page.goto(f"{local.url}/auth/login")
@@ -116,8 +122,9 @@ def test_governance_console_end_to_end(browser_page, gov_airflow, names):  # noq
     if not (DAGS / "retention_purge.py").exists():
         pytest.skip("dags/retention_purge.py does not exist")
     local, _dsn = gov_airflow
+    from playwright.sync_api import expect
+
     page = browser_page
-    page.on("dialog", lambda dialog: dialog.accept())  # the console's "are you sure?" confirmations
     _sign_in(page, local, local.username, local.password)
 
     # Reached from Airflow's navigation: the console is shown in the UI's plugin frame.
@@ -145,7 +152,7 @@ def test_governance_console_end_to_end(browser_page, gov_airflow, names):  # noq
     _shot(page, "03-policy-created-by-name")
 
     # A legal hold on a user by e-mail: the list says what it covers.
-    frame.get_by_role("navigation").get_by_role("link", name="Legal holds").click()
+    _open(frame, "Legal holds")
     frame.get_by_label("Name").fill("Case 42")
     frame.get_by_label("Holds").select_option("user")
     frame.get_by_label("Who / where").fill(names["email"])
@@ -175,7 +182,7 @@ def test_governance_console_end_to_end(browser_page, gov_airflow, names):  # noq
     waiting_since = time.monotonic()
     page.goto(f"{local.url}/plugin/governance")
     frame = page.frame_locator("iframe")
-    frame.get_by_role("navigation").get_by_role("link", name="Purge runs").click()
+    _open(frame, "Purge runs")
     frame.get_by_role("row").filter(has_text=dag_run_id).get_by_role("link").first.click()
     frame.get_by_role("heading", name="Preview").wait_for()
     preview = frame.locator("main").inner_text()
@@ -192,8 +199,8 @@ def test_governance_console_end_to_end(browser_page, gov_airflow, names):  # noq
     _shot(page, "05-purge-preview-readable")
 
     # Approve in Airflow's Required Action page (the console links to it).
-    with page.expect_navigation():
-        frame.get_by_role("link", name="answer in Airflow (Required Action)").click()
+    frame.get_by_role("link", name="answer in Airflow (Required Action)").click()
+    page.wait_for_url("**/tasks/approval/required_actions")
     approve = page.get_by_role("button", name="Approve", exact=True)
     approve.wait_for()
     time.sleep(max(0.0, APPROVAL_SETTLE_SECONDS - (time.monotonic() - waiting_since)))
@@ -206,7 +213,7 @@ def test_governance_console_end_to_end(browser_page, gov_airflow, names):  # noq
     # Restore one channel from the run's page, with a confirmation and a clear outcome.
     page.goto(f"{local.url}/plugin/governance")
     frame = page.frame_locator("iframe")
-    frame.get_by_role("navigation").get_by_role("link", name="Purge runs").click()
+    _open(frame, "Purge runs")
     run_row = frame.get_by_role("row").filter(has_text=dag_run_id)
     assert "approved by " in run_row.inner_text()
     run_row.get_by_role("link").first.click()
@@ -217,21 +224,25 @@ def test_governance_console_end_to_end(browser_page, gov_airflow, names):  # noq
     outcome.wait_for()
     assert outcome.inner_text().startswith("restored ")
     assert " in channel " in outcome.inner_text()
+    assert frame.get_by_role("status").first.inner_text().startswith("Restore: restored ")  # also on top
     _shot(page, "07-restored-one-channel")
 
     # The compliance export history and the audit trail.
-    frame.get_by_role("navigation").get_by_role("link", name="Compliance exports").click()
+    _open(frame, "Compliance exports")
     export_row = frame.get_by_role("row").nth(1).inner_text()
     assert "csv" in export_row
     assert "\u2192" in export_row
     _shot(page, "08-compliance-export-history")
-    frame.get_by_role("navigation").get_by_role("link", name="Audit trail").click()
+    _open(frame, "Audit trail")
     frame.get_by_label("Event").fill("retention.restored")
     frame.get_by_role("button", name="Filter").click()
+    expect(frame.get_by_role("cell", name="retention.deletion_completed", exact=True)).to_have_count(0)
+    events = frame.locator("main > table > tbody > tr > td:nth-child(2)").all_inner_texts()
+    assert events == ["retention.restored"], events
     audit_row = frame.get_by_role("row").filter(has_text="retention.restored").first
-    audit_row.wait_for()
     assert local.username in audit_row.inner_text().split()  # the bare Airflow user name (one actor name)
     assert "airflow:" not in audit_row.inner_text()
+    assert "note: restored " in audit_row.inner_text()
     _shot(page, "09-audit-trail-filtered")
 
     # A non-admin is refused, in the UI and on the console's own URL.
@@ -239,6 +250,7 @@ def test_governance_console_end_to_end(browser_page, gov_airflow, names):  # noq
     page.goto(f"{local.url}/plugin/governance")
     refusal = page.frame_locator("iframe").get_by_text("The Governance console is for Airflow admins only.")
     refusal.wait_for()
+    expect(page.frame_locator("iframe").get_by_role("navigation")).to_have_count(0)
     _shot(page, "10-non-admin-refused")
     response = page.goto(f"{local.url}/mmgov/console/policies")
     assert response.status == 403

@@ -165,6 +165,9 @@ class TestPoliciesAndHolds:
         )
         assert status == 200
         assert f"Ops {suffix} forever ops{suffix} -" in text(body)
+        status, body = admin.get(f"/mmgov/console/policies/{pid}/delete")
+        assert f"Delete the retention policy \u201cOps {suffix}\u201d (forever)?" in text(body)
+        assert admin.post(f"/mmgov/console/policies/{pid}/delete", {})[0] == 400  # not confirmed
         status, body = admin.post(f"/mmgov/console/policies/{pid}/delete", {"confirm": "yes"})
         assert f"Policy 'Ops {suffix}' deleted." in text(body)
 
@@ -238,8 +241,11 @@ class TestPoliciesAndHolds:
             },
         )
         assert field_error(body, "dates").startswith("LEGAL_HOLD_INVALID: start_ms")
-        hold_id = re.search(rf'holds/(\w+)/release" data-confirm="Release hold Case {suffix}', body).group(1)
-        status, body = admin.post(f"/mmgov/console/holds/{hold_id}/release", {})
+        hold_id = re.search(r'holds/(\w+)/release">release', body).group(1)
+        status, body = admin.get(f"/mmgov/console/holds/{hold_id}/release")
+        assert f"Release the legal hold \u201cCase {suffix}\u201d on the user?" in text(body)
+        assert admin.post(f"/mmgov/console/holds/{hold_id}/release", {})[0] == 400  # not confirmed
+        status, body = admin.post(f"/mmgov/console/holds/{hold_id}/release", {"confirm": "yes"})
         assert f"Legal hold 'Case {suffix}' released." in text(body)
 
     def test_effective_policy_says_which_rule(self, admin, ws):
@@ -284,7 +290,7 @@ class TestRunsExportsAudit:
             f"/mmgov/console/runs/{run['run_id']}/restore", {"channel": keep, "confirm": "yes"}
         )
         assert status == 200
-        assert f"restored 1 messages and 0 files in channel {keep}" in text(body)
+        assert f"Restore: restored 1 messages and 0 files in channel r{suffix} / keep" in text(body)
         status, body = admin.post(
             f"/mmgov/console/runs/{run['run_id']}/restore", {"channel": keep, "confirm": "yes"}
         )
@@ -315,9 +321,10 @@ class TestRunsExportsAudit:
         )
         db.execute(
             "INSERT INTO mmgov.gdpr_export_jobs (job_id, status, actor, progress, output_path)"
-            " VALUES (%s, 'completed', 'airflow:admin', '{\"users\": 3, \"posts\": 40, \"archive_bytes\": 2048}', '/x.zip')",
+            " VALUES (%s, 'completed', 'airflow:admin', '{\"users\": 3, \"posts\": 40}', '/x.zip')",
             (f"job-{run_id}",),
         )
+        audit.record(db, "export.completed", {"job_id": f"job-{run_id}", "file_size_bytes": 2048})
         status, body = admin.get("/mmgov/console/exports")
         page = text(body)
         assert status == 200
@@ -331,7 +338,7 @@ class TestRunsExportsAudit:
         assert "verification FAILED" in text(body)
         status, body = admin.get("/mmgov/console/gdpr")
         assert f"job-{run_id} completed airflow:admin" in text(body)
-        assert "archive_bytes: 2048" in text(body)
+        assert "posts: 40" in text(body)
         assert "2,048 bytes" in text(body)
 
     def test_audit_filter_and_before_after(self, admin, db):

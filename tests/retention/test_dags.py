@@ -170,7 +170,23 @@ def test_a_person_answers_in_airflow(mm_dsn, conn, airflow_env, answer):
     if answer == "Reject":
         assert deleted_posts(conn) == set()
         assert states["soft_delete"] == "skipped"
-        assert states["report"] == "success"
+        assert states["report"] == "skipped"  # never green: the run note says who rejected
+        assert env.run_notes("retention_purge") == {
+            run_id: "REJECTED by admin: nothing deleted. (planned: 5 messages, 0 files)"
+        }
+        runs = subprocess.run(
+            [str(AIRFLOW_BIN.with_name("python")), "-m", "mmgov.retention", "--dsn", mm_dsn, "purge", "runs"],
+            env=env.environ(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        (listed,) = json.loads(runs.stdout)
+        assert (listed["rejected_by"], listed.get("approved_by"), listed["status"]) == (
+            "admin",
+            None,
+            "rejected",
+        )
         assert (summary["status"], summary.get("rejected_by"), summary["alert"]) == (
             "rejected",
             "admin",

@@ -103,3 +103,46 @@ def test_restore_window_closed(conn, world):
 def test_unknown_run(conn):
     with pytest.raises(RunNotFound):
         restore_run(conn, S, "x" * 26, actor="ann")
+
+
+def _plan_nodes(plan: dict) -> list[dict]:
+    return [plan, *(n for child in plan.get("Plans", []) for n in _plan_nodes(child))]
+
+
+@pytest.mark.parametrize("kind", ["post", "file"])
+def test_restore_batch_has_the_purges_pinned_index_plan(conn, world, kind):
+    """Each restore batch walks the (createat, id) queue and reaches the table by its primary key only:
+    no sequential scan, no hash or merge join, whatever the estimates (as the purge's batches)."""
+    from psycopg import sql
+
+    from mmgov.retention import restore
+    from mmgov.retention.purge import _BATCH_SETTINGS
+
+    run_id = purge(conn)
+    params = {
+        "run_id": run_id,
+        "kind": kind,
+        "channel_id": None,
+        "limit": 3000,
+        "after_at": -1,
+        "after_id": "",
+    }
+    table = sql.SQL("posts" if kind == "post" else "fileinfo")
+    conn.execute(restore._MAKE_QUEUE)
+    conn.execute(restore._FILL_QUEUE.format(table=table), params)
+    with conn.transaction():
+        conn.execute(_BATCH_SETTINGS)
+        (plan,) = conn.execute(
+            sql.SQL("EXPLAIN (FORMAT JSON) {}").format(restore._RESTORES[kind]), params
+        ).fetchone()[0]
+    nodes = _plan_nodes(plan["Plan"])
+    kinds = {n["Node Type"] for n in nodes}
+    assert not kinds & {"Seq Scan", "Hash Join", "Merge Join", "Hash"}, kinds
+    probes = {n["Relation Name"]: n for n in nodes if n["Node Type"] == "Index Scan"}
+    table = probes["posts" if kind == "post" else "fileinfo"]
+    # one probe per queued id: the primary key, or Mattermost's (createat, id) index, as the purge does
+    assert table["Index Name"] in {"posts_pkey", "idx_posts_create_at_id", "fileinfo_pkey"}
+    assert "(id)::text = " in table.get("Index Cond", "")
+    assert table["Parent Relationship"] == "Inner"
+    assert probes["purge_log"]["Index Name"] == "purge_log_pkey"
+    assert "mmgov_restore_queue_pkey" in {n.get("Index Name") for n in nodes}  # the keyset walk

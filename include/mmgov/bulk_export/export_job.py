@@ -224,11 +224,15 @@ def run_export(
     batch_size: int = BATCH_SIZE,
     started: datetime | None = None,
     custody: ExportCustody | None = None,
+    missing_files: str = "warn",
 ) -> ExportResult:
     """Write the whole export (see the module docstring). ``conn`` reads Mattermost (an idle
     connection); ``state_conn`` (autocommit) writes progress and events while the read goes on.
     ``custody``: signing key and age recipients (default: the ``mmgov_signing`` connection, no
-    encryption); the signed manifest is written beside the export once it is complete."""
+    encryption); the signed manifest is written beside the export once it is complete.
+    ``missing_files`` (``Mmgov.MissingFiles``): ``fail`` aborts the export when a file could not be copied."""
+    from mmgov.file_store_root import enforce_missing_files
+
     t0 = time.monotonic()
     custody = custody or ExportCustody.load()
     started = started or datetime.now(UTC)
@@ -267,6 +271,7 @@ def run_export(
         ctx.progress["attachments_exported"] = copier.copied["attachments"] + copier.copied["emoji"]
         ctx.progress["profile_pictures_exported"] = copier.copied["profile_pictures"]
         ctx.progress["num_warnings"] = copier.warnings
+        enforce_missing_files(missing_files, copier.warnings, store.describe())  # before it looks complete
         final = sink.commit(copier.close())
         ref = write_gdpr_manifest(
             sink,
@@ -540,10 +545,13 @@ def start_run(params: dict[str, Any], run_id: str, actor: str | None) -> dict[st
     """
     from mmgov.authz import check_export_permission, task_admins
     from mmgov.db import hook_connection
+    from mmgov.file_store_root import check_file_store_root
     from mmgov.settings import load_settings
     from mmgov.state import ensure_mmgov_schema
 
     settings = load_settings()
+    ExportCustody.load(settings.Mmgov.ExportRecipients)  # a bad mmgov_signing key fails here, before any work
+    check_file_store_root(settings.FileSettings)  # before the output folder is created
     with hook_connection() as conn:
         conn.autocommit = True
         ensure_mmgov_schema(conn)
@@ -586,7 +594,15 @@ def write_run(job: dict[str, Any]) -> dict[str, Any]:
     with hook_connection() as conn, hook_connection() as state_conn:
         conn.autocommit = True
         state_conn.autocommit = True
-        return run_export(conn, state_conn, job["job_id"], options, store, custody=custody).to_dict()
+        return run_export(
+            conn,
+            state_conn,
+            job["job_id"],
+            options,
+            store,
+            custody=custody,
+            missing_files=settings.Mmgov.MissingFiles,
+        ).to_dict()
 
 
 def finish_run(result: dict[str, Any]) -> dict[str, Any]:

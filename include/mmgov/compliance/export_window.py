@@ -10,6 +10,14 @@ ISO time is UTC) like Mattermost's ``--exportFrom``; without them it exports its
 when it has none (the DAG is unscheduled because ``EnableExport`` is off), everything since the end of
 the last successful export up to now, as Mattermost's "Run export now" does.
 ``MessageExportSettings.ExportFromTimestamp`` (when > 0) is a floor: nothing before it is exported.
+
+Settle margin (``Mmgov.ExportSettleSeconds``): Mattermost stamps ``updateat`` in the application
+server before its transaction commits, and each node of a cluster stamps with its own clock, so a
+post can become visible after a reader has passed its ``updateat``. A window is therefore exported
+only once its end lies the margin in the past: an "up to now" run ends at now minus the margin, and
+an explicit ``export_to`` or a data interval closer to now is refused (the DAG's sensor waits for a
+scheduled interval to settle). What still arrives later is caught by the late-arrival sweep
+(:mod:`mmgov.compliance.ledger`).
 """
 
 from __future__ import annotations
@@ -24,6 +32,11 @@ from typing import Any
 from mmgov.errors import MmgovError
 
 _INT = re.compile(r"^-?\d+$")
+# The trigger form's check of export_from / export_to strings (JSON Schema ``pattern``): epoch ms, or an
+# ISO-8601 date or time as :func:`parse_time_param` reads it; the task still checks the value and range.
+TIME_PATTERN = (
+    r"^\s*(\d+|\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?([Zz]|[+-]\d{2}:?\d{2})?)\s*$"
+)
 # Epoch values below this are taken as seconds by mistake: refuse them rather than export 1970.
 _MIN_MS = 10**11  # 1973-03-03 in ms; a current epoch in *seconds* (~1.7e9) is far below
 
@@ -115,6 +128,14 @@ def parse_time_param(name: str, value: Any) -> int | None:
     raise ExportWindowError(f"{name} must be epoch milliseconds or an ISO-8601 time, got {value!r}")
 
 
+def _as_given(value: Any, ms: int) -> str:
+    """A time in the units the user gave: ISO-8601 in, ISO-8601 out; epoch ms in, ms (and ISO) out."""
+    iso = dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, str) and not _INT.match(value.strip()):
+        return iso
+    return f"{ms} ({iso})"
+
+
 def resolve_window(
     *,
     export_from: Any = None,
@@ -124,28 +145,36 @@ def resolve_window(
     floor_ms: int = 0,
     now_ms: int | None = None,
     last_export_end_ms: int | None = None,
+    settle_ms: int = 0,
 ) -> tuple[ExportWindow, str]:
     """The window of a run and where it came from (``"params"``, ``"data_interval"`` or ``"since_last_export"``).
 
     ``floor_ms`` (``ExportFromTimestamp``) raises the start of a *scheduled* window (the first run
-    may start before it); manual parameters are taken as given. ``export_to`` defaults to now; a
-    window may not reach into the future (posts could still appear in it after the export).
+    may start before it); manual parameters are taken as given. ``export_to`` defaults to now minus
+    ``settle_ms`` (``Mmgov.ExportSettleSeconds``); no window may end later than that (posts could
+    still appear in it after the export).
     """
     now = int(time.time() * 1000) if now_ms is None else now_ms
+    settled = now - settle_ms
     start = parse_time_param("export_from", export_from)
     end = parse_time_param("export_to", export_to)
     if start is not None or end is not None:
         if start is None:
             raise ExportWindowError("export_to was given without export_from: give both, or neither")
-        end = now if end is None else end
+        end = settled if end is None else end
         if end > now:
             raise ExportWindowError(
-                f"export_to={export_to!r} ({end}) is in the future (now {now}): posts could still be added to "
-                "that window after the export; give a time in the past"
+                f"export_to {_as_given(export_to, end)} is in the future (now {_as_given(export_to, now)}): "
+                "posts could still be added to that window after the export; give a time in the past"
             )
+        _check_settled("export_to", end, settled, settle_ms)
         if start >= end:
+            shown_to = (
+                _as_given(export_to, end) if export_to is not None else f"(now) {_as_given(export_from, end)}"
+            )
             raise ExportWindowError(
-                f"export_from ({start}) must be before export_to ({end}); the window is [export_from, export_to)"
+                f"export_from {_as_given(export_from, start)} must be before export_to {shown_to}; "
+                "the window is [export_from, export_to)"
             )
         return ExportWindow(start, end), "params"
     no_interval = interval_start is None or interval_end is None
@@ -159,7 +188,7 @@ def resolve_window(
                 "(and optionally export_to) in the run's parameters"
             )
         since = max(since, floor_ms)
-        return ExportWindow(min(since, now), now), "since_last_export"
+        return ExportWindow(min(since, settled), settled), "since_last_export"
     start, end = to_epoch_ms(interval_start), to_epoch_ms(interval_end)
     if start > end:
         raise ExportWindowError(
@@ -171,6 +200,15 @@ def resolve_window(
             f"the run's data interval ends in the future ({interval_end.isoformat()}): it can only be exported "
             "once it has passed"
         )
+    _check_settled("the run's data interval end", end, settled, settle_ms)
     if floor_ms and start < floor_ms:
         start = min(floor_ms, end)
     return ExportWindow(start, end), "data_interval"
+
+
+def _check_settled(what: str, end: int, settled: int, settle_ms: int) -> None:
+    if end > settled:
+        raise ExportWindowError(
+            f"{what} ({end}) is less than Mmgov.ExportSettleSeconds ({settle_ms // 1000} s) before now: "
+            f"commits may still land in that window; give a time at or before {settled}, or wait"
+        )

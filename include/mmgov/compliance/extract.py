@@ -126,21 +126,34 @@ class WindowCounts:
     files: int
 
 
-def count_window(conn: psycopg.Connection, window: ExportWindow) -> WindowCounts:
-    """Posts and files of the window (call inside :func:`snapshot` for consistency)."""
+def count_window(
+    conn: psycopg.Connection, window: ExportWindow, *, unexported_only: bool = False
+) -> WindowCounts:
+    """Posts and files of the window (call inside :func:`snapshot` for consistency); ``unexported_only``:
+    of the versions no delivered run exported (:func:`mmgov.compliance.ledger.only_unexported`)."""
     params = {"start": window.start_ms, "end": window.end_ms}
-    posts = conn.execute(COUNT_POSTS, params).fetchone()[0]
-    files = conn.execute(COUNT_FILES, params).fetchone()[0]
+    posts = conn.execute(_restricted(COUNT_POSTS, unexported_only), params).fetchone()[0]
+    files = conn.execute(_restricted(COUNT_FILES, unexported_only), params).fetchone()[0]
     return WindowCounts(posts=int(posts), files=int(files))
 
 
+def _restricted(query: str, unexported_only: bool) -> str:
+    if not unexported_only:
+        return query
+    from mmgov.compliance.ledger import only_unexported
+
+    return only_unexported(query)
+
+
 @contextmanager
-def snapshot(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
-    """A REPEATABLE READ, READ ONLY transaction: one consistent snapshot of the database."""
+def snapshot(conn: psycopg.Connection, *, read_only: bool = True) -> Iterator[psycopg.Connection]:
+    """A REPEATABLE READ transaction (READ ONLY unless the run records its ledger in it): one
+    consistent snapshot of the database."""
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         conn.rollback()
     with conn.transaction():
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        mode = ", READ ONLY" if read_only else ""
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ" + mode)
         yield conn
 
 
@@ -167,6 +180,9 @@ class WindowReader:
         rendered_time: str = RENDERED_CREATEAT,
         rendered_params: dict[str, Any] | None = None,
         member_lists: bool = True,
+        ledger_run: int | None = None,
+        unexported_only: bool = False,
+        zip_prefix: str = "",
     ):
         """``rendered_*``: a format's SQL rendering of plain posts
         (:attr:`mmgov.compliance.formats.ComplianceFormat.rendered_line`, ``rendered_deleted``,
@@ -174,7 +190,13 @@ class WindowReader:
         those posts then come in ``batch.rendered`` and only the others are classified into
         ``batch.posts``. ``member_lists``: False gives each channel's membership once per window
         (:attr:`mmgov.compliance.formats.ComplianceFormat.member_lists`,
-        :class:`~mmgov.compliance.window_membership.WindowMembership`)."""
+        :class:`~mmgov.compliance.window_membership.WindowMembership`).
+
+        ``ledger_run``: record the rows read as that run's in the compliance ledger, in the same
+        snapshot (:mod:`mmgov.compliance.ledger`). ``unexported_only``: a late read, only the versions
+        no delivered run exported; its batches are named ``<zip_prefix>batchNNN-...`` and get the
+        members present at the window start (previously joined; the joins and leaves inside it were
+        exported with the window itself)."""
         if batch_size < 1:
             raise ValueError(f"BatchSize must be >= 1, got {batch_size}")
         self.conn = conn
@@ -186,18 +208,29 @@ class WindowReader:
         self.rendered_time = rendered_time
         self.rendered_params = rendered_params or {}
         self.member_lists = member_lists
+        self.ledger_run = ledger_run
+        self.unexported_only = unexported_only
+        self.zip_prefix = zip_prefix
         self.counts: WindowCounts | None = None
 
     def __iter__(self) -> Iterator[tuple[ExportBatch, DbCounts]]:
         conn, window, size = self.conn, self.window, self.batch_size
         conn.autocommit = True
         lookups = Lookups()
-        with _twin_of(conn) as twin, snapshot(conn):
+        late = self.unexported_only
+        with _twin_of(conn) as twin, snapshot(conn, read_only=self.ledger_run is None):
             # Plan for the whole result (like COPY), not for the first rows.
             conn.execute("SET LOCAL cursor_tuple_fraction = 1.0")
-            self.counts = count_window(conn, window)
+            self.counts = count_window(conn, window, unexported_only=late)
             source = MembershipSource if self.member_lists else WindowMembership
             params = {"start": window.start_ms, "end": window.end_ms}
+            if self.ledger_run is not None:
+                from mmgov.compliance.ledger import RECORD
+
+                conn.execute(_restricted(RECORD, late), {**params, "ledger_run": self.ledger_run})
+            # a late read's membership: who was present at the window start, no joins or leaves
+            m_start, m_end = (window.start_ms, window.start_ms) if late else (window.start_ms, window.end_ms)
+            self._membership_range = (m_start, m_end) if late else None
             rendered = self.rendered_line is not None
             if rendered:
                 query = rendered_post_query(
@@ -206,12 +239,13 @@ class WindowReader:
                 query_params = {**params, **self.rendered_params}
             else:
                 query, query_params = POST_QUERY, params
+            query = _restricted(query, late)
             with (
-                source(conn, window.start_ms, window.end_ms, lookups.users) as membership,
+                source(conn, m_start, m_end, lookups.users) as membership,
                 post_stream(conn, twin, query, query_params, size, self.CURSOR_NAME) as post_rows,
                 conn.cursor(name=self.CURSOR_NAME + "_files") as fcur,
             ):
-                fcur.execute(FILES_STREAM, params)
+                fcur.execute(_restricted(FILES_STREAM, late), params)
                 files = FileStream(fcur)
 
                 def fetch() -> tuple[list[tuple], dict[int, tuple], dict[str, list[ExportedFile]]]:
@@ -286,7 +320,8 @@ class WindowReader:
                     batch_channels[ch.id] = ch
                     seen = authors[ch.id] = {}
                 seen[user.id] = user
-        activity = membership.activity(start, end, batch_channels, authors)
+        m_start, m_end = self._membership_range or (start, end)
+        activity = membership.activity(m_start, m_end, batch_channels, authors)
         batch = ExportBatch(
             number=number,
             window=self.window,
@@ -298,6 +333,7 @@ class WindowReader:
             rendered=rendered,
             channel_of=lookups.channels,
             author_of=lookups.users,
+            zip_prefix=self.zip_prefix,
         )
         first = (rows[0][2], rows[0][0]) if rows else None  # both row layouts: id at 0, updateat at 2
         last = (rows[-1][2], rows[-1][0]) if rows else None

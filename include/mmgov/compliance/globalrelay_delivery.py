@@ -77,6 +77,7 @@ class GlobalRelayTemporaryError(GlobalRelayDeliveryError):
 
     code = "GLOBAL_RELAY_SMTP_TEMPORARY_FAILURE"
     status = 503
+    retryable = True  # mmgov.outcome.is_deterministic: keeps its retries
 
 
 class GlobalRelayPermanentError(GlobalRelayDeliveryError, AirflowFailException):

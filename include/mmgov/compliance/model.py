@@ -286,11 +286,13 @@ class ExportBatch:
     # channel id -> channel, author id -> (author, author as a bot): for ``rendered`` rows
     channel_of: dict[str | None, ChannelInfo] = field(default_factory=dict)
     author_of: dict[str | None, tuple[UserInfo, UserInfo]] = field(default_factory=dict)
+    zip_prefix: str = ""  # "late-" for a late batch (post versions of earlier windows)
 
     @property
     def zip_name(self) -> str:
-        """``batchNNN-<startMs>-<endMs>.zip`` (3 digits, 1-based), stable across re-runs."""
-        return f"batch{self.number:03d}-{self.start_ms}-{self.end_ms}.zip"
+        """``batchNNN-<startMs>-<endMs>.zip`` (3 digits, 1-based), stable across re-runs; a late batch:
+        ``late-batchNNN-<spanStart>-<spanEnd>.zip`` (the span of earlier windows its posts belong to)."""
+        return f"{self.zip_prefix}batch{self.number:03d}-{self.start_ms}-{self.end_ms}.zip"
 
     def files(self) -> list[ExportedFile]:
         """Every file of every post of the batch, in post order."""

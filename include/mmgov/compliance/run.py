@@ -30,9 +30,11 @@ from typing import Any
 
 import psycopg
 
+from mmgov.compliance import ledger
 from mmgov.compliance.delivery import (
     Destination,
     LocalDestination,
+    StagedFile,
     destination_from_settings,
     run_key,
 )
@@ -40,6 +42,7 @@ from mmgov.compliance.export_window import ExportWindow, ExportWindowError, reso
 from mmgov.compliance.extract import DbCounts, WindowCounts, WindowReader
 from mmgov.compliance.file_store import file_store_from_settings
 from mmgov.compliance.formats import ComplianceFormat, FileSource, format_names, get_format
+from mmgov.compliance.ledger import LateSpan
 from mmgov.compliance.model import ExportBatch
 from mmgov.compliance.packaging import BatchZipWriter
 from mmgov.compliance.reconcile import BatchRecord, raise_for_problems, reconcile
@@ -47,6 +50,7 @@ from mmgov.settings import Settings
 
 log = logging.getLogger(__name__)
 EVENT_PREFIX = "compliance_export."
+LATE_PREFIX = "late-"  # late batches: late-batchNNN-<spanStart>-<spanEnd>.zip
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,8 @@ class ExportRequest:
     destination: str  # where the run folder goes (description, no secrets)
     run_folder: str
     run_key: str
+    settle_seconds: int = 0  # Mmgov.ExportSettleSeconds when the window was resolved
+    ends_at_settle: bool = False  # an "up to now" run: the window ends at now minus the settle margin
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -99,8 +105,12 @@ def resolve_request(
         floor_ms=settings.MessageExportSettings.ExportFromTimestamp,
         now_ms=now_ms,
         last_export_end_ms=last_export_end_ms,
+        settle_ms=settings.Mmgov.ExportSettleSeconds * 1000,
     )
     dest = destination_from_settings(settings)
+    up_to_now = source == "since_last_export" or (
+        source == "params" and params.get("export_to") in (None, "")
+    )
     return ExportRequest(
         window=window,
         source=source,
@@ -109,22 +119,63 @@ def resolve_request(
         destination=dest.describe(),
         run_folder=window.folder_name,
         run_key=run_key(run_id),
+        settle_seconds=settings.Mmgov.ExportSettleSeconds,
+        ends_at_settle=up_to_now,
     )
 
 
 @dataclass
+class LatePart:
+    """A late read: versions of earlier windows (``span``) no delivered run exported, in late batches."""
+
+    span: LateSpan
+    db: WindowCounts
+    batches: list[BatchRecord]
+    by_window: list[dict[str, Any]] = field(default_factory=list)  # late posts per earlier window
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.span.as_dict(),
+            "db": asdict(self.db),
+            "batches": [b.as_dict() for b in self.batches],
+            "by_window": self.by_window,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> LatePart:
+        span = LateSpan(
+            ExportWindow.from_dict(raw["span"]), tuple(map(ExportWindow.from_dict, raw["windows"]))
+        )
+        return cls(
+            span,
+            WindowCounts(**raw["db"]),
+            [BatchRecord.from_dict(b) for b in raw["batches"]],
+            list(raw.get("by_window") or []),
+        )
+
+
+@dataclass
 class Manifest:
-    """What staging holds for a run: the database's window counts and one record per batch."""
+    """What staging holds for a run: the database's window counts and one record per batch, and the
+    late reads (:mod:`mmgov.compliance.ledger`; ``ledger_run``: the run's number there, or None)."""
 
     db: WindowCounts
     batches: list[BatchRecord]
     mattermost: dict[str, Any] = field(default_factory=dict)  # schema version (the custody manifest)
+    late: list[LatePart] = field(default_factory=list)
+    ledger_run: int | None = None
+
+    @property
+    def all_batches(self) -> list[BatchRecord]:
+        return [*self.batches, *(b for part in self.late for b in part.batches)]
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "db": asdict(self.db),
             "batches": [b.as_dict() for b in self.batches],
             "mattermost": self.mattermost,
+            "late": [part.as_dict() for part in self.late],
+            "ledger_run": self.ledger_run,
         }
 
     @classmethod
@@ -133,7 +184,27 @@ class Manifest:
             WindowCounts(**raw["db"]),
             [BatchRecord.from_dict(b) for b in raw["batches"]],
             dict(raw.get("mattermost") or {}),
+            [LatePart.from_dict(p) for p in raw.get("late") or []],
+            raw.get("ledger_run"),
         )
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """A run recorded in the compliance ledger: its number and the spans its sweep reads."""
+
+    run: int
+    spans: tuple[LateSpan, ...]
+
+
+def begin_tracking(
+    conn: psycopg.Connection, request: ExportRequest, settings: Settings, now_ms: int
+) -> Tracking:
+    """Register the run in the ledger (a retry starts over), prune old rows, and find the spans to sweep."""
+    lookback = settings.Mmgov.LateArrivalLookbackHours
+    run = ledger.begin_run(conn, request.run_key, request.run_folder, request.window, now_ms)
+    ledger.prune(conn, now_ms, lookback)
+    return Tracking(run, tuple(ledger.late_spans(conn, run, request.window, now_ms, lookback)))
 
 
 def stage_export(
@@ -142,28 +213,72 @@ def stage_export(
     fmt: ComplianceFormat,
     files: FileSource,
     destination: Destination,
+    *,
+    tracking: Tracking | None = None,
 ) -> Manifest:
-    """Extract, format and package every batch of the window into staging; return the manifest."""
+    """Extract, format and package every batch of the window into staging; return the manifest.
+
+    With ``tracking`` the rows go into the ledger, and the versions of earlier windows
+    (``tracking.spans``) no delivered run exported are staged as late batches, one late read per span.
+    """
     destination.begin(request.run_folder, request.run_key)
     records: list[BatchRecord] = []
-    reader = WindowReader(
+    run = tracking.run if tracking else None
+    reader = _reader(conn, request.window, request.batch_size, fmt, ledger_run=run)
+    with _fewer_gc_passes():
+        _stage_batches(reader, request, fmt, files, destination, records)
+    if reader.counts is None:  # pragma: no cover - the reader always yields at least one batch
+        raise RuntimeError("the window reader yielded no batch")
+    late: list[LatePart] = []
+    if tracking is not None:
+        ledger.set_window_count(conn, tracking.run, reader.counts.posts)
+        for span in tracking.spans:
+            if not ledger.count_unexported(conn, span.span):
+                continue
+            late_fmt = get_format(request.export_format, fmt.settings)  # a fresh format: no state shared
+            late_reader = _reader(
+                conn, span.span, request.batch_size, late_fmt, ledger_run=run, unexported_only=True
+            )
+            late_records: list[BatchRecord] = []
+            with _fewer_gc_passes():
+                _stage_batches(late_reader, request, late_fmt, files, destination, late_records)
+            assert late_reader.counts is not None
+            by_window = ledger.late_by_window(conn, tracking.run, span)
+            late.append(LatePart(span, late_reader.counts, late_records, by_window))
+            log.warning(
+                "compliance export: %d late post versions of earlier windows %s staged in %s",
+                late_reader.counts.posts,
+                [w["window"] for w in by_window if w["late_posts"]],
+                [r.zip_name for r in late_records],
+            )
+    from mmgov.custody.mattermost import mattermost_schema
+
+    return Manifest(reader.counts, records, mattermost_schema(conn), late, run)
+
+
+def _reader(
+    conn: psycopg.Connection,
+    window: ExportWindow,
+    batch_size: int,
+    fmt: ComplianceFormat,
+    *,
+    ledger_run: int | None,
+    unexported_only: bool = False,
+) -> WindowReader:
+    return WindowReader(
         conn,
-        request.window,
-        request.batch_size,
+        window,
+        batch_size,
         rendered_line=fmt.rendered_line,
         rendered_joins=fmt.rendered_joins,
         rendered_deleted=fmt.rendered_deleted,
         rendered_time=fmt.rendered_time,
         rendered_params=fmt.rendered_params,
         member_lists=fmt.member_lists,
+        ledger_run=ledger_run,
+        unexported_only=unexported_only,
+        zip_prefix=LATE_PREFIX if unexported_only else "",
     )
-    with _fewer_gc_passes():
-        _stage_batches(reader, request, fmt, files, destination, records)
-    if reader.counts is None:  # pragma: no cover - the reader always yields at least one batch
-        raise RuntimeError("the window reader yielded no batch")
-    from mmgov.custody.mattermost import mattermost_schema
-
-    return Manifest(reader.counts, records, mattermost_schema(conn))
 
 
 @contextmanager
@@ -261,16 +376,47 @@ def _stage_batches(
 
 
 def check_staged(request: ExportRequest, manifest: Manifest, destination: Destination) -> dict[str, Any]:
-    """Reconcile; raise :class:`~mmgov.compliance.reconcile.ReconciliationError` on any mismatch."""
-    report = reconcile(
-        request.window,
-        manifest.db.posts,
-        manifest.db.files,
-        manifest.batches,
-        lambda staged: destination.verify(request.run_folder, request.run_key, staged),
-    )
+    """Reconcile the window and each late read; raise
+    :class:`~mmgov.compliance.reconcile.ReconciliationError` on any mismatch."""
+
+    def verify(staged: StagedFile) -> str | None:
+        return destination.verify(request.run_folder, request.run_key, staged)
+
+    report = reconcile(request.window, manifest.db.posts, manifest.db.files, manifest.batches, verify)
     raise_for_problems(report)
-    return report.as_dict()
+    out = report.as_dict()
+    for part in manifest.late:
+        late_report = reconcile(part.span.span, part.db.posts, part.db.files, part.batches, verify)
+        raise_for_problems(late_report)
+        out.setdefault("late", []).append({**part.span.as_dict(), **late_report.as_dict()})
+    return out
+
+
+def recount_previous(
+    conn: psycopg.Connection, request: ExportRequest, manifest: Manifest
+) -> dict[str, Any] | None:
+    """The previous run's window counted again (:func:`mmgov.compliance.ledger.recount_previous`); a
+    growth the sweep did not capture is logged as an error and audited (the summary carries it; the
+    DAG's ``check_previous_window`` alerts)."""
+    if manifest.ledger_run is None:
+        return None
+    found = ledger.recount_previous(conn, manifest.ledger_run, request.window)
+    if found and found["uncaptured"]:
+        from mmgov.audit import record
+
+        record(
+            conn, EVENT_PREFIX + "uncaptured_growth", {"run_key": request.run_key, "previous_window": found}
+        )
+        log.error(
+            "compliance export: %d post versions appeared in the previous window %s after this run's sweep "
+            "read it (posts at export %s, now %s); the next run's late batch exports them while that window "
+            "is within Mmgov.LateArrivalLookbackHours",
+            found["uncaptured"],
+            found["window"],
+            found["posts_at_export"],
+            found["posts_now"],
+        )
+    return found
 
 
 def deliver(
@@ -280,14 +426,16 @@ def deliver(
     destination: Destination,
     *,
     run_id: str | None = None,
+    previous: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run the format's delivery hook, publish atomically, drop stale batches, write the signed
-    custody manifest last (:mod:`mmgov.custody.exports`); return the summary."""
+    custody manifest last (:mod:`mmgov.custody.exports`); return the summary (``previous``: the
+    recount of the previous window, :func:`recount_previous`)."""
     from mmgov.custody import exports as custody
     from mmgov.custody.signing import load_signer
 
     folder, key = request.run_folder, request.run_key
-    records = manifest.batches
+    records = manifest.all_batches
     signer = load_signer()  # a bad key fails here, before anything is sent or published
     hook_figures: dict[str, Any] = {}
     if type(fmt).deliver_batch is not ComplianceFormat.deliver_batch:
@@ -311,7 +459,35 @@ def deliver(
     destination.finish(folder, key)
     summary = summarize(request, records, destination, removed, hook_figures, fmt.publishes_archive)
     summary["custody"] = ref.as_dict()
+    summary.update(_completeness(request, manifest, previous))
+    if previous and previous["uncaptured"]:
+        summary["status"] = "warning"
     return summary
+
+
+def _completeness(
+    request: ExportRequest, manifest: Manifest, previous: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The summary's settle margin, late batches and the recount of the previous window."""
+    out: dict[str, Any] = {"settle_seconds": request.settle_seconds}
+    if request.ends_at_settle:
+        out["settle_note"] = (
+            f"window ends at now minus Mmgov.ExportSettleSeconds ({request.settle_seconds} s): "
+            "later posts go to the next run"
+        )
+    if manifest.ledger_run is not None:
+        out["late"] = [
+            {
+                "span": part.span.span.as_dict(),
+                "posts": sum(r.result.posts for r in part.batches),
+                "batches": [r.zip_name for r in part.batches],
+                "by_window": [w for w in part.by_window if w["late_posts"]],  # the manifest lists all
+            }
+            for part in manifest.late
+        ]
+        out["late_posts"] = sum(item["posts"] for item in out["late"])
+        out["previous_window"] = previous
+    return out
 
 
 def summarize(
@@ -373,6 +549,68 @@ def export_window_to_destination(
     return deliver(request, manifest, fmt, destination, run_id=run_id)
 
 
+def run_export(
+    conn: psycopg.Connection,
+    settings: Settings,
+    params: Mapping[str, Any],
+    *,
+    run_id: str,
+    interval_start: Any = None,
+    interval_end: Any = None,
+    now_ms: int | None = None,
+    files: FileSource | None = None,
+    destination: Destination | None = None,
+) -> dict[str, Any]:
+    """One run as the DAG does it, in-process: resolve the window (settle margin), stage it and the late
+    batches (ledger), reconcile, recount the previous window, deliver, mark the run delivered.
+
+    ``conn``: autocommit, with mmgov's schema.
+    """
+    from mmgov.compliance.last_export import last_export_end_ms
+
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    request = resolve_request(
+        params,
+        settings,
+        interval_start=interval_start,
+        interval_end=interval_end,
+        run_id=run_id,
+        now_ms=now,
+        last_export_end_ms=last_export_end_ms(conn),
+    )
+    destination = destination or destination_from_settings(settings)
+    fmt = get_format(request.export_format, settings)
+    tracking = begin_tracking(conn, request, settings, now)
+    manifest = stage_export(
+        conn,
+        request,
+        fmt,
+        files or file_store_from_settings(settings.FileSettings),
+        destination,
+        tracking=tracking,
+    )
+    check_staged(request, manifest, destination)
+    previous = recount_previous(conn, request, manifest)
+    summary = deliver(request, manifest, fmt, destination, run_id=run_id, previous=previous)
+    from mmgov.audit import record
+
+    record(conn, EVENT_PREFIX + "completed", completed_payload(run_id, request, summary))
+    ledger.mark_delivered(conn, tracking.run, int(time.time() * 1000))
+    return summary
+
+
+def completed_payload(run_id: str, request: ExportRequest, summary: dict[str, Any]) -> dict[str, Any]:
+    """The audit payload of ``compliance_export.completed``."""
+    return {
+        "run_id": run_id,
+        **summary,
+        "warning_lines": summary["warning_lines"][:10],
+        # The retention export guard reads these: nothing updated at or after window_end_ms is deleted.
+        "window_start_ms": request.window.start_ms,
+        "window_end_ms": request.window.end_ms,
+    }
+
+
 def export_window_to_folder(
     conn: psycopg.Connection, window: ExportWindow, settings: Settings, folder: Path, **kwargs: Any
 ) -> dict[str, Any]:
@@ -383,22 +621,7 @@ def export_window_to_folder(
 
 
 # --- Airflow task bodies (called from dags/compliance_export.py) ---------------------------------
-
-
-@contextmanager
-def fail_fast_on_bad_input() -> Iterator[None]:
-    """Errors a retry cannot fix (bad parameters or settings, a reconciliation mismatch) fail the task at
-    once, without the retries meant for transient errors; the failure alerts still go out."""
-    from mmgov.compliance.formats import UnknownFormatError
-    from mmgov.compliance.reconcile import ReconciliationError
-    from mmgov.errors import SettingsError
-
-    try:
-        yield
-    except (ExportWindowError, UnknownFormatError, SettingsError, ReconciliationError) as exc:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        raise AirflowFailException(f"{exc.code}: {exc}") from exc
+# Errors a retry cannot fix fail without retries at the task edge (mmgov_airflow.outcomes.task_edge).
 
 
 def _audit(event: str, payload: dict[str, Any]) -> None:
@@ -417,23 +640,24 @@ def task_resolve_window(
 ) -> dict[str, Any]:
     from mmgov.compliance.last_export import last_export_end_ms
     from mmgov.db import hook_connection
+    from mmgov.file_store_root import check_file_store_root
     from mmgov.settings import load_settings
     from mmgov.state import ensure_mmgov_schema
 
+    settings = load_settings()  # a bad value of a key this DAG reads fails here, first
+    check_file_store_root(settings.FileSettings)  # before anything is created beside it
     with hook_connection() as conn:
         conn.autocommit = True
         ensure_mmgov_schema(conn)
         since = last_export_end_ms(conn)
-    with fail_fast_on_bad_input():
-        settings = load_settings()
-        request = resolve_request(
-            params,
-            settings,
-            interval_start=interval_start,
-            interval_end=interval_end,
-            run_id=run_id,
-            last_export_end_ms=since,
-        )
+    request = resolve_request(
+        params,
+        settings,
+        interval_start=interval_start,
+        interval_end=interval_end,
+        run_id=run_id,
+        last_export_end_ms=since,
+    )
     _audit(EVENT_PREFIX + "started", {"run_id": run_id, **request.as_dict()})
     log.info(
         "compliance export of %s: window [%d, %d) from %s, format %s, into %s/%s",
@@ -451,68 +675,99 @@ def task_resolve_window(
 def task_extract_format_package(request_dict: Mapping[str, Any]) -> dict[str, Any]:
     from mmgov.db import hook_connection
     from mmgov.settings import load_settings
+    from mmgov.state import ensure_mmgov_schema
 
     settings = load_settings()
     request = ExportRequest.from_dict(request_dict)
     fmt = get_format(request.export_format, settings)
     with hook_connection() as conn:
+        conn.autocommit = True
+        ensure_mmgov_schema(conn)
+        tracking = begin_tracking(conn, request, settings, int(time.time() * 1000))
         manifest = stage_export(
             conn,
             request,
             fmt,
             file_store_from_settings(settings.FileSettings),
             destination_from_settings(settings),
+            tracking=tracking,
         )
     return manifest.as_dict()
 
 
 def task_reconcile(request_dict: Mapping[str, Any], manifest_dict: Mapping[str, Any]) -> dict[str, Any]:
+    """Reconcile what was staged; then count the previous window again (``previous_window``)."""
     from mmgov.compliance.reconcile import ReconciliationError
+    from mmgov.db import hook_connection
+    from mmgov.file_store_root import enforce_missing_files
     from mmgov.settings import load_settings
 
     settings = load_settings()
     request = ExportRequest.from_dict(request_dict)
     manifest = Manifest.from_dict(manifest_dict)
-    with fail_fast_on_bad_input():
-        try:
-            return check_staged(request, manifest, destination_from_settings(settings))
-        except ReconciliationError as exc:
-            _audit(
-                EVENT_PREFIX + "reconciliation_failed",
-                {"window": request.window.as_dict(), "error": str(exc)},
-            )
-            raise
+    missing = sum(b.result.files_missing for b in manifest.batches)
+    store = file_store_from_settings(settings.FileSettings).describe()
+    enforce_missing_files(settings.Mmgov.MissingFiles, missing, store)  # before anything is delivered
+    try:
+        report = check_staged(request, manifest, destination_from_settings(settings))
+    except ReconciliationError as exc:
+        _audit(
+            EVENT_PREFIX + "reconciliation_failed",
+            {"window": request.window.as_dict(), "error": str(exc)},
+        )
+        raise
+    with hook_connection() as conn:
+        conn.autocommit = True
+        report["previous_window"] = recount_previous(conn, request, manifest)
+    return report
 
 
 def task_deliver(
-    request_dict: Mapping[str, Any], manifest_dict: Mapping[str, Any], *, run_id: str
+    request_dict: Mapping[str, Any],
+    manifest_dict: Mapping[str, Any],
+    checked: Mapping[str, Any] | None = None,
+    *,
+    run_id: str,
 ) -> dict[str, Any]:
+    from mmgov.db import hook_connection
     from mmgov.settings import load_settings
 
     settings = load_settings()
     request = ExportRequest.from_dict(request_dict)
+    manifest = Manifest.from_dict(manifest_dict)
     fmt = get_format(request.export_format, settings)
-    with fail_fast_on_bad_input():  # a bad signing key (mmgov_signing) too: before anything is sent
-        summary = deliver(
-            request,
-            Manifest.from_dict(manifest_dict),
-            fmt,
-            destination_from_settings(settings),
-            run_id=run_id,
-        )
-    _audit(
-        EVENT_PREFIX + "completed",
-        {
-            "run_id": run_id,
-            **summary,
-            "warning_lines": summary["warning_lines"][:10],
-            # The retention export guard reads these: nothing updated at or after window_end_ms is deleted.
-            "window_start_ms": request.window.start_ms,
-            "window_end_ms": request.window.end_ms,
-        },
+    summary = deliver(
+        request,
+        manifest,
+        fmt,
+        destination_from_settings(settings),
+        run_id=run_id,
+        previous=(checked or {}).get("previous_window"),
     )
+    _audit(EVENT_PREFIX + "completed", completed_payload(run_id, request, summary))
+    if manifest.ledger_run is not None:
+        with hook_connection() as conn:
+            conn.autocommit = True
+            ledger.mark_delivered(conn, manifest.ledger_run, int(time.time() * 1000))
     log.info("compliance_export summary: %s", json.dumps(summary, sort_keys=True))
     return summary
+
+
+def task_check_previous_window(summary: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Fail (an alert, no retry) when the previous window grew by versions no run exported; the export
+    itself is delivered. Returns the recount."""
+    previous = summary.get("previous_window")
+    if previous and previous.get("uncaptured"):
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(
+            f"COMPLIANCE_EXPORT_UNCAPTURED_GROWTH: {previous['uncaptured']} post versions appeared in the "
+            f"previous window {previous['window']} after this run's late-arrival sweep read it (posts at its "
+            f"export {previous['posts_at_export']}, now {previous['posts_now']}). This run was delivered; the "
+            "next run's late batch exports them if the window is still within Mmgov.LateArrivalLookbackHours, "
+            "otherwise export that window again."
+        )
+    return previous
 
 
 def on_task_failure(context: Mapping[str, Any]) -> None:

@@ -26,7 +26,7 @@ from mmgov import audit
 from mmgov.custody import manifest
 from mmgov.custody.signing import SIGNATURE_SUFFIX, Signer
 from mmgov.custody.store import ArtifactStore, join
-from mmgov.state import register_ddl
+from mmgov.state import ensure_mmgov_schema, register_ddl
 
 register_ddl("custody.sql")
 
@@ -370,6 +370,7 @@ def attest_reported_run(conn: psycopg.Connection, settings: Any, run_id: str) ->
     """Task hook (``retention_purge`` report): version 1 of the run's attestation, signed if a key is set."""
     from mmgov.custody.signing import load_signer
 
+    ensure_mmgov_schema(conn)  # custody.sql: the purge's preview created mmgov's schema without it
     return attest_run(conn, run_id, export_root(settings), load_signer())
 
 
@@ -377,6 +378,7 @@ def restore_hook(conn: psycopg.Connection, settings: Any, run_id: str) -> Any:
     """For :func:`mmgov.retention.restore.restore_run`: call before the restore; the returned function,
     called with the restore's result and actor, appends the attestation's new version. A failure to
     write it never undoes the restore: it is reported in the result (and the audit trail) instead."""
+    ensure_mmgov_schema(conn)  # custody.sql, as in attest_reported_run
     before = purge_log_by_channel(conn, run_id)
 
     def after(result: dict[str, Any], actor: str) -> dict[str, Any] | None:

@@ -6,7 +6,8 @@ the format wrote, the first and last ``(updateat, id)``, the entries in the zip)
 reconciliation's database counts, the settings that shape the output, Mattermost's schema version,
 mmgov's version, the Airflow run; for Global Relay by SMTP the emails the ledger says were accepted
 (Message-ID, SHA-256, SMTP reply) instead of files. Each batch carries the ``window`` it belongs to:
-today the run's window; a late batch for an earlier window will name that window there.
+the run's window, or for a late batch (``late: true``, :mod:`mmgov.compliance.ledger`) the span of
+earlier windows it was read from, with ``late_windows``: each earlier window and its late posts.
 
 GDPR export: ``<archive>.manifest.json`` beside ``gdpr-export-....zip`` (or ``manifest.json``
 inside the export folder): counts per line type of ``import.jsonl``, the warnings, the SHA-256 of
@@ -73,17 +74,21 @@ def write_compliance_manifest(
     from mmgov.compliance.reconcile import reconcile
 
     window = request.window.as_dict()
-    records = staged.batches
-    report = reconcile(request.window, staged.db.posts, staged.db.files, records)
+    records = staged.all_batches
+    report = reconcile(request.window, staged.db.posts, staged.db.files, staged.batches)
     files: list[dict[str, Any]] = []
     batches = []
+    late_of = {id(rec): part for part in staged.late for rec in part.batches}
     for rec in records:
         r = rec.result
+        part = late_of.get(id(rec))
         batch = {
             "number": rec.number,
             "zip_name": rec.zip_name,
             "file": rec.staged.zip_name if fmt.publishes_archive else None,
-            "window": window,  # the window this batch belongs to (a late batch: an earlier window)
+            # the window this batch belongs to (a late batch: the span of earlier windows it was read from)
+            "window": part.span.span.as_dict() if part else window,
+            **({"late": True, "late_windows": part.by_window} if part else {}),
             "start_ms": rec.start_ms,
             "end_ms": rec.end_ms,
             "first": list(rec.first_post) if rec.first_post else None,
@@ -131,6 +136,7 @@ def write_compliance_manifest(
         "settings": _export_settings(fmt, request),
         "mattermost": staged.mattermost,
         "reconciliation": {k: v for k, v in report.as_dict().items() if k != "problems"},
+        "late": [{**p.span.as_dict(), "db": {"posts": p.db.posts, "files": p.db.files}} for p in staged.late],
         "batches": batches,
         "totals": {
             "posts": sum(b["posts"] for b in batches),

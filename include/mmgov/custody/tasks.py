@@ -15,7 +15,7 @@ def _months(now: dt.datetime) -> list[str]:
 
 def task_expire() -> dict[str, Any]:
     """Remove expired exports; fail (alert) without retry when some were kept because verify failed."""
-    from mmgov.custody.expiry import ExpiryRefused, expire_exports, raise_if_refused
+    from mmgov.custody.expiry import expire_exports, raise_if_refused
     from mmgov.custody.signing import fail_fast_on_bad_key
     from mmgov.retention.tasks import mattermost_connection
     from mmgov.settings import load_settings
@@ -25,12 +25,7 @@ def task_expire() -> dict[str, Any]:
     with mattermost_connection() as conn, fail_fast_on_bad_key():
         ensure_mmgov_schema(conn)
         summary = expire_exports(conn, settings)
-    try:
-        raise_if_refused(summary)
-    except ExpiryRefused as exc:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        raise AirflowFailException(f"{exc.code}: {exc}") from exc
+    raise_if_refused(summary)  # ExpiryRefused: no retry (mmgov_airflow.outcomes.task_edge)
     return summary
 
 

@@ -47,6 +47,9 @@ POST_KEYED_TABLES: tuple[PostKeyedTable, ...] = (
     PostKeyedTable("readreceipts", "postid"),
     PostKeyedTable("temporaryposts", "postid"),
     PostKeyedTable("translations", "objectid", (("objecttype", "post"),)),
+    # Unsent replies to a removed thread. No index leads with rootid (the key is userid, channelid,
+    # rootid), so this is a scan of drafts per batch, as Mattermost's own DeleteDraftsAssociatedWithPost
+    # is: drafts holds one row per user and channel or thread with unsent text, not one per post.
     PostKeyedTable("drafts", "rootid"),
 )
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import psycopg
 
+from mmgov import names
 from mmgov.retention.runs import resolve_run
 
 _NEVER_DELETED = {
@@ -20,7 +21,8 @@ def restore_note(conn: psycopg.Connection, run: dict[str, Any], result: dict[str
     """A sentence for the restore ``result`` of ``run`` (re-read for its counters), saying why when 0."""
     messages, files = result["messages_restored"], result["files_restored"]
     channel = result.get("channel_id")
-    where = f" in channel {channel}" if channel else ""
+    label = names.channel_labels(conn, [channel]).get(channel, channel) if channel else None
+    where = f" in channel {label}" if channel else ""
     skipped = result.get("skipped_changed", 0)
     tail = f"; {skipped} changed since and left alone" if skipped else ""
     if messages or files:
@@ -38,5 +40,5 @@ def restore_note(conn: psycopg.Connection, run: dict[str, Any], result: dict[str
             f"({fresh['messages_restored']} messages and {fresh['files_restored']} files in all)"
         )
     if channel:
-        return f"nothing to restore: run {run['id']} deleted nothing in channel {channel}"
+        return f"nothing to restore: run {run['id']} deleted nothing in channel {label}"
     return f"nothing to restore: run {run['id']} deleted nothing ({run['status']})"

@@ -202,7 +202,7 @@ def emoji_lines(ws: Workspace) -> Iterator[str]:
 def system_lines(ws: Workspace, marker: dict[str, object], diagnostic_id: str) -> Iterator[str]:
     """``systems`` rows, including ``MmgovSynth`` (the generator's parameters) as a marker."""
     rows = (
-        ("Version", "10.5.0"),
+        ("Version", "11.7.0"),  # the release whose schema the workspace has (mattermost-schema.json)
         ("DiagnosticId", diagnostic_id),
         ("InstallationDate", str(ws.start)),
         ("FirstServerRunTimestamp", str(ws.start)),

@@ -52,7 +52,7 @@ class Refused(Exception):
 
 def render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
     root = request.scope.get("root_path", "").rstrip("/")
-    html = _env.get_template(template).render(root=root, nav=NAV, **values)
+    html = _env.get_template(template).render(root=root, **{"nav": NAV, **values})
     return HTMLResponse(html, status_code=status)
 
 
@@ -64,6 +64,7 @@ def refusal(request: Request, exc: Refused) -> HTMLResponse:
         exc.status,
         title="Governance",
         here="",
+        nav=[] if exc.status in (401, 403) else NAV,  # no links for who may not follow them
         headline=exc.headline,
         detail=exc.detail,
         login=login,
@@ -299,6 +300,25 @@ def save_policy(
     )
 
 
+@router.get("/policies/{policy_id}/delete")
+def confirm_delete_policy(request: Request, policy_id: str, admin: ConsoleAdmin, conn: DbDep) -> HTMLResponse:
+    from mmgov.retention import retention_policy as rp
+
+    policy = rp.get_policy(conn, policy_id)
+    return render(
+        request,
+        "confirm.html",
+        title=f"Delete policy {policy.display_name}?",
+        here="policies",
+        question=f"Delete the retention policy \u201c{policy.display_name}\u201d ({_keeps(policy.post_duration_days)})?",
+        consequence="Its teams and channels fall back to the next rule (team policy, then the global setting) "
+        "from the next purge on.",
+        action=f"{request.url_for('policies_page')}/{policy_id}/delete",
+        button="Delete policy",
+        cancel=request.url_for("policies_page"),
+    )
+
+
 @router.post("/policies/{policy_id}/delete")
 def delete_policy(
     request: Request, policy_id: str, admin: ConsoleAdmin, conn: DbDep, form: FormDep
@@ -417,10 +437,30 @@ def create_hold(
     )
 
 
-@router.post("/holds/{hold_id}/release")
-def release_hold(request: Request, hold_id: str, admin: ConsoleAdmin, conn: DbDep) -> Response:
+@router.get("/holds/{hold_id}/release")
+def confirm_release_hold(request: Request, hold_id: str, admin: ConsoleAdmin, conn: DbDep) -> HTMLResponse:
     from mmgov.retention import legal_hold as lh
 
+    hold = lh.get_hold(conn, hold_id)
+    return render(
+        request,
+        "confirm.html",
+        title=f"Release legal hold {hold.name}?",
+        here="holds",
+        question=f"Release the legal hold \u201c{hold.name}\u201d on the {hold.scope}?",
+        consequence="Nothing is deleted now; the next purge run may delete what the hold protected.",
+        action=f"{request.url_for('holds_page')}/{hold_id}/release",
+        button="Release hold",
+        cancel=request.url_for("holds_page"),
+    )
+
+
+@router.post("/holds/{hold_id}/release")
+def release_hold(request: Request, hold_id: str, admin: ConsoleAdmin, conn: DbDep, form: FormDep) -> Response:
+    from mmgov.retention import legal_hold as lh
+
+    if form.get("confirm") != "yes":
+        raise InvalidHold("releasing a hold needs confirm=yes")
     hold = lh.release_hold(conn, hold_id, actor=admin.actor)
     message = f"Legal hold {hold.name!r} released."
     return RedirectResponse(
@@ -480,9 +520,10 @@ def effective_page(
 
 
 def _approval_text(run: dict[str, Any], tz: str) -> str:
-    if run.get("approved_by"):
+    who = run.get("rejected_by") or run.get("approved_by")  # list_runs names a rejecter rejected_by
+    if who:
         verb = "rejected" if run.get("approval") == "rejected" else "approved"
-        return f"{verb} by {run['approved_by']} at {when(run.get('approved_at'), tz)}"
+        return f"{verb} by {who} at {when(run.get('rejected_at') or run.get('approved_at'), tz)}"
     if run.get("approval"):
         return str(run["approval"])
     if run.get("needs_approval") and run["status"] == "previewed":
@@ -514,6 +555,7 @@ def _run_page(
     errors: dict | None = None,
     restore_result: dict | None = None,
     status: int = 200,
+    message: str | None = None,
 ) -> HTMLResponse:
     from mmgov.retention.runs import resolve_run
 
@@ -541,6 +583,7 @@ def _run_page(
         channels=[(c, labels.get(c, c)) for c in channels],
         errors=errors or {},
         restore_result=restore_result,
+        message=message,
     )
 
 
@@ -566,7 +609,9 @@ def restore(
         )
     except MmgovError as exc:
         return _run_page(request, conn, settings, run_id, errors={"form": f"{exc.code}: {exc}"}, status=400)
-    return _run_page(request, conn, settings, run_id, restore_result=result)
+    return _run_page(
+        request, conn, settings, run_id, restore_result=result, message=f"Restore: {result['note']}"
+    )
 
 
 # --- exports --------------------------------------------------------------------------------------
@@ -677,7 +722,7 @@ def gdpr_page(
     jobs = []
     for j in result.rows:
         progress = j["progress"] or {}
-        size = progress.get("archive_bytes") or progress.get("bytes")
+        size = j["file_size_bytes"]
         jobs.append(
             {
                 **j,

@@ -205,6 +205,14 @@ def lines_query(
     (``conn.info.server_version``), with priorities and acknowledgements when ``extras``
     (:func:`mmgov.bulk_export.post_sql.has_post_extras`); parameters: archived, copy_files, render,
     people (NULL)."""
+    query = lines_select(part, server_version, extras=extras)
+    return sql.SQL("COPY ({}) TO STDOUT (FORMAT binary)").format(query)
+
+
+def lines_select(
+    part: str = ALL, server_version: int = JSON_SCALAR_SINCE, *, extras: bool = False
+) -> sql.Composed:
+    """The query :func:`lines_query` copies out (its plan: :mod:`mmgov.query_plans`)."""
     scope, reply, where = _SCOPES[part]
     side_json = sql.SQL(_SIDE_JSON).format(plain_path=sql.SQL(_PLAIN_PATH), sorted=sql.SQL(SORTED_SIDE_ROWS))
     chan = sql.SQL(_CHANNELS).format(
@@ -217,10 +225,9 @@ def lines_query(
     select = sql.SQL(_SELECT).format(
         line=_rendered("j", _ROOT_HEAD, _ROOT_TAIL, server_version), where=sql.SQL(where)
     )
-    query = sql.SQL("WITH {side}{side_json}{chan}{replies} {select}").format(
+    return sql.SQL("WITH {side}{side_json}{chan}{replies} {select}").format(
         side=side_rows(extras=extras), side_json=side_json, chan=chan, replies=replies, select=select
     )
-    return sql.SQL("COPY ({}) TO STDOUT (FORMAT binary)").format(query)
 
 
 class LineStream:

@@ -116,3 +116,12 @@ def test_cli_checks_a_file_stdin_and_the_variable(tmp_path):
     assert from_variable.returncode == 1
     assert from_variable.stdout.startswith("Mmgov.RetentionApproval must be one of")
     assert "DAGs whose first task fails: retention_physical_removal, retention_purge" in from_variable.stderr
+
+
+def test_a_rule_across_keys_is_the_sections():
+    s3 = {"DriverName": "amazons3", "AmazonS3Bucket": "files"}
+    assert settings_errors({"FileSettings": s3}) == []
+    assert parse_for({"FileSettings": s3}, DAG_SETTINGS["gdpr_export"]).FileSettings.AmazonS3Bucket == "files"
+    assert settings_errors({"FileSettings": {"DriverName": "amazons3"}}) == [
+        ("FileSettings", "FileSettings.AmazonS3Bucket is required when DriverName is amazons3")
+    ]

@@ -105,9 +105,11 @@ def _check(raw: Mapping[str, Any] | str | bytes | None) -> tuple[dict[str, Any],
             try:
                 parse({key: value})
             except SettingsError as exc:
-                errors.append((f"{section}.{key}", str(exc)))
-            else:
-                good[key] = value
+                # A rule needing another key (an S3 driver needs its bucket) is the section's, below.
+                if key == "GlobalRelaySettings" or str(exc).startswith(f"{section}.{key} "):
+                    errors.append((f"{section}.{key}", str(exc)))
+                    continue
+            good[key] = value
         try:  # rules across keys (an S3 driver needs its bucket)
             parse(good)
         except SettingsError as exc:

@@ -40,8 +40,14 @@ def _start_task(env, run_id: str, conf: dict) -> subprocess.CompletedProcess[str
     )
 
 
-def test_only_admins_and_gdpr_export_admins_may_export(mm_dsn, airflow_env, tmp_path):
-    env = airflow_env(mm_dsn, {"Mmgov": {"GdprExportAdmins": ["dpo"]}})
+def test_only_admins_and_gdpr_export_admins_may_export(mm_dsn, airflow_env, tmp_path, smtp_server):
+    smtp = json.loads(smtp_server.airflow_conn_json())
+    smtp["extra"]["to"] = "dpo@example.com"
+    env = airflow_env(
+        mm_dsn,
+        {"Mmgov": {"GdprExportAdmins": ["dpo"]}},
+        connections={"mmgov_alert_smtp": json.dumps(smtp)},
+    )
     subprocess.run(
         [str(AIRFLOW_BIN), "dags", "reserialize"], env=env.environ(), check=True, capture_output=True
     )
@@ -92,3 +98,11 @@ def test_only_admins_and_gdpr_export_admins_may_export(mm_dsn, airflow_env, tmp_
             started = next(e for e in denied if e["event"] == "export.started")
             assert started["actor"] == user
             assert job == ("pending",)
+    # one alert per refused run, naming the code
+    assert len(smtp_server.messages) == 2
+    for mail in smtp_server.messages:
+        assert mail.message["Subject"] == "mmgov alert: gdpr_export.start failed"
+        body = "".join(
+            part.get_payload(decode=True).decode() for part in mail.message.walk() if not part.is_multipart()
+        )
+        assert "EXPORT_PERMISSION_DENIED" in body

@@ -550,18 +550,16 @@ def start_run(params: dict[str, Any], run_id: str, actor: str | None) -> dict[st
     from mmgov.state import ensure_mmgov_schema
 
     settings = load_settings()
-    ExportCustody.load(settings.Mmgov.ExportRecipients)  # a bad mmgov_signing key fails here, before any work
-    check_file_store_root(settings.FileSettings)  # before the output folder is created
     with hook_connection() as conn:
         conn.autocommit = True
         ensure_mmgov_schema(conn)
-        try:
+        try:  # first: someone who may not export learns nothing more of the setup
             check_export_permission(actor, settings, task_admins())
         except ExportPermissionDenied as exc:
             refuse_export(conn, run_id, actor, exc)
-        ExportCustody.load(
-            settings.Mmgov.ExportRecipients
-        )  # a bad mmgov_signing key fails here, before any work
+        # a bad mmgov_signing key fails here, before any work
+        ExportCustody.load(settings.Mmgov.ExportRecipients)
+        check_file_store_root(settings.FileSettings)  # before the output folder is created
         return start_export(conn, run_id, params, actor=actor, settings=settings)
 
 

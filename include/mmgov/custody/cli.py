@@ -60,11 +60,12 @@ def _run(args: argparse.Namespace) -> object:
         return {"private_key": str(private), "public_key": str(public), "key_id": signer.key_id}
     if args.command == "key-id":
         return list(load_public_keys([args.public_key]))
-    from mmgov.retention.cli import _connect, _settings  # one way to reach the database and settings
+    from mmgov.db import cli_connection  # the CLI's one way to reach the database (mmgov.db)
+    from mmgov.retention.cli import _settings
     from mmgov.state import ensure_mmgov_schema
 
     settings = _settings(args.settings)
-    with _connect(args.dsn) as conn:
+    with cli_connection(args.dsn) as conn:
         ensure_mmgov_schema(conn)
         if args.command == "attest":
             from mmgov.custody.attestation import attest_reported_run

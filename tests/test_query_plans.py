@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from psycopg import sql
 
+from mmgov.bulk_export.export_job import TRANSACTION_SETTINGS
+from mmgov.bulk_export.post_lines import lines_select
 from mmgov.query_plans import _INDEX_CHECK, QUERIES, explain, main, query_plans
 
 
@@ -67,3 +70,23 @@ def test_the_command_prints_the_table_and_succeeds(report, db_factory, capsys):
     out = capsys.readouterr().out
     assert "| export.posts |" in out
     assert "NO" not in out
+
+
+def test_the_gdpr_line_stream_asks_for_its_order(report):
+    """Whatever the joins, the lines leave through one sort by thread key (root id, section): their
+    order is the query's (Mattermost's ``ORDER BY Posts.Id``), never the plan's."""
+    plans, conn = report
+    assert next(r for r in plans if r["query"] == "gdpr.post_lines")["ok"]
+    params = {"archived": True, "copy_files": False, "render": True, "people": None}
+    for planner in ("", "SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off"):
+        with conn.transaction(force_rollback=True):
+            conn.execute(TRANSACTION_SETTINGS)
+            if planner:
+                conn.execute(planner)
+            query = sql.SQL("EXPLAIN (FORMAT JSON) ") + lines_select(server_version=0)
+            top = conn.execute(query, params).fetchone()[0][0]["Plan"]
+        assert top["Node Type"] == "Sort", planner
+        assert [k.replace(" ", "") for k in top["Sort Key"]] == [
+            '(COALESCE(j.id,j.rootid))COLLATE"C"',
+            "(COALESCE(j.is_direct,j.rp_direct))",
+        ], planner

@@ -9,7 +9,7 @@ PostgreSQL renders (:class:`mmgov.bulk_export.post_lines.LineStream`) stream on 
 in a thread: ``post`` lines wait in an unnamed temporary file (:class:`HeldWriter`) until the
 sections before them are written, then go straight to the export. The twin stream has every line
 and thread key except the rendered ``direct_post`` lines; the main connection streams those next
-(same query, same order: roots in table order) into their spool, so both connections render posts
+(same query, same order: by root id) into their spool, so both connections render posts
 at the same time. The lines and their order are exactly those of the serial path. When the twin
 connection cannot be opened, or the snapshot cannot be exported, the export runs serially
 (:mod:`mmgov.twin_connection`).
@@ -138,7 +138,7 @@ class BackgroundPosts:
     :meth:`wait`; leaving the block early cancels the background stream.
 
     The background stream (on ``twin``) has every other line and every thread key, in the serial
-    path's order; the rendered direct post lines come in the same order (roots in table order) from
+    path's order; the rendered direct post lines come in the same order (by root id) from
     the export's connection, straight into their spool.
     """
 

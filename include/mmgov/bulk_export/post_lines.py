@@ -3,11 +3,15 @@
 ONE ``COPY (query) TO STDOUT (FORMAT binary)`` for both sections: PostgreSQL renders each usual
 thread as its complete JSONL line (root keys, reactions, flags, files, replies, thread followers,
 ``delete_at``; exactly what :class:`mmgov.bulk_export.posts.PostStream` would write) and Python only
-routes the bytes to the section's file. There is no thread sort:
+routes the bytes to the section's file. Lines come by thread key (root id, then section), the
+order of Mattermost's exporter (roots ``ORDER BY Posts.Id``: ``GetParentsForExportAfter`` in
+server/channels/store/sqlstore/post_store.go), asked for with ORDER BY: whatever plan PostgreSQL
+picks (hash or merge join, any server version), the same database gives the same bytes
+(tests/bulk_export/test_post_order.py). The only sort is of the joined rows:
 
 * replies (rows with a ``rootid``) are rendered and aggregated per root first (a sort of the replies
-  alone), then hash-joined onto the roots, which stream in table order (full join: replies whose
-  root is not exported come out as unmatched rows);
+  alone), then joined onto the roots (full join: replies whose root is not exported come out as
+  unmatched rows);
 * side data (reactions, flags, files, thread followers) is ONE sorted aggregate, hash-joined on the
   post id; channel keys and DM members are rendered once per channel, author keys once per user;
 * each line is one balanced tree of concatenations (:data:`_MEMBERS`).
@@ -110,9 +114,9 @@ replies AS (
              WHERE r.rootid <> ''
              ORDER BY 1, 2, r.createat, r.id COLLATE "C") r
      GROUP BY rootid, is_direct)"""
-# Roots in table order, each joined to its replies (the join behind a fence, so a filter of the
-# part of the lines a query streams cannot change the join): a line, or the thread key for the
-# Python path.
+# Roots joined to their replies (the join behind a fence, so a filter of the part of the lines a
+# query streams cannot change the join): a line, or the thread key for the Python path; sorted by
+# root id (Mattermost's order: ids are [a-z0-9], so byte order is every collation's), then section.
 _SELECT = """
 SELECT CASE WHEN j.id IS NULL THEN 'X' || CASE WHEN j.rp_direct THEN '1' ELSE '0' END || j.rootid
             WHEN NOT (%(render)s AND j.renderable AND COALESCE(j.rp_renderable, true))
@@ -131,6 +135,7 @@ SELECT CASE WHEN j.id IS NULL THEN 'X' || CASE WHEN j.rp_direct THEN '1' ELSE '0
           FULL JOIN replies rp ON rp.rootid = rt.id AND rp.is_direct = rt.is_direct
         OFFSET 0) j
 {where}
+ ORDER BY COALESCE(j.id, j.rootid), COALESCE(j.is_direct, j.rp_direct)
 """
 # A direct post line PostgreSQL renders (the ELSE branch above).
 _RENDERED_DIRECT = (
@@ -200,6 +205,14 @@ def lines_query(
     (``conn.info.server_version``), with priorities and acknowledgements when ``extras``
     (:func:`mmgov.bulk_export.post_sql.has_post_extras`); parameters: archived, copy_files, render,
     people (NULL)."""
+    query = lines_select(part, server_version, extras=extras)
+    return sql.SQL("COPY ({}) TO STDOUT (FORMAT binary)").format(query)
+
+
+def lines_select(
+    part: str = ALL, server_version: int = JSON_SCALAR_SINCE, *, extras: bool = False
+) -> sql.Composed:
+    """The query :func:`lines_query` copies out (its plan: :mod:`mmgov.query_plans`)."""
     scope, reply, where = _SCOPES[part]
     side_json = sql.SQL(_SIDE_JSON).format(plain_path=sql.SQL(_PLAIN_PATH), sorted=sql.SQL(SORTED_SIDE_ROWS))
     chan = sql.SQL(_CHANNELS).format(
@@ -212,10 +225,9 @@ def lines_query(
     select = sql.SQL(_SELECT).format(
         line=_rendered("j", _ROOT_HEAD, _ROOT_TAIL, server_version), where=sql.SQL(where)
     )
-    query = sql.SQL("WITH {side}{side_json}{chan}{replies} {select}").format(
+    return sql.SQL("WITH {side}{side_json}{chan}{replies} {select}").format(
         side=side_rows(extras=extras), side_json=side_json, chan=chan, replies=replies, select=select
     )
-    return sql.SQL("COPY ({}) TO STDOUT (FORMAT binary)").format(query)
 
 
 class LineStream:

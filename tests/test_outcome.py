@@ -91,6 +91,10 @@ class TestNotes:
             " never; got 'x'"
         )
         assert failure_note(RuntimeError("boom")) == "FAILED: RuntimeError: boom"
+        # An AirflowFailException raised with "CODE: message" keeps its code first.
+        assert failure_note(Exception("COMPLIANCE_EXPORT_UNCAPTURED_GROWTH: 3 post versions")) == (
+            "FAILED: COMPLIANCE_EXPORT_UNCAPTURED_GROWTH: 3 post versions"
+        )
 
 
 def _caused(exc: Exception, cause: Exception) -> Exception:

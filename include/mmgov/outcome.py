@@ -8,6 +8,7 @@ and the error's code. Built here from the run's summary (the last task's XCom), 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -133,9 +134,12 @@ def failure_note(exc: BaseException, *, task_id: str | None = None) -> str:
 
 def error_line(exc: BaseException) -> str:
     """``<CODE>: <first line of the message>``: what the log, the alert and the note start with."""
-    code = getattr(exc, "code", None) or type(exc).__name__
     text = str(exc).strip().splitlines()
-    return f"{code}: {text[0] if text else '(no message)'}"
+    first = text[0] if text else "(no message)"
+    code = getattr(exc, "code", None)
+    if code is None and re.match(r"^[A-Z][A-Z0-9_]{2,}: ", first):  # already "CODE: message"
+        return first
+    return f"{code or type(exc).__name__}: {first}"
 
 
 def _one_line(text: str) -> str:

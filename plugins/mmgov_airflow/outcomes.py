@@ -177,14 +177,12 @@ def outcome_text(session: Any, dag_run: Any, *, failed: bool) -> str | None:
             )
         )
     ]
-    for task_id in failed_ids:
-        if task_id in notes and str(notes[task_id]).startswith("FAILED"):
-            return str(notes[task_id])
-    return (
-        f"FAILED in {', '.join(failed_ids) or 'a task'}: see its log."
-        if failed_ids
-        else "FAILED: see the log."
+    failure = next(
+        (str(notes[t]) for t in failed_ids if t in notes and str(notes[t]).startswith("FAILED")),
+        f"FAILED in {', '.join(failed_ids)}: see its log." if failed_ids else "FAILED: see the log.",
     )
+    done = [str(n) for t, n in notes.items() if t not in failed_ids and not str(n).startswith("FAILED")]
+    return f"{failure} Before that: {done[-1]}" if done else failure  # e.g. delivered, then a check failed
 
 
 class _Row:

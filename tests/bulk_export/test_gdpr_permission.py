@@ -43,11 +43,14 @@ def _start_task(env, run_id: str, conf: dict) -> subprocess.CompletedProcess[str
 def test_only_admins_and_gdpr_export_admins_may_export(mm_dsn, airflow_env, tmp_path, smtp_server):
     smtp = json.loads(smtp_server.airflow_conn_json())
     smtp["extra"]["to"] = "dpo@example.com"
-    files = tmp_path / "files"  # an existing file store: the permitted runs start
-    files.mkdir()
+    store = tmp_path / "filestore"
+    store.mkdir()
     env = airflow_env(
         mm_dsn,
-        {"Mmgov": {"GdprExportAdmins": ["dpo"]}, "FileSettings": {"Directory": str(files)}},
+        {
+            "Mmgov": {"GdprExportAdmins": ["dpo"]},
+            "FileSettings": {"DriverName": "local", "Directory": str(store)},
+        },
         connections={"mmgov_alert_smtp": json.dumps(smtp)},
     )
     subprocess.run(

@@ -100,9 +100,10 @@ def conninfo_from_airflow(value: str, *, name: str = CONN_ENV) -> dict[str, Any]
         parts = urlsplit(text)
         kind = parts.scheme
         query = dict(parse_qsl(parts.query))
+        socket_dir = query.pop("host", None)  # libpq's URI form of a unix-socket host: ...@/db?host=/dir
         extra = json.loads(query.pop("__extra__")) if "__extra__" in query else query
         kwargs = {
-            "host": unquote(parts.hostname or "") or None,
+            "host": unquote(parts.hostname or "") or socket_dir or None,
             "port": parts.port,
             "user": unquote(parts.username or "") or None,
             "password": unquote(parts.password or "") or None,

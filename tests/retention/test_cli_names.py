@@ -254,8 +254,12 @@ def test_restore_of_a_dry_run_says_why(admin_cli, conn, ws, named):
             'postgresql://mm@db/mm?__extra__={"connect_timeout": "5"}',
             {"host": "db", "user": "mm", "dbname": "mm", "connect_timeout": "5"},
         ),
+        (
+            "postgresql://postgres:@/mm?host=/tmp/mmgov-pg/pgdata",  # the embedded server's unix socket
+            {"host": "/tmp/mmgov-pg/pgdata", "user": "postgres", "dbname": "mm"},
+        ),
     ],
-    ids=["uri", "json", "uri-extra-json"],
+    ids=["uri", "json", "uri-extra-json", "uri-socket-host"],
 )
 def test_conninfo_from_airflow_forms(value, expected):
     assert conninfo_from_airflow(value) == expected

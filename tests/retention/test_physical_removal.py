@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -237,3 +238,33 @@ def test_s3_store(conn, ws, s3_endpoint, s3_bucket, monkeypatch):
     assert result["files_removed"] == 1
     keys = {o["Key"] for o in client.list_objects_v2(Bucket=s3_bucket).get("Contents", [])}
     assert keys == {f"mm/{ws.files[f_young]['path']}", "elsewhere.txt"}
+
+
+def test_s3_store_endpoint_from_file_settings_only(conn, ws, s3_endpoint, s3_bucket, monkeypatch):
+    """A MinIO-backed Mattermost: the connection holds only credentials, FileSettings the endpoint."""
+    from urllib.parse import urlsplit
+
+    from mmgov.retention.file_objects import store_from_settings
+
+    doc = json.loads(s3_endpoint.airflow_conn_json())
+    doc["extra"].pop("endpoint_url")
+    monkeypatch.setenv("AIRFLOW_CONN_MATTERMOST_S3", json.dumps(doc))
+    client = s3_endpoint.client()
+    chan = ws.channel(ws.team())
+    old = ws.post(chan, 200)
+    f_old = ws.file(old, 200)
+    client.put_object(Bucket=s3_bucket, Key=f"mm/{ws.files[f_old]['path']}", Body=b"data")
+    host = urlsplit(s3_endpoint.url).netloc
+    s = make_settings(
+        DriverName="amazons3",
+        AmazonS3Bucket=s3_bucket,
+        AmazonS3PathPrefix="mm",
+        AmazonS3Endpoint=host,
+        AmazonS3SSL=False,
+    )
+    store = store_from_settings(s.FileSettings)
+    assert (store.endpoint, store.ssl) == (host, False)
+    purge(conn, s)
+    _, result = remove(conn, s, store)
+    assert (result["objects_removed"], result["files_removed"]) == (1, 1)
+    assert client.list_objects_v2(Bucket=s3_bucket).get("KeyCount") == 0

@@ -86,13 +86,18 @@ class S3FileStore:
     bucket: str
     prefix: str = ""
     conn_id: str = S3_CONN_ID
+    # FileSettings.AmazonS3Endpoint / Region / SSL: the endpoint of a MinIO (or other S3-compatible) store
+    # when the connection names none, as for the compliance export's reads (one client factory: s3_client).
+    endpoint: str = ""
+    region: str = ""
+    ssl: bool = True
 
     def key(self, rel: str) -> str:
         prefix = self.prefix.strip("/")
         return f"{prefix}/{rel}" if prefix else rel
 
     def remove(self, paths: Iterable[str]) -> RemovalResult:
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        from mmgov.compliance.file_store import s3_client
 
         result = RemovalResult()
         keys: dict[str, str] = {}
@@ -103,7 +108,7 @@ class S3FileStore:
                 result.refused.append(raw)
             else:
                 keys[self.key(rel)] = raw
-        client = S3Hook(aws_conn_id=self.conn_id).get_conn()
+        client = s3_client(self.conn_id, endpoint=self.endpoint, region=self.region, ssl=self.ssl)
         items = list(keys.items())
         for start in range(0, len(items), S3_DELETE_LIMIT):
             chunk = items[start : start + S3_DELETE_LIMIT]
@@ -122,5 +127,11 @@ class S3FileStore:
 def store_from_settings(files: FileSettings) -> FileStore:
     """The store ``FileSettings`` describes."""
     if files.DriverName == "amazons3":
-        return S3FileStore(bucket=files.AmazonS3Bucket, prefix=files.AmazonS3PathPrefix)
+        return S3FileStore(
+            bucket=files.AmazonS3Bucket,
+            prefix=files.AmazonS3PathPrefix,
+            endpoint=files.AmazonS3Endpoint,
+            region=files.AmazonS3Region,
+            ssl=files.AmazonS3SSL,
+        )
     return LocalFileStore(root=Path(files.Directory))

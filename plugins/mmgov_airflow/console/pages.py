@@ -132,6 +132,11 @@ def _refs(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def _redirect_with_message(request: Request, page: str, message: str) -> RedirectResponse:
+    """Back to a list page after a change (POST -> 303 -> GET), the outcome shown at its top."""
+    return RedirectResponse(f"{request.url_for(page)}?{urlencode({'message': message})}", status_code=303)
+
+
 @router.get("/static/console.css")
 def stylesheet() -> FileResponse:
     return FileResponse(HERE / "static" / "console.css", media_type="text/css")
@@ -261,9 +266,7 @@ def create_policy(request: Request, admin: ConsoleAdmin, conn: DbDep, form: Form
         errors = {_field_of(exc): f"{exc.code}: {exc}"}
         return _policy_form(request, "New retention policy", "Create policy", form, errors, status=400)
     message = f"Policy {policy.display_name!r} created."
-    return RedirectResponse(
-        f"{request.url_for('policies_page')}?{urlencode({'message': message})}", status_code=303
-    )
+    return _redirect_with_message(request, "policies_page", message)
 
 
 @router.get("/policies/{policy_id}/edit")
@@ -295,9 +298,7 @@ def save_policy(
         errors = {_field_of(exc): f"{exc.code}: {exc}"}
         return _policy_form(request, "Edit policy", "Save", form, errors, status=400)
     message = f"Policy {policy.display_name!r} saved."
-    return RedirectResponse(
-        f"{request.url_for('policies_page')}?{urlencode({'message': message})}", status_code=303
-    )
+    return _redirect_with_message(request, "policies_page", message)
 
 
 @router.get("/policies/{policy_id}/delete")
@@ -329,9 +330,7 @@ def delete_policy(
         raise InvalidPolicy("deleting a policy needs confirm=yes")
     deleted = rp.delete_policy(conn, policy_id, actor=admin.actor)
     message = f"Policy {deleted.display_name!r} deleted."
-    return RedirectResponse(
-        f"{request.url_for('policies_page')}?{urlencode({'message': message})}", status_code=303
-    )
+    return _redirect_with_message(request, "policies_page", message)
 
 
 # --- legal holds ----------------------------------------------------------------------------------
@@ -432,9 +431,7 @@ def create_hold(
     except MmgovError as exc:
         return _holds(request, conn, settings, 0, form, {_hold_field(exc): f"{exc.code}: {exc}"}, status=400)
     message = f"Legal hold {hold.name!r} placed."
-    return RedirectResponse(
-        f"{request.url_for('holds_page')}?{urlencode({'message': message})}", status_code=303
-    )
+    return _redirect_with_message(request, "holds_page", message)
 
 
 @router.get("/holds/{hold_id}/release")
@@ -463,9 +460,7 @@ def release_hold(request: Request, hold_id: str, admin: ConsoleAdmin, conn: DbDe
         raise InvalidHold("releasing a hold needs confirm=yes")
     hold = lh.release_hold(conn, hold_id, actor=admin.actor)
     message = f"Legal hold {hold.name!r} released."
-    return RedirectResponse(
-        f"{request.url_for('holds_page')}?{urlencode({'message': message})}", status_code=303
-    )
+    return _redirect_with_message(request, "holds_page", message)
 
 
 # --- effective policy -----------------------------------------------------------------------------

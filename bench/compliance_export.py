@@ -129,7 +129,8 @@ def child(dsn: str, start: int, end: int, export_format: str, batch_size: int, f
         {"FileSettings": {"Directory": file_root}, "MessageExportSettings": {"BatchSize": batch_size}}
     )
     window = ExportWindow(start, end)
-    out = Path(tempfile.mkdtemp(prefix="mmgov-bench-export-"))
+    keep = os.environ.get("MMGOV_BENCH_KEEP")  # --keep DIR: the export stays there, for digests
+    out = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="mmgov-bench-export-"))
     try:
         request = ExportRequest(
             window=window,
@@ -166,7 +167,8 @@ def child(dsn: str, start: int, end: int, export_format: str, batch_size: int, f
             flush=True,
         )
     finally:
-        shutil.rmtree(out, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(out, ignore_errors=True)
 
 
 def run_child(args: argparse.Namespace, dsn: str, start: int, end: int, file_root: Path) -> dict | None:
@@ -215,9 +217,17 @@ def main() -> int:
     )
     p.add_argument("--teams", type=int, help="teams of the workspace (default: the generator's)")
     p.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="write the (last run's) export into DIR and keep it, e.g. to compare digests across versions",
+    )
+    p.add_argument(
         "--child", nargs=5, metavar=("DSN", "START", "END", "BATCH", "FILES"), help=argparse.SUPPRESS
     )
     args = p.parse_args()
+    if args.keep:
+        shutil.rmtree(args.keep, ignore_errors=True)
+        os.environ["MMGOV_BENCH_KEEP"] = str(Path(args.keep).resolve())
     if args.child:
         dsn, start, end, batch, files = args.child
         child(dsn, int(start), int(end), args.export_format, int(batch), files)

@@ -21,13 +21,11 @@ The three steps are the three tasks of the ``gdpr_export`` DAG:
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 import os
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,8 +54,9 @@ from mmgov.bulk_export.teams import export_teams
 from mmgov.bulk_export.users import export_bots, export_users
 from mmgov.custody.gdpr import ExportCustody, write_gdpr_manifest
 from mmgov.errors import MmgovError
+from mmgov.gc_passes import fewer_gc_passes
 from mmgov.settings import Settings
-from mmgov.twin_connection import can_export_snapshot, export_snapshot, open_twin
+from mmgov.twin_connection import can_export_snapshot, export_snapshot, open_twin, snapshot
 
 log = logging.getLogger(__name__)
 # Progress counters whose completion is an ``export.progress`` event, with the seed's entity names.
@@ -76,7 +75,7 @@ ENTITY_OF_COUNTER = {
 }
 PROGRESS_ROW_EVERY_S = 5.0
 EXPORT_WORK_MEM = "128MB"
-# The export's per-transaction configuration (see snapshot()), on every connection it reads with.
+# The export's per-transaction configuration (mmgov.twin_connection.snapshot()), on every connection it reads with.
 # Scans start at the first block (no synchronized scans, e.g. with the reconciliation count running
 # beside the posts): the lines come in the same order whatever else reads the table.
 TRANSACTION_SETTINGS = sql.SQL(
@@ -152,37 +151,6 @@ def start_export(
 
 
 # -- step 2 -------------------------------------------------------------------------------------
-@contextmanager
-def snapshot(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
-    """One read-only, repeatable-read transaction: every query sees the same database state.
-
-    For this transaction only: JIT off (it costs more than it saves on streaming queries) and a
-    larger ``work_mem`` for the thread sort and the side aggregates (:data:`EXPORT_WORK_MEM`), and
-    no parallel workers (each would rebuild every side aggregate).
-    """
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        conn.rollback()
-    with conn.transaction():
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        conn.execute(TRANSACTION_SETTINGS)
-        yield conn
-
-
-@contextmanager
-def without_cyclic_gc() -> Iterator[None]:
-    """No cyclic garbage collection while the export streams (reference counting still frees every
-    row, line and buffer as soon as it is written: the streams create no cycles). Each collection
-    would traverse every object of the worker process (Airflow's imports) and, with an object
-    allocated per row, they come thousands of times: measured 1 s per 1,000,000 posts."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 class _Reporter:
     """Pushes progress to the job row (throttled), the log and ``export.progress`` events."""
 
@@ -254,7 +222,7 @@ def run_export(
         )
         copier = FileCopier(store, sink, output_dir / f".{name}.warnings.partial")
         writer = JsonlWriter(sink.jsonl())
-        with snapshot(conn):
+        with snapshot(conn, settings=TRANSACTION_SETTINGS):
             person = None
             if options.users:
                 people = resolve_people(conn, options.users)
@@ -265,7 +233,7 @@ def run_export(
             ctx.report = _Reporter(state_conn, job_id, ctx.progress)
             ctx.post_extras = has_post_extras(conn)
             snapshot_id = export_snapshot(conn) if twin is not None else None
-            with without_cyclic_gc():
+            with fewer_gc_passes(disable=True):
                 _write_all(ctx, job_id, started, spool, twin if snapshot_id else None, snapshot_id)
             reconciliation = _reconcile(ctx)
         ctx.progress["attachments_exported"] = copier.copied["attachments"] + copier.copied["emoji"]

@@ -58,7 +58,7 @@ from mmgov.compliance.post_rows import (
 )
 from mmgov.compliance.post_stream import post_stream
 from mmgov.compliance.window_membership import WindowMembership
-from mmgov.twin_connection import can_export_snapshot, open_twin
+from mmgov.twin_connection import can_export_snapshot, open_twin, snapshot
 
 DEFAULT_BATCH_SIZE = 10_000
 
@@ -143,18 +143,6 @@ def _restricted(query: str, unexported_only: bool) -> str:
     from mmgov.compliance.ledger import only_unexported
 
     return only_unexported(query)
-
-
-@contextmanager
-def snapshot(conn: psycopg.Connection, *, read_only: bool = True) -> Iterator[psycopg.Connection]:
-    """A REPEATABLE READ transaction (READ ONLY unless the run records its ledger in it): one
-    consistent snapshot of the database."""
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        conn.rollback()
-    with conn.transaction():
-        mode = ", READ ONLY" if read_only else ""
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ" + mode)
-        yield conn
 
 
 class WindowReader:

@@ -21,9 +21,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ from mmgov.compliance.ledger import LateSpan
 from mmgov.compliance.model import ExportBatch
 from mmgov.compliance.packaging import BatchZipWriter
 from mmgov.compliance.reconcile import BatchRecord, raise_for_problems, reconcile
+from mmgov.gc_passes import fewer_gc_passes
 from mmgov.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -225,7 +225,7 @@ def stage_export(
     records: list[BatchRecord] = []
     run = tracking.run if tracking else None
     reader = _reader(conn, request.window, request.batch_size, fmt, ledger_run=run)
-    with _fewer_gc_passes():
+    with fewer_gc_passes():
         _stage_batches(reader, request, fmt, files, destination, records)
     if reader.counts is None:  # pragma: no cover - the reader always yields at least one batch
         raise RuntimeError("the window reader yielded no batch")
@@ -240,7 +240,7 @@ def stage_export(
                 conn, span.span, request.batch_size, late_fmt, ledger_run=run, unexported_only=True
             )
             late_records: list[BatchRecord] = []
-            with _fewer_gc_passes():
+            with fewer_gc_passes():
                 _stage_batches(late_reader, request, late_fmt, files, destination, late_records)
             assert late_reader.counts is not None
             by_window = ledger.late_by_window(conn, tracking.run, span)
@@ -279,24 +279,6 @@ def _reader(
         unexported_only=unexported_only,
         zip_prefix=LATE_PREFIX if unexported_only else "",
     )
-
-
-@contextmanager
-def _fewer_gc_passes() -> Iterator[None]:
-    """Raise the cyclic GC's thresholds while exporting.
-
-    A batch allocates ~10 objects per post and they form no reference cycles (reference counting
-    frees them), but every allocation burst triggers collections that walk the whole heap, caches
-    included: at 1M posts that was a third of the run. Collections still happen, just rarely.
-    """
-    import gc
-
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], 200_000), max(before[1], 50), max(before[2], 100))
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 def _stage_batches(

@@ -120,9 +120,9 @@ def child(dsn: str, start: int, end: int, export_format: str, batch_size: int, f
     """Runs in its own process: extract + format + package; prints one JSON line."""
     from mmgov.compliance.delivery import LocalDestination
     from mmgov.compliance.export_window import ExportWindow
-    from mmgov.compliance.file_store import LocalFileStore
     from mmgov.compliance.formats import get_format
     from mmgov.compliance.run import ExportRequest, stage_export
+    from mmgov.file_store import LocalFileStore
     from mmgov.settings import Settings
 
     settings = Settings.parse(

@@ -111,7 +111,7 @@ def child_export(dsn: str, output: str, create_archive: bool) -> dict:
 
     from mmgov.bulk_export.export_job import finish_export, run_export, start_export
     from mmgov.bulk_export.export_options import ExportOptions
-    from mmgov.compliance.file_store import LocalFileStore
+    from mmgov.file_store import LocalFileStore
     from mmgov.settings import Settings
     from mmgov.state import ensure_mmgov_schema
 

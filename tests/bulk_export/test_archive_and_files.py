@@ -16,7 +16,7 @@ from mmgov.bulk_export.export_job import run_export, start_export
 from mmgov.bulk_export.export_options import ExportOptions
 from mmgov.bulk_export.file_copy import FileCopier
 from mmgov.bulk_export.job_state import get_job
-from mmgov.compliance.file_store import LocalFileStore
+from mmgov.file_store import LocalFileStore
 from mmgov.settings import Settings
 from tests.bulk_export.workspace import export_once
 

@@ -14,7 +14,7 @@ import psycopg
 
 from mmgov.bulk_export.export_job import finish_export, run_export, start_export
 from mmgov.bulk_export.export_options import ExportOptions
-from mmgov.compliance.file_store import LocalFileStore
+from mmgov.file_store import LocalFileStore
 from mmgov.settings import Settings
 from mmgov.synth.files import EMOJI_PNG, PROFILE_PNGS
 

@@ -14,10 +14,10 @@ from mmgov.compliance.actiance_format import ACTIANCE_XML, XSI_NAMESPACE, Actian
 from mmgov.compliance.delivery import LocalDestination
 from mmgov.compliance.export_window import ExportWindow
 from mmgov.compliance.extract import iter_batches
-from mmgov.compliance.file_store import LocalFileStore
 from mmgov.compliance.formats import get_format
 from mmgov.compliance.packaging import BatchZipWriter
 from mmgov.compliance.run import export_window_to_destination
+from mmgov.file_store import LocalFileStore
 from tests.compliance.builders import Workspace, mmid
 from tests.compliance.conftest import ExportOutput, settings_for
 

@@ -11,10 +11,10 @@ import mmgov.compliance.delivery as delivery_mod
 from mmgov.compliance.delivery import STAGING_DIR, DeliveryError, LocalDestination
 from mmgov.compliance.export_window import ExportWindow
 from mmgov.compliance.extract import iter_batches
-from mmgov.compliance.file_store import LocalFileStore
 from mmgov.compliance.formats import get_format
 from mmgov.compliance.reconcile import ReconciliationError
 from mmgov.compliance.run import ExportRequest, check_staged, deliver, stage_export
+from mmgov.file_store import LocalFileStore
 from tests.compliance.builders import Workspace, mmid
 from tests.compliance.conftest import settings_for
 

@@ -24,7 +24,6 @@ import psycopg
 import pytest
 
 from mmgov.compliance.delivery import LocalDestination
-from mmgov.compliance.file_store import file_store_from_settings
 from mmgov.compliance.formats import get_format
 from mmgov.compliance.run import (
     begin_tracking,
@@ -36,6 +35,7 @@ from mmgov.compliance.run import (
     stage_export,
     task_check_previous_window,
 )
+from mmgov.file_store import file_store_from_settings
 from mmgov.ids import new_id
 from mmgov.settings import Settings
 from tests.compliance.builders import Workspace

@@ -13,7 +13,6 @@ from airflow.sdk.exceptions import AirflowFailException
 import mmgov.compliance.globalrelay_delivery as grd
 from mmgov.compliance.delivery import LocalDestination
 from mmgov.compliance.export_window import ExportWindow
-from mmgov.compliance.file_store import LocalFileStore
 from mmgov.compliance.formats import get_format
 from mmgov.compliance.globalrelay_delivery import (
     DeliveryLedger,
@@ -32,6 +31,7 @@ from mmgov.compliance.run import (
     stage_export,
 )
 from mmgov.db import airflow_conn_json
+from mmgov.file_store import LocalFileStore
 from mmgov.settings import GlobalRelaySettings
 from tests.compliance.builders import Workspace
 from tests.compliance.gr_support import GR_ADDRESS, attachments, gr_settings, parse_eml, run_gr

@@ -44,7 +44,7 @@ from mmgov.bulk_export.direct import export_direct_channels
 from mmgov.bulk_export.emoji import export_emoji
 from mmgov.bulk_export.errors import ExportFailed, ExportPermissionDenied
 from mmgov.bulk_export.export_options import ExportOptions
-from mmgov.bulk_export.file_copy import FileCopier, FileStore
+from mmgov.bulk_export.file_copy import FileCopier
 from mmgov.bulk_export.jsonl_writer import JsonlWriter
 from mmgov.bulk_export.person_scope import build_person_scope, resolve_people
 from mmgov.bulk_export.post_sql import has_post_extras
@@ -54,6 +54,7 @@ from mmgov.bulk_export.teams import export_teams
 from mmgov.bulk_export.users import export_bots, export_users
 from mmgov.custody.gdpr import ExportCustody, write_gdpr_manifest
 from mmgov.errors import MmgovError
+from mmgov.file_store import FileSource
 from mmgov.gc_passes import fewer_gc_passes
 from mmgov.settings import Settings
 from mmgov.twin_connection import can_export_snapshot, export_snapshot, open_twin, snapshot
@@ -187,7 +188,7 @@ def run_export(
     state_conn: psycopg.Connection,
     job_id: str,
     options: ExportOptions,
-    store: FileStore,
+    store: FileSource,
     *,
     batch_size: int = BATCH_SIZE,
     started: datetime | None = None,
@@ -199,7 +200,7 @@ def run_export(
     ``custody``: signing key and age recipients (default: the ``mmgov_signing`` connection, no
     encryption); the signed manifest is written beside the export once it is complete.
     ``missing_files`` (``Mmgov.MissingFiles``): ``fail`` aborts the export when a file could not be copied."""
-    from mmgov.file_store_root import enforce_missing_files
+    from mmgov.file_store import enforce_missing_files
 
     t0 = time.monotonic()
     custody = custody or ExportCustody.load()
@@ -513,7 +514,7 @@ def start_run(params: dict[str, Any], run_id: str, actor: str | None) -> dict[st
     """
     from mmgov.authz import check_export_permission, task_admins
     from mmgov.db import hook_connection
-    from mmgov.file_store_root import check_file_store_root
+    from mmgov.file_store import file_store_from_settings
     from mmgov.settings import load_settings
     from mmgov.state import ensure_mmgov_schema
 
@@ -527,7 +528,7 @@ def start_run(params: dict[str, Any], run_id: str, actor: str | None) -> dict[st
             refuse_export(conn, run_id, actor, exc)
         # a bad mmgov_signing key fails here, before any work
         ExportCustody.load(settings.Mmgov.ExportRecipients)
-        check_file_store_root(settings.FileSettings)  # before the output folder is created
+        file_store_from_settings(settings.FileSettings).check_root()  # before the output folder is created
         return start_export(conn, run_id, params, actor=actor, settings=settings)
 
 
@@ -549,13 +550,13 @@ def refuse_export(
 
 def write_run(job: dict[str, Any]) -> dict[str, Any]:
     """Task ``write``: :func:`run_export` with the file store of ``FileSettings``."""
-    from mmgov.bulk_export.file_copy import open_file_store
     from mmgov.db import hook_connection
+    from mmgov.file_store import file_store_from_settings
     from mmgov.settings import load_settings
 
     settings = load_settings()
     options = ExportOptions.from_params(job["options"])
-    store = open_file_store(settings.FileSettings)
+    store = file_store_from_settings(settings.FileSettings)
     custody = ExportCustody.load(settings.Mmgov.ExportRecipients)
     with hook_connection() as conn, hook_connection() as state_conn:
         conn.autocommit = True

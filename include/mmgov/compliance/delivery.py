@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mmgov.compliance.file_store import S3_CONN_ID, s3_client
 from mmgov.errors import MmgovError
+from mmgov.file_store import S3_CONN_ID, s3_client
 from mmgov.settings import Settings
 
 EXPORT_SUBDIR = "export"  # Mattermost's model.ComplianceExportPath

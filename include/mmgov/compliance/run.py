@@ -39,12 +39,12 @@ from mmgov.compliance.delivery import (
 )
 from mmgov.compliance.export_window import ExportWindow, ExportWindowError, resolve_window
 from mmgov.compliance.extract import DbCounts, WindowCounts, WindowReader
-from mmgov.compliance.file_store import file_store_from_settings
 from mmgov.compliance.formats import ComplianceFormat, FileSource, format_names, get_format
 from mmgov.compliance.ledger import LateSpan
 from mmgov.compliance.model import ExportBatch
 from mmgov.compliance.packaging import BatchZipWriter
 from mmgov.compliance.reconcile import BatchRecord, raise_for_problems, reconcile
+from mmgov.file_store import file_store_from_settings
 from mmgov.gc_passes import fewer_gc_passes
 from mmgov.settings import Settings
 
@@ -622,12 +622,11 @@ def task_resolve_window(
 ) -> dict[str, Any]:
     from mmgov.compliance.last_export import last_export_end_ms
     from mmgov.db import hook_connection
-    from mmgov.file_store_root import check_file_store_root
     from mmgov.settings import load_settings
     from mmgov.state import ensure_mmgov_schema
 
     settings = load_settings()  # a bad value of a key this DAG reads fails here, first
-    check_file_store_root(settings.FileSettings)  # before anything is created beside it
+    file_store_from_settings(settings.FileSettings).check_root()  # before anything is created beside it
     with hook_connection() as conn:
         conn.autocommit = True
         ensure_mmgov_schema(conn)
@@ -681,7 +680,7 @@ def task_reconcile(request_dict: Mapping[str, Any], manifest_dict: Mapping[str, 
     """Reconcile what was staged; then count the previous window again (``previous_window``)."""
     from mmgov.compliance.reconcile import ReconciliationError
     from mmgov.db import hook_connection
-    from mmgov.file_store_root import enforce_missing_files
+    from mmgov.file_store import enforce_missing_files
     from mmgov.settings import load_settings
 
     settings = load_settings()

@@ -438,7 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     client = None
     if args.path.startswith("s3://"):
-        from mmgov.compliance.file_store import s3_client
+        from mmgov.file_store import s3_client
 
         client = s3_client(args.s3_conn)
     report = verify_location(args.path, options, s3_client=client)

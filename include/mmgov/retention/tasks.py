@@ -68,13 +68,13 @@ def removal_preview(*, dag_run_id: str) -> dict[str, Any]:
 
 def removal(run_id: str, hitl_result: dict[str, Any] | None) -> dict[str, Any]:
     """Task ``remove`` of ``retention_physical_removal``."""
-    from mmgov.retention.file_objects import store_from_settings
+    from mmgov.file_store import file_store_from_settings
     from mmgov.retention.physical_removal import remove_expired
 
     settings = load_settings()
     with mattermost_connection() as conn:
         return remove_expired(
-            conn, settings, run_id, store_from_settings(settings.FileSettings), hitl_result=hitl_result
+            conn, settings, run_id, file_store_from_settings(settings.FileSettings), hitl_result=hitl_result
         )
 
 

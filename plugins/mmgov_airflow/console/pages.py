@@ -698,7 +698,7 @@ def _verify(payload: dict[str, Any]) -> dict[str, Any]:
     options = cv.Options(keys, allow_unsigned=True, skip_signature=not keys)
     client = None
     if str(location).startswith("s3://"):
-        from mmgov.compliance.file_store import s3_client
+        from mmgov.file_store import s3_client
 
         client = s3_client("mattermost_s3")
     report = cv.verify_location(str(location), options, s3_client=client)

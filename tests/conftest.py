@@ -6,11 +6,14 @@ fresh one in a fraction of a second, and all of them are dropped at the end.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -116,6 +119,27 @@ def s3_endpoint() -> Iterator[S3Endpoint]:
 def s3_bucket(s3_endpoint: S3Endpoint) -> str:
     """A fresh, empty bucket on the loopback S3."""
     return s3_endpoint.new_bucket()
+
+
+@pytest.fixture
+def s3_conn(monkeypatch: pytest.MonkeyPatch, s3_endpoint: S3Endpoint) -> S3Endpoint:
+    """The ``mattermost_s3`` connection pointing at the loopback S3 (as Airflow reads it: from the env)."""
+    monkeypatch.setenv("AIRFLOW_CONN_MATTERMOST_S3", s3_endpoint.airflow_conn_json())
+    return s3_endpoint
+
+
+@pytest.fixture
+def minio_file_settings(monkeypatch: pytest.MonkeyPatch, s3_endpoint: S3Endpoint) -> dict[str, Any]:
+    """A MinIO-backed Mattermost's ``FileSettings`` (bucket and prefix aside): the ``mattermost_s3``
+    connection holds only credentials, the endpoint (the loopback S3, plain HTTP) is in the settings."""
+    doc = json.loads(s3_endpoint.airflow_conn_json())
+    doc["extra"].pop("endpoint_url")
+    monkeypatch.setenv("AIRFLOW_CONN_MATTERMOST_S3", json.dumps(doc))
+    return {
+        "DriverName": "amazons3",
+        "AmazonS3Endpoint": urlsplit(s3_endpoint.url).netloc,
+        "AmazonS3SSL": False,
+    }
 
 
 @pytest.fixture

@@ -7,10 +7,8 @@ scheme coming from ``AmazonS3SSL``).
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -204,12 +202,6 @@ class TestCheckRoot:
 
 
 class TestS3:
-    @pytest.fixture
-    def s3_conn(self, monkeypatch, s3_endpoint):
-        """The ``mattermost_s3`` connection pointing at the loopback S3 (as Airflow reads it: from the env)."""
-        monkeypatch.setenv("AIRFLOW_CONN_MATTERMOST_S3", s3_endpoint.airflow_conn_json())
-        return s3_endpoint
-
     def test_reads_under_the_prefix_and_refuses_traversal(self, s3_conn, s3_bucket):
         s3_conn.client().put_object(Bucket=s3_bucket, Key="mm/a/f.txt", Body=b"inside")
         store = S3FileStore(s3_bucket, "/mm/")
@@ -252,20 +244,15 @@ class TestS3:
         assert result.failed == {"a.txt": "AccessDenied: no"}
         assert result.removed == ["b.txt"]
 
-    def test_endpoint_region_and_ssl_from_file_settings(self, s3_endpoint, s3_bucket, monkeypatch):
+    def test_endpoint_region_and_ssl_from_file_settings(self, s3_endpoint, minio_file_settings, s3_bucket):
         """A MinIO-backed Mattermost: the connection holds only credentials, FileSettings the endpoint."""
-        doc = json.loads(s3_endpoint.airflow_conn_json())
-        doc["extra"] = {}
-        monkeypatch.setenv("AIRFLOW_CONN_MATTERMOST_S3", json.dumps(doc))
         s3_endpoint.client().put_object(Bucket=s3_bucket, Key="mm/a.txt", Body=b"via FileSettings")
-        host = urlsplit(s3_endpoint.url).netloc
+        host = minio_file_settings["AmazonS3Endpoint"]
         fs = FileSettings(
-            DriverName="amazons3",
             AmazonS3Bucket=s3_bucket,
             AmazonS3PathPrefix="mm",
-            AmazonS3Endpoint=host,
             AmazonS3Region="eu-west-3",
-            AmazonS3SSL=False,
+            **minio_file_settings,
         )
         store = file_store_from_settings(fs)
         assert isinstance(store, S3FileStore)
@@ -290,10 +277,9 @@ class TestS3:
     def test_endpoint_url(self, endpoint, ssl, url):
         assert file_store._endpoint_url(endpoint, ssl) == url
 
-    def test_the_connections_endpoint_wins(self, s3_endpoint, monkeypatch):
-        monkeypatch.setenv("AIRFLOW_CONN_MATTERMOST_S3", s3_endpoint.airflow_conn_json())
+    def test_the_connections_endpoint_wins(self, s3_conn):
         client = file_store.s3_client(endpoint="elsewhere:9000", ssl=False)
-        assert client.meta.endpoint_url == s3_endpoint.url
+        assert client.meta.endpoint_url == s3_conn.url
 
 
 class TestMissingFiles:

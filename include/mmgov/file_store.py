@@ -34,7 +34,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, Self
 
 from mmgov.errors import MmgovError
 from mmgov.settings import FileSettings
@@ -237,12 +237,13 @@ def _prune_empty_dirs(folder: Path, root: Path) -> None:
         folder = folder.parent
 
 
-class S3FileStore:
-    """The ``amazons3`` driver: objects under ``AmazonS3PathPrefix`` in ``AmazonS3Bucket``.
+class S3Location:
+    """A prefix in an S3 bucket and its client, made on first use by :func:`s3_client`.
 
     Credentials come from the Airflow connection ``mattermost_s3`` (type aws); the endpoint is the
-    connection's ``endpoint_url`` extra when set, else ``FileSettings.AmazonS3Endpoint`` (a MinIO or
-    other S3-compatible store), with ``AmazonS3Region`` and ``AmazonS3SSL``.
+    connection's ``endpoint_url`` extra when set, else ``endpoint`` (``FileSettings.AmazonS3Endpoint``:
+    a MinIO or other S3-compatible store), with ``region`` and ``ssl`` (``AmazonS3Region``/``SSL``).
+    The file store and the compliance export's S3 destination are both one.
     """
 
     def __init__(
@@ -260,16 +261,31 @@ class S3FileStore:
         self.prefix = prefix.strip("/")
         self.conn_id = conn_id
         self._client = client
-        # FileSettings.AmazonS3Endpoint / Region / SSL: used when the connection names no endpoint.
         self.endpoint = endpoint
         self.region = region
         self.ssl = ssl
+
+    @classmethod
+    def from_file_settings(cls, fs: FileSettings, bucket: str, prefix: str, *, client: Any = None) -> Self:
+        """``bucket``/``prefix`` reached as ``FileSettings`` says (its endpoint, region and SSL)."""
+        return cls(
+            bucket,
+            prefix,
+            client=client,
+            endpoint=fs.AmazonS3Endpoint,
+            region=fs.AmazonS3Region,
+            ssl=fs.AmazonS3SSL,
+        )
 
     @property
     def client(self) -> Any:
         if self._client is None:
             self._client = s3_client(self.conn_id, endpoint=self.endpoint, region=self.region, ssl=self.ssl)
         return self._client
+
+
+class S3FileStore(S3Location):
+    """The ``amazons3`` driver: objects under ``AmazonS3PathPrefix`` in ``AmazonS3Bucket``."""
 
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
@@ -363,13 +379,8 @@ def file_store_from_settings(
 ) -> LocalFileStore | S3FileStore:
     """The file store Mattermost uses, from ``FileSettings``."""
     if fs.DriverName == "amazons3":
-        return S3FileStore(
-            fs.AmazonS3Bucket,
-            fs.AmazonS3PathPrefix,
-            client=s3_client_override,
-            endpoint=fs.AmazonS3Endpoint,
-            region=fs.AmazonS3Region,
-            ssl=fs.AmazonS3SSL,
+        return S3FileStore.from_file_settings(
+            fs, fs.AmazonS3Bucket, fs.AmazonS3PathPrefix, client=s3_client_override
         )
     return LocalFileStore(fs.Directory)
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import zipfile
 
-import pytest
-
 from mmgov.compliance.delivery import STAGING_DIR, S3Destination, destination_from_settings
 from mmgov.compliance.export_window import ExportWindow
 from mmgov.compliance.formats import get_format
@@ -23,13 +21,6 @@ from tests.compliance.builders import Workspace
 
 T0 = 1_767_225_600_000
 START, END = T0, T0 + 100_000
-
-
-@pytest.fixture
-def s3_conn(monkeypatch, s3_endpoint):
-    """The ``mattermost_s3`` connection pointing at the loopback S3 (as Airflow reads it: from the env)."""
-    monkeypatch.setenv("AIRFLOW_CONN_MATTERMOST_S3", s3_endpoint.airflow_conn_json())
-    return s3_endpoint
 
 
 def _s3_settings(bucket: str, prefix: str = "mm", export_dest: str = "") -> Settings:

@@ -19,12 +19,6 @@ from mmgov.settings import Settings
 from tests.custody.conftest import WINDOW
 
 
-@pytest.fixture
-def s3_conn(monkeypatch, s3_endpoint):
-    monkeypatch.setenv("AIRFLOW_CONN_MATTERMOST_S3", s3_endpoint.airflow_conn_json())
-    return s3_endpoint
-
-
 def test_s3_run_folder_manifest_and_verify_url(demo_db, signing_key, s3_conn, s3_bucket, capsys):
     dsn, store, _ = demo_db
     settings = Settings.parse(

@@ -29,13 +29,13 @@ from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 from mmgov_airflow.alerts import default_args
+from mmgov_airflow.assets import COMPLIANCE_EXPORT
 from mmgov_airflow.outcomes import task_edge
 from mmgov_airflow.sensors import ExportSettledSensor
 
 from mmgov.compliance import run
 from mmgov.compliance.export_window import TIME_PATTERN
 from mmgov.compliance.schedule import daily_cron, start_and_catchup
-from mmgov.events import COMPLIANCE_EXPORT
 from mmgov.settings import EXPORT_FORMATS, load_settings_at_parse
 
 SETTINGS = load_settings_at_parse()

@@ -46,6 +46,7 @@ from mmgov.compliance.ledger import LateSpan
 from mmgov.compliance.model import ExportBatch
 from mmgov.compliance.packaging import BatchZipWriter
 from mmgov.compliance.reconcile import BatchRecord, raise_for_problems, reconcile
+from mmgov.errors import MmgovError
 from mmgov.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -753,15 +754,20 @@ def task_deliver(
     return summary
 
 
+class UncapturedGrowthError(MmgovError):
+    """The previous window grew after this run's late-arrival sweep read it (an alert; this run was delivered)."""
+
+    code = "COMPLIANCE_EXPORT_UNCAPTURED_GROWTH"
+    retryable = False  # the task edge fails the task at once: a retry recounts the same growth
+
+
 def task_check_previous_window(summary: Mapping[str, Any]) -> dict[str, Any] | None:
     """Fail (an alert, no retry) when the previous window grew by versions no run exported; the export
     itself is delivered. Returns the recount."""
     previous = summary.get("previous_window")
     if previous and previous.get("uncaptured"):
-        from airflow.sdk.exceptions import AirflowFailException
-
-        raise AirflowFailException(
-            f"COMPLIANCE_EXPORT_UNCAPTURED_GROWTH: {previous['uncaptured']} post versions appeared in the "
+        raise UncapturedGrowthError(
+            f"{previous['uncaptured']} post versions appeared in the "
             f"previous window {previous['window']} after this run's late-arrival sweep read it (posts at its "
             f"export {previous['posts_at_export']}, now {previous['posts_now']}). This run was delivered; the "
             "next run's late batch exports them if the window is still within Mmgov.LateArrivalLookbackHours, "

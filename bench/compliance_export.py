@@ -1,6 +1,6 @@
 """Benchmark of the compliance export: ``make bench-export POSTS=1000000 FORMAT=csv``.
 
-1. Generates a synthetic workspace of N posts with ``python -m mmgov.synth`` (attachments in a
+1. Generates a synthetic workspace of N posts with ``python -m mmgov_dev.synth`` (attachments in a
    local file store) in its own process, so its memory does not count; ``--reuse`` keeps an
    existing one of the same size.
 2. Measures the raw baseline: ``COPY (SELECT <the export's own post query: same columns, joins,
@@ -33,8 +33,8 @@ from pathlib import Path
 import psycopg
 
 from mmgov.db import with_database
-from mmgov.embedded_postgres import server_uri
 from mmgov.mattermost_schema import schema_differences, schema_facts
+from mmgov_dev.embedded_postgres import server_uri
 
 RESULTS = Path(__file__).resolve().parent / "results"
 END = "2026-01-01"
@@ -67,7 +67,7 @@ def copy_baseline(dsn: str, start: int, end: int) -> float:
 def ensure_workspace(
     server: str, database: str, posts: int, file_root: Path, *, reuse: bool, org: list[str] | None = None
 ) -> str:
-    """The workspace of ``posts`` posts (``org``: extra ``mmgov.synth`` arguments, e.g. ``--users``)."""
+    """The workspace of ``posts`` posts (``org``: extra ``mmgov_dev.synth`` arguments, e.g. ``--users``)."""
     dsn = with_database(server, database)
     if reuse and file_root.is_dir():
         try:
@@ -90,7 +90,7 @@ def ensure_workspace(
         [
             sys.executable,
             "-m",
-            "mmgov.synth",
+            "mmgov_dev.synth",
             "--posts",
             str(posts),
             "--database",

@@ -9,7 +9,7 @@ import pytest
 
 from mmgov import audit
 from mmgov.bulk_export.import_validator import validate_export
-from mmgov.devenv import AirflowCommandError
+from mmgov_dev.devenv import AirflowCommandError
 
 pytestmark = pytest.mark.airflow
 

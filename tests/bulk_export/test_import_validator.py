@@ -10,7 +10,7 @@ import pytest
 
 from mmgov.bulk_export.__main__ import main
 from mmgov.bulk_export.import_validator import validate_export, validate_lines
-from mmgov.synth.files import EMOJI_PNG
+from mmgov_dev.synth.files import EMOJI_PNG
 
 VERSION = {"type": "version", "version": 1, "info": {"generator": "t", "version": "1", "created": "x"}}
 ROLE = {

@@ -13,7 +13,7 @@ import pytest
 from mmgov_airflow.assets import RETENTION
 
 from mmgov import audit
-from mmgov.devenv import AIRFLOW_BIN, PROJECT_ROOT, AirflowEnv
+from mmgov_dev.devenv import AIRFLOW_BIN, PROJECT_ROOT, AirflowEnv
 from tests.retention.builders import Workspace, deleted_posts
 from tests.support.airflow_api import start_api_server
 

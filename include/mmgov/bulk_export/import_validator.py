@@ -28,7 +28,6 @@ stream; profile pictures and emoji images are decoded (Pillow: the importer deco
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import zipfile
@@ -947,11 +946,6 @@ def _scope_of(first_line: bytes) -> tuple[str, dict[str, Any]]:
         return str(additional.get("scope", "workspace")), dict(additional.get("options") or {})
     except (ValueError, AttributeError, TypeError):
         return "workspace", {}
-
-
-def validate_text(text: str, *, strict: bool = True) -> ValidationReport:
-    """Validate JSONL given as one string (tests, small files)."""
-    return validate_lines(io.StringIO(text), strict=strict).report
 
 
 def print_report(report: ValidationReport, out: IO[str], *, limit: int = 50) -> None:

@@ -25,7 +25,6 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -33,7 +32,6 @@ import psycopg
 from mmgov.compliance import ledger
 from mmgov.compliance.delivery import (
     Destination,
-    LocalDestination,
     StagedFile,
     destination_from_settings,
     run_key,
@@ -610,15 +608,6 @@ def completed_payload(run_id: str, request: ExportRequest, summary: dict[str, An
         "window_start_ms": request.window.start_ms,
         "window_end_ms": request.window.end_ms,
     }
-
-
-def export_window_to_folder(
-    conn: psycopg.Connection, window: ExportWindow, settings: Settings, folder: Path, **kwargs: Any
-) -> dict[str, Any]:
-    """:func:`export_window_to_destination` into a local folder (the run folder is created inside it)."""
-    return export_window_to_destination(
-        conn, window, settings, destination=LocalDestination(folder), **kwargs
-    )
 
 
 # --- Airflow task bodies (called from dags/compliance_export.py) ---------------------------------

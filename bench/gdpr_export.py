@@ -193,7 +193,7 @@ def main() -> int:
             "reconciliation": summary["reconciliation"],
         }
         if args.validate:
-            from mmgov.bulk_export.import_validator import validate_export
+            from mmgov.bulk_export.export_check import validate_export
 
             report = validate_export(summary["output_path"], check_files=False)
             result["validation"] = report.summary()

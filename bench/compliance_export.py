@@ -5,7 +5,7 @@
    existing one of the same size.
 2. Measures the raw baseline: ``COPY (SELECT <the export's own post query: same columns, joins,
    window predicate and (updateat, id) order>) TO STDOUT`` for the same window, read by psycopg.
-3. Runs extract + format + package (``mmgov.compliance.run.stage_export``: keyset batches from one
+3. Runs extract + format + package (``mmgov.compliance.run.stage_export``: batches streamed from one
    snapshot, the format, one deterministic zip per batch in staging, attachments copied) in a child
    process, which reports its wall time and its own peak RSS (``ru_maxrss``).
 4. Measures the COPY baseline again: the machine may be shared, so each export is compared with

@@ -14,8 +14,8 @@ manual run exports everything since the last successful export, up to now.
 **Settle margin**: a scheduled run first waits (`wait_for_settle`, deferred: no worker slot) until its
 interval ended `Mmgov.ExportSettleSeconds` ago; a manual "up to now" run ends at now minus the margin.
 
-**Tasks**: `wait_for_settle` -> `resolve_window` -> `extract_format_package` (keyset batches of
-`BatchSize`, one zip each, into staging; then the late batches: versions of windows delivered in the
+**Tasks**: `wait_for_settle` -> `resolve_window` -> `extract_format_package` (one snapshot of
+the window streamed in batches of `BatchSize`, one zip each, into staging; then the late batches: versions of windows delivered in the
 last `Mmgov.LateArrivalLookbackHours` that no run exported) -> `reconcile` (database counts vs
 written, fails loudly; the previous window counted again) -> `deliver` (atomic publish to
 `<export root>/compliance-export-YYYY-MM-DD-HHhMMm-<start>-<end>/`; summary in XCom) ->

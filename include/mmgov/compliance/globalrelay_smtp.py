@@ -21,7 +21,6 @@ from airflow.providers.smtp.hooks.smtp import SmtpHook
 from airflow.sdk.exceptions import AirflowException
 
 from mmgov.compliance.globalrelay_delivery import (
-    _CHUNK,
     DEFAULT_RETRY,
     GLOBALRELAY_CONN_ID,
     MAX_EMAILS_PER_CONNECTION,
@@ -33,6 +32,7 @@ from mmgov.compliance.globalrelay_delivery import (
 )
 
 log = logging.getLogger(__name__)
+_CHUNK = 1024 * 1024  # an email goes to the socket in chunks of this size, never whole
 
 
 class GlobalRelaySmtpHook(SmtpHook):

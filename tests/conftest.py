@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from mmgov.devenv import AirflowEnv
 from mmgov.mattermost_schema import create_mattermost_schema
 from mmgov.state import ensure_mmgov_schema
+from mmgov_dev.devenv import AirflowEnv
 from tests.support.postgres import DatabaseFactory, database_name, postgres_server
 from tests.support.s3 import S3Endpoint, start_s3
 from tests.support.smtp import SmtpServer
@@ -86,7 +86,7 @@ def file_store(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def demo_template(db_factory: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory):
     """A template database with a small deterministic synthetic workspace, and its file store."""
-    from mmgov.synth import SynthConfig, generate
+    from mmgov_dev.synth import SynthConfig, generate
 
     files = tmp_path_factory.mktemp("demo-filestore")
     dsn = db_factory.create("demotpl")

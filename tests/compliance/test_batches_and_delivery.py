@@ -1,4 +1,4 @@
-"""Keyset batching, window edges and tiling, deterministic zips, atomic delivery, reconciliation."""
+"""Batches of one snapshot stream, window edges and tiling, deterministic zips, atomic delivery, reconciliation."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _post_ids(lines: list[str]) -> list[str]:
     return [line.split(",")[13] for line in lines if line.split(",")[13]]
 
 
-class TestKeysetBatches:
+class TestSnapshotBatches:
     def test_equal_timestamps_across_batch_boundaries(self, ws, run_export):
         chan, alice = _chan(ws)
         same = [ws.post(f"same{i}", channel=chan, user=alice, create=T0 + 10) for i in range(7)]

@@ -13,8 +13,9 @@ import pytest
 from mmgov.compliance.run import export_window_to_destination
 from mmgov.custody.encryption import decrypt_file
 from mmgov.custody.signing import load_public_keys
-from mmgov.custody.verify import Options, check_zip, verify_location
+from mmgov.custody.verify import Options, verify_location
 from mmgov.custody.verify import main as verify_main
+from mmgov.custody.zip_checks import check_zip
 from mmgov.settings import Settings
 from tests.custody.conftest import WINDOW
 

@@ -510,7 +510,7 @@ def start_run(params: dict[str, Any], run_id: str, actor: str | None) -> dict[st
     """Task ``start``: who may export (:mod:`mmgov.authz`), then :func:`start_export` on ``mattermost_db``.
 
     ``actor`` is the run's triggering Airflow user. A refusal is audited (``export.permission_denied``)
-    and fails the task at once (``AirflowFailException``: no retry); nothing is written.
+    and fails the task at once (an :class:`ExportPermissionDenied` is not retried); nothing is written.
     """
     from mmgov.authz import check_export_permission, task_admins
     from mmgov.db import hook_connection
@@ -535,9 +535,7 @@ def start_run(params: dict[str, Any], run_id: str, actor: str | None) -> dict[st
 def refuse_export(
     conn: psycopg.Connection, run_id: str, actor: str | None, exc: ExportPermissionDenied
 ) -> None:
-    """Audit a refused export (actor: the triggering user) and fail the task without retry."""
-    from airflow.sdk.exceptions import AirflowFailException
-
+    """Audit a refused export (actor: the triggering user) and re-raise: the task edge fails it without retry."""
     audit.record(
         conn,
         "export.permission_denied",
@@ -545,7 +543,7 @@ def refuse_export(
         actor or audit.SYSTEM_ACTOR,
     )
     log.error("%s: %s", exc.code, exc)
-    raise AirflowFailException(f"{exc.code}: {exc}") from exc
+    raise exc
 
 
 def write_run(job: dict[str, Any]) -> dict[str, Any]:

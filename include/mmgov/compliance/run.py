@@ -24,7 +24,6 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -32,7 +31,6 @@ import psycopg
 from mmgov.compliance import ledger
 from mmgov.compliance.delivery import (
     Destination,
-    LocalDestination,
     StagedFile,
     destination_from_settings,
     run_key,
@@ -44,6 +42,7 @@ from mmgov.compliance.ledger import LateSpan
 from mmgov.compliance.model import ExportBatch
 from mmgov.compliance.packaging import BatchZipWriter
 from mmgov.compliance.reconcile import BatchRecord, raise_for_problems, reconcile
+from mmgov.errors import MmgovError
 from mmgov.file_store import file_store_from_settings
 from mmgov.gc_passes import fewer_gc_passes
 from mmgov.settings import Settings
@@ -593,15 +592,6 @@ def completed_payload(run_id: str, request: ExportRequest, summary: dict[str, An
     }
 
 
-def export_window_to_folder(
-    conn: psycopg.Connection, window: ExportWindow, settings: Settings, folder: Path, **kwargs: Any
-) -> dict[str, Any]:
-    """:func:`export_window_to_destination` into a local folder (the run folder is created inside it)."""
-    return export_window_to_destination(
-        conn, window, settings, destination=LocalDestination(folder), **kwargs
-    )
-
-
 # --- Airflow task bodies (called from dags/compliance_export.py) ---------------------------------
 # Errors a retry cannot fix fail without retries at the task edge (mmgov_airflow.outcomes.task_edge).
 
@@ -734,15 +724,20 @@ def task_deliver(
     return summary
 
 
+class UncapturedGrowthError(MmgovError):
+    """The previous window grew after this run's late-arrival sweep read it (an alert; this run was delivered)."""
+
+    code = "COMPLIANCE_EXPORT_UNCAPTURED_GROWTH"
+    retryable = False  # the task edge fails the task at once: a retry recounts the same growth
+
+
 def task_check_previous_window(summary: Mapping[str, Any]) -> dict[str, Any] | None:
     """Fail (an alert, no retry) when the previous window grew by versions no run exported; the export
     itself is delivered. Returns the recount."""
     previous = summary.get("previous_window")
     if previous and previous.get("uncaptured"):
-        from airflow.sdk.exceptions import AirflowFailException
-
-        raise AirflowFailException(
-            f"COMPLIANCE_EXPORT_UNCAPTURED_GROWTH: {previous['uncaptured']} post versions appeared in the "
+        raise UncapturedGrowthError(
+            f"{previous['uncaptured']} post versions appeared in the "
             f"previous window {previous['window']} after this run's late-arrival sweep read it (posts at its "
             f"export {previous['posts_at_export']}, now {previous['posts_now']}). This run was delivered; the "
             "next run's late batch exports them if the window is still within Mmgov.LateArrivalLookbackHours, "

@@ -30,6 +30,7 @@ from mmgov.compliance.model import (
     UpdateType,
     UserInfo,
 )
+from mmgov.compliance.post_classifier import Rule, entries_sql
 
 HEADER = (
     "Post Creation Time,Post Update Time,Post Update Type,Team Id,Team Name,Team Display Name,Channel Id,"
@@ -132,18 +133,14 @@ def _sql_post_line(kind: str, edited: str, text: str) -> str:
 || ',' || {_sql_field("COALESCE(p.props->>'previewed_post', '')")} || chr(10)"""
 
 
-_MESSAGE = _sql_field("COALESCE(p.message, '')")
-_NOT_DELETED_KIND = """CASE WHEN p.updateat <= COALESCE(p.createat, 0) THEN ''
-WHEN COALESCE(p.editat, 0) > 0 THEN 'EditedNewMsg' ELSE 'UpdatedNoMsgChange' END"""
-CSV_POST_LINE = _sql_post_line(_NOT_DELETED_KIND, "''", _MESSAGE)
-# A deleted post without files: its entries (post_classifier.classify) as _Lines.post renders them.
-CSV_DELETED_POST_LINES = f"""CASE
-WHEN COALESCE(p.deleteat, 0) > 0 AND COALESCE(p.originalid, '') <> ''
-THEN {_sql_post_line("'EditedOriginalMsg'", _sql_field("p.originalid"), _MESSAGE)}
-WHEN COALESCE(p.deleteat, 0) > 0 AND p.props->>'deleteBy' IS NOT NULL
-THEN CASE WHEN COALESCE(p.createat, 0) >= %(start)s THEN {_sql_post_line("''", "''", _MESSAGE)} ELSE '' END
-|| {_sql_post_line("'Deleted'", "''", _sql_field("'delete ' || COALESCE(p.message, '')"))}
-ELSE {CSV_POST_LINE} END"""
+def _sql_entry(rule: Rule) -> str:
+    """The line of one message entry of ``rule``'s kind (``_Lines.post``), in SQL."""
+    edited = _sql_field("p.originalid") if rule.kind is UpdateType.EDITED_ORIGINAL else "''"
+    return _sql_post_line(f"'{rule.kind.value}'", edited, _sql_field(rule.message_sql))
+
+
+# A post without files: the lines of its message entries (post_classifier.RULES).
+CSV_POST_LINES = entries_sql(_sql_entry)
 
 
 def _channel_cols(ch: ChannelInfo) -> list[Any]:
@@ -482,8 +479,8 @@ class CsvFormat(ComplianceFormat):
 
     name = "csv"
     # Plain posts (nearly all) come escaped from PostgreSQL: Python only joins the parts.
-    rendered_line = CSV_POST_LINE
-    rendered_deleted = CSV_DELETED_POST_LINES
+    rendered_line = CSV_POST_LINES
+    rendered_deleted = CSV_POST_LINES
     rendered_joins = CSV_POST_JOINS
     rendered_params: ClassVar[dict[str, Any]] = {"csv_quote": QUOTE_PATTERN_SQL}
     # batch mode: at most this many rendered membership lines are kept for unchanged channels

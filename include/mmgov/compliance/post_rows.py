@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 
 from mmgov.compliance.model import ChannelInfo, ExportedFile, UserInfo
+from mmgov.compliance.post_classifier import ENTRIES_OF_A_POST
 
 WINDOW_PREDICATE = (
     "p.updateat >= %(start)s AND p.updateat < %(end)s AND (p.type IS NULL OR p.type NOT LIKE 'system\\_%%')"
@@ -33,14 +34,6 @@ POST_QUERY = (
 
 # The same columns for given post ids (the rows a rendered read hands back to the Python path).
 POSTS_BY_ID = POST_QUERY.split(" FROM posts p ", 1)[0] + " FROM posts p WHERE p.id = ANY(%(ids)s)"
-
-
-# How many message entries a post without files has (post_classifier.classify): two for a deleted
-# message (``deleteBy``, not an edit's old text) created inside the window, else one.
-ENTRIES_OF_A_POST = (
-    "CASE WHEN COALESCE(p.deleteat, 0) > 0 AND COALESCE(p.originalid, '') = ''"
-    " AND p.props->>'deleteBy' IS NOT NULL AND COALESCE(p.createat, 0) >= %(start)s THEN 2 ELSE 1 END"
-)
 
 
 # A rendered row's time by default (RenderedPost[1]): the post's creation time, which the CSV orders by.

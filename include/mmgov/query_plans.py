@@ -30,7 +30,7 @@ from mmgov.bulk_export.person_scope import ORPHAN_REPLIES, THREAD_ROOTS
 from mmgov.bulk_export.post_lines import lines_select
 from mmgov.compliance.extract import COUNT_POSTS, FILES_STREAM
 from mmgov.compliance.membership import _MEMBERS_FROM_HISTORY, _WINDOW_EVENTS, MEMBERS_FROM_CURRENT
-from mmgov.compliance.post_rows import POST_QUERY, POSTS_BY_ID
+from mmgov.compliance.post_reader import POST_QUERY, POSTS_BY_ID
 from mmgov.compliance.window_membership import _EVENTS_IN_WINDOW, _PRESENT_FROM_HISTORY
 from mmgov.ids import new_id
 from mmgov.retention import physical_removal, preview, purge

@@ -165,7 +165,7 @@ def test_window_membership_keeps_who_is_present_and_no_event(mm_conn):
 def test_members_and_authors_share_one_user_registry(mm_conn, source):
     """A member who is also an author is the author's object (one CSV rendering cache entry), and a
     member seen first is added to the registry the post lookups use (as a bot if it has a bots row)."""
-    from mmgov.compliance.post_rows import user_pair
+    from mmgov.compliance.post_reader import user_pair
 
     ws = Workspace(mm_conn)
     team = ws.team("t")

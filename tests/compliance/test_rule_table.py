@@ -39,7 +39,7 @@ GRID = [
 
 
 def _record(row: tuple) -> PostRecord:
-    """The record the extractor builds of the row (its COALESCEs, mmgov.compliance.post_rows.POST_QUERY)."""
+    """The record the extractor builds of the row (its COALESCEs, mmgov.compliance.post_reader.POST_QUERY)."""
     create, update, delete, edit, original, delete_by = row
     return PostRecord(
         "p" * 26,

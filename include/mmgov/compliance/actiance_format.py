@@ -47,7 +47,7 @@ from array import array
 from collections.abc import Iterable, Iterator
 from itertools import compress
 from operator import attrgetter, itemgetter
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 from mmgov.compliance.formats import BatchResult, ComplianceFormat, FileSource, ZipSink, copy_attachment
 from mmgov.compliance.model import (
@@ -64,6 +64,7 @@ from mmgov.compliance.model import (
     UserInfo,
 )
 from mmgov.compliance.post_classifier import Rule, case_sql, entries_sql
+from mmgov.compliance.post_reader import SqlRendering
 
 ACTIANCE_XML = "actiance_export.xml"
 WARNING_TXT = "warning.txt"
@@ -633,14 +634,12 @@ class ActianceFormat(ComplianceFormat):
 
     name = "actiance"
     # Plain posts (nearly all) come as Message elements from PostgreSQL: Python only orders them.
-    rendered_line = ACTIANCE_POST_LINES
-    rendered_deleted = ACTIANCE_POST_LINES
-    rendered_time = ACTIANCE_POST_TIME
-    rendered_joins = ACTIANCE_POST_JOINS
-    rendered_params: ClassVar[dict[str, Any]] = {
-        "xml_special": XML_SPECIAL_SQL,
-        "xml_forbidden": XML_FORBIDDEN_SQL,
-    }
+    accelerator = SqlRendering(
+        ACTIANCE_POST_LINES,
+        ACTIANCE_POST_JOINS,
+        ACTIANCE_POST_TIME,
+        {"xml_special": XML_SPECIAL_SQL, "xml_forbidden": XML_FORBIDDEN_SQL},
+    )
 
     def __init__(self, settings: Any, export_format: str | None = None):
         super().__init__(settings, export_format)
@@ -767,8 +766,8 @@ def _keyed_rows(rows: list[RenderedPost]) -> list[_Keyed]:
 
 _LAST = itemgetter(-1)
 _RANK = itemgetter(2)
-_TIME_ID_ENTRIES_ELEMENT = itemgetter(1, 0, 8, 7)  # a RenderedPost's (time, id, entries, rendering)
-_ENTRIES = itemgetter(8)  # a RenderedPost's message entries
+_TIME_ID_ENTRIES_ELEMENT = itemgetter(1, 0, 3, 7)  # a RenderedPost's (time, id, entries, rendering)
+_ENTRIES = itemgetter(3)  # a RenderedPost's message entries
 _MESSAGE_OPEN = f"{_NL2}<Message>".encode()  # never inside an element: its text is escaped
 _UPDATED_OPEN = b"<UpdatedDateTimeUTC>"
 _CREATED = UpdateType.CREATED

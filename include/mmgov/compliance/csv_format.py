@@ -17,9 +17,10 @@ from collections.abc import Iterable, Iterator
 from itertools import compress
 from json.encoder import encode_basestring  # the C string encoder
 from operator import itemgetter
-from typing import Any, ClassVar
+from typing import Any
 
 from mmgov.compliance.formats import BatchResult, ComplianceFormat, FileSource, ZipSink, copy_attachment
+from mmgov.compliance.membership import MemberListing
 from mmgov.compliance.model import (
     ChannelInfo,
     ClassifiedPost,
@@ -31,6 +32,7 @@ from mmgov.compliance.model import (
     UserInfo,
 )
 from mmgov.compliance.post_classifier import Rule, entries_sql
+from mmgov.compliance.post_reader import SqlRendering
 
 HEADER = (
     "Post Creation Time,Post Update Time,Post Update Type,Team Id,Team Name,Team Display Name,Channel Id,"
@@ -473,23 +475,20 @@ class CsvFormat(ComplianceFormat):
 
     State kept between batches is per channel (a number) plus the (channel, author) pairs given a
     synthetic join, never per membership row: it does not grow with the window's posts or history.
-    In window mode the format asks for no member lists (:attr:`member_lists`), so the membership
+    In window mode the format asks for no member lists (:attr:`member_listing`), so the membership
     source (:class:`~mmgov.compliance.window_membership.WindowMembership`) keeps only who is present.
     """
 
     name = "csv"
     # Plain posts (nearly all) come escaped from PostgreSQL: Python only joins the parts.
-    rendered_line = CSV_POST_LINES
-    rendered_deleted = CSV_POST_LINES
-    rendered_joins = CSV_POST_JOINS
-    rendered_params: ClassVar[dict[str, Any]] = {"csv_quote": QUOTE_PATTERN_SQL}
+    accelerator = SqlRendering(CSV_POST_LINES, CSV_POST_JOINS, params={"csv_quote": QUOTE_PATTERN_SQL})
     # batch mode: at most this many rendered membership lines are kept for unchanged channels
     CACHE_LINES = 50_000
 
     def __init__(self, settings: Any, export_format: str | None = None):
         super().__init__(settings, export_format)
         self.per_window = getattr(getattr(settings, "Mmgov", None), "CsvMembershipRows", "window") != "batch"
-        self.member_lists = not self.per_window  # window mode writes each membership row once
+        self.member_listing = MemberListing.ONCE_PER_WINDOW if self.per_window else MemberListing.EVERY_BATCH
         # window mode: channel -> end of the last batch written; synthetic joins written
         self._written_until: dict[str, int] = {}
         self._synthetic: set[tuple[str, str]] = set()
@@ -514,7 +513,7 @@ class CsvFormat(ComplianceFormat):
         or leave makes its channel active in the batch of its time, and batches tile the window), so
         only the tail of ``joins`` (by time) and this batch's leaves can be new; a synthetic join is
         written once per (channel, author). Within the batch, a repeated (user, time, kind) is written
-        once. Correct for whole member lists and for the new joins only (``member_lists`` False).
+        once. Correct for whole member lists and for the new joins only (``member_listing`` once per window).
 
         A channel's joins and leaves are each sorted by (time, e-mail, user id) (see
         :class:`~mmgov.compliance.model.ChannelActivity`), so the rows are a lazy merge of those
@@ -640,7 +639,7 @@ class CsvFormat(ComplianceFormat):
     def _rendered_blocks(
         batch: ExportBatch, blocks: list[tuple[int, str, bytes]], counts: dict[str, list[int]]
     ) -> int:
-        """The batch's rendered posts (CSV_POST_LINE, CSV_DELETED_POST_LINES) as blocks; their
+        """The batch's rendered posts (CSV_POST_LINES) as blocks; their
         channels' message counts; the number of message entries."""
         rendered = batch.rendered
         blocks.extend(map(_CREATED_ID_LINE, rendered))
@@ -648,7 +647,7 @@ class CsvFormat(ComplianceFormat):
         entries = sum(map(_ENTRIES, rendered))
         if entries != len(rendered):  # deleted posts with their "created" entry: two lines
             for r in compress(rendered, map((1).__ne__, map(_ENTRIES, rendered))):  # C-level scan
-                per_channel[r[6]] += r[8] - 1
+                per_channel[r[6]] += r[3] - 1
         channel_of = batch.channel_of
         for cid, n in per_channel.items():
             key = channel_of[cid].id
@@ -712,7 +711,7 @@ def _sorted_row_by_row(members: Iterable[Entry], batch: ExportBatch, lines: _Lin
 _second = itemgetter(1)
 _CREATED_ID_LINE = itemgetter(1, 0, 7)  # a RenderedPost's (createat, id, line): its block
 _CHANNEL_ID = itemgetter(6)  # a RenderedPost's channel id
-_ENTRIES = itemgetter(8)  # a RenderedPost's message entries
+_ENTRIES = itemgetter(3)  # a RenderedPost's message entries
 
 
 def _event_time(e: MemberEvent) -> int:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import bisect
 from array import array
 from collections.abc import Iterable
+from enum import Enum
 
 import psycopg
 
@@ -42,7 +43,20 @@ from mmgov.compliance.model import (
     MembersDelta,
     UserInfo,
 )
-from mmgov.compliance.post_rows import user_pair
+from mmgov.compliance.post_reader import user_pair
+
+
+class MemberListing(Enum):
+    """How a format writes a channel's membership: the member lists the extractor hands it."""
+
+    # every batch's ChannelActivity.joins lists every member present (Actiance, Global Relay and
+    # the CSV's batch mode name all participants of each batch): MembershipSource
+    EVERY_BATCH = "batch"
+    # each membership row once per window: a channel's present members come only in the first batch
+    # where it is active, later batches hold only new joins; WindowMembership keeps only who is
+    # present between batches (memory stays flat on big workspaces)
+    ONCE_PER_WINDOW = "window"
+
 
 _HISTORY_REACHES = "SELECT EXISTS (SELECT 1 FROM channelmemberhistory WHERE jointime <= %s)"
 
@@ -324,7 +338,7 @@ class ChannelMembership:
         window_end: int,
         users: dict[str | None, tuple[UserInfo, UserInfo]] | None = None,
     ):
-        """``users``: the window's user registry (:attr:`mmgov.compliance.post_rows.Lookups.users`),
+        """``users``: the window's user registry (:attr:`mmgov.compliance.post_reader.Lookups.users`),
         so that a member who also posts is one object (and one cached CSV rendering)."""
         self.conn = conn
         self.window_start = window_start

@@ -15,8 +15,9 @@ import random
 import psycopg
 import pytest
 
-from mmgov.compliance.membership import CHANNELS_BY_ID, MembershipSource, channel_info_row
+from mmgov.compliance.membership import MembershipSource
 from mmgov.compliance.model import ChannelActivity, MemberEvent, UserInfo
+from mmgov.compliance.post_reader import CHANNELS_BY_ID, channel_info
 from mmgov.compliance.window_membership import WindowMembership
 from tests.compliance.builders import Workspace, mmid
 
@@ -78,7 +79,7 @@ def _compare(conn: psycopg.Connection, seed: int, *, fallback: bool) -> dict[str
     rng = random.Random(seed)
     channel_ids, users = _random_history(ws, rng, fallback=fallback)
     stranger = UserInfo(mmid("stranger"), "stranger", "s@x")  # an author with no membership at all
-    infos = {row[0]: channel_info_row(row) for row in conn.execute(CHANNELS_BY_ID, (channel_ids,))}
+    infos = {row[0]: channel_info(*row) for row in conn.execute(CHANNELS_BY_ID, (channel_ids,))}
     covered = dict.fromkeys(("first", "later_joins", "later_synthetic", "leaves", "synthetic", "batches"), 0)
     with conn.transaction():
         whole = MembershipSource(conn, START, END)

@@ -132,7 +132,7 @@ class Lookups:
             users[None] = user_pair("", None, None, 0, False)
         if None in new_channels:
             new_channels.discard(None)
-            channels[None] = _channel("", None, None, None, None, None, None)
+            channels[None] = channel_info("", None, None, None, None, None, None)
         if new_users:
             for uid, username, email, delete_at, has_bot in conn.execute(
                 USERS_BY_ID, (sorted(new_users),)
@@ -140,7 +140,7 @@ class Lookups:
                 users[uid] = user_pair(uid, username, email, delete_at, has_bot)
         if new_channels:
             for row in conn.execute(CHANNELS_BY_ID, (sorted(new_channels),)).fetchall():
-                channels[row[0]] = _channel(*row)
+                channels[row[0]] = channel_info(*row)
 
 
 def user_pair(
@@ -153,7 +153,7 @@ def user_pair(
     return UserInfo(uid, username or "", email or "", False, delete_at), bot
 
 
-def _channel(
+def channel_info(
     cid: str,
     name: str | None,
     display: str | None,
@@ -162,6 +162,7 @@ def _channel(
     team_name: str | None,
     team_display: str | None,
 ) -> ChannelInfo:
+    """A ``channels`` row (with its team) as a record: no team for a DM or group message."""
     is_dm = ctype in ("D", "G")
     return ChannelInfo(
         cid,

@@ -469,7 +469,7 @@ def test_carriage_returns_are_quoted(ws, run_export):
 
 
 def test_metadata_document_matches_json_dumps_with_go_escapes():
-    from mmgov.compliance.csv_format import metadata_document, metadata_fields
+    from mmgov.compliance.csv_metadata import metadata_document, metadata_fields
     from mmgov.compliance.export_window import ExportWindow
     from mmgov.compliance.model import ChannelActivity, ChannelInfo, ExportBatch
 

@@ -44,6 +44,32 @@ def complete(conn: psycopg.Connection, s: Settings, summary: dict) -> dict:
     return soft_delete(conn, s, summary["run_id"], hitl_result=hitl, sleep=lambda _: None)
 
 
+def purge_settings(**retention: Any) -> Settings:
+    """Purge settings for the batched soft delete: 100 days, batches of 3, no approval."""
+    drs = {
+        "EnableMessageDeletion": True,
+        "MessageRetentionDays": 100,
+        "BatchSize": 3,
+        "TimeBetweenBatchesMilliseconds": 0,
+        **retention,
+    }
+    mmgov = {"RetentionApproval": "never"}
+    export = {}
+    if drs.pop("EnableExport", False):
+        export = {"EnableExport": True}
+    return settings(DataRetentionSettings=drs, Mmgov=mmgov, MessageExportSettings=export)
+
+
+def run_purge(conn: psycopg.Connection, s: Settings, **kwargs: Any) -> dict[str, Any]:
+    """Preview then soft-delete at ``NOW``: the preview's summary and the delete's result."""
+    from mmgov.retention.preview import preview_purge
+    from mmgov.retention.purge import soft_delete
+
+    summary = preview_purge(conn, s, now_ms=NOW)
+    result = soft_delete(conn, s, summary["run_id"], sleep=lambda _: None, **kwargs)
+    return {"summary": summary, **result}
+
+
 @dataclass
 class Workspace:
     """Inserts teams, channels, users, posts, files and post children; remembers what it made."""

@@ -34,17 +34,8 @@ def export_channels(ctx: ExportContext) -> int:
     """Write the team channels of the export, in id order."""
     schemes = scheme_names(ctx)
     ids = ctx.person.channel_ids if ctx.person is not None else None
-    count, after = 0, ""
-    while True:
-        rows = ctx.conn.execute(
-            _CHANNELS,
-            {
-                "after": after,
-                "archived": ctx.options.include_archived_channels,
-                "ids": ids,
-                "limit": ctx.batch_size,
-            },
-        ).fetchall()
+    count = 0
+    for rows in ctx.batches(_CHANNELS, {"archived": ctx.options.include_archived_channels, "ids": ids}):
         for channel_id, team, name, display_name, ctype, header, purpose, scheme_id, delete_at in rows:
             if ctype not in IMPORTABLE_TYPES:
                 ctx.copier.warn(
@@ -67,11 +58,8 @@ def export_channels(ctx: ExportContext) -> int:
             if delete_at:
                 body["deleted_at"] = delete_at
             ctx.writer.obj("channel", body)
-            after = channel_id
         count += len(rows)
         ctx.set_progress("channels_exported", count)
-        if len(rows) < ctx.batch_size:
-            break
     _name_teamless_channels(ctx)
     ctx.set_progress("channels_exported", count, entity_done=True)
     return count

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 
@@ -60,3 +61,15 @@ class ExportContext:
         self.progress["num_warnings"] = self.copier.warnings
         if self.report is not None:
             self.report(key if entity_done else "", value)
+
+    def batches(self, query: str, params: dict[str, Any], size: int | None = None) -> Iterator[list[tuple]]:
+        """The rows of ``query`` batch by batch (keyset: ``%(after)s``, the first column of the last row,
+        and ``%(limit)s`` = ``size``, default ``batch_size``); the last batch is short, possibly empty."""
+        size = size or self.batch_size
+        after = ""
+        while True:
+            rows = self.conn.execute(query, {**params, "after": after, "limit": size}).fetchall()
+            yield rows
+            if len(rows) < size:
+                return
+            after = rows[-1][0]

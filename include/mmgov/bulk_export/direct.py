@@ -60,17 +60,11 @@ _PREFS = (
 def export_direct_channels(ctx: ExportContext) -> int:
     """Write one ``direct_channel`` line per DM/GM of the export, in id order."""
     ids = ctx.person.direct_channel_ids if ctx.person is not None else None
-    count, after = 0, ""
-    while True:
-        rows = ctx.conn.execute(
-            _DIRECT_CHANNELS, {"after": after, "ids": ids, "limit": ctx.batch_size}
-        ).fetchall()
+    count = 0
+    for rows in ctx.batches(_DIRECT_CHANNELS, {"ids": ids}):
         if rows:
             count += _write_batch(ctx, rows)
-            after = rows[-1][0]
         ctx.set_progress("direct_channels_exported", count)
-        if len(rows) < ctx.batch_size:
-            break
     ctx.set_progress("direct_channels_exported", count, entity_done=True)
     return count
 

@@ -27,13 +27,9 @@ LEFT_OUT = "; emoji line left out (Mattermost's importer stops at an emoji whose
 
 def export_emoji(ctx: ExportContext) -> int:
     """Copy each custom emoji image and write its line, in id order; returns the lines written."""
-    count, after = 0, ""
-    while True:
-        rows = ctx.conn.execute(
-            _EMOJI, {"after": after, "people": ctx.people, "limit": ctx.batch_size}
-        ).fetchall()
+    count = 0
+    for rows in ctx.batches(_EMOJI, {"people": ctx.people}):
         for emoji_id, name in rows:
-            after = emoji_id
             member = emoji_member(emoji_id)
             owner = f"emoji {name}"
             source = emoji_store_path(emoji_id)
@@ -43,7 +39,5 @@ def export_emoji(ctx: ExportContext) -> int:
                 ctx.writer.obj("emoji", {"name": name, "image": member})
                 count += 1
         ctx.set_progress("emojis_exported", count)
-        if len(rows) < ctx.batch_size:
-            break
     ctx.set_progress("emojis_exported", count, entity_done=True)
     return count

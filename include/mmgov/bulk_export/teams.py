@@ -20,18 +20,9 @@ def export_teams(ctx: ExportContext) -> int:
     """Write the teams of the export (all, or the per-person scope's), in id order."""
     schemes = scheme_names(ctx)
     ids = ctx.person.team_ids if ctx.person is not None else None
-    count, after = 0, ""
-    while True:
-        rows = ctx.conn.execute(
-            _TEAMS,
-            {
-                "after": after,
-                "archived": ctx.options.include_archived_channels,
-                "ids": ids,
-                "limit": ctx.batch_size,
-            },
-        ).fetchall()
-        for team_id, name, display_name, team_type, description, open_invite, scheme_id, delete_at in rows:
+    count = 0
+    for rows in ctx.batches(_TEAMS, {"archived": ctx.options.include_archived_channels, "ids": ids}):
+        for _team_id, name, display_name, team_type, description, open_invite, scheme_id, delete_at in rows:
             body: dict[str, Any] = {
                 "name": name,
                 "display_name": display_name,
@@ -44,10 +35,7 @@ def export_teams(ctx: ExportContext) -> int:
             if delete_at:
                 body["delete_at"] = delete_at
             ctx.writer.obj("team", body)
-            after = team_id
         count += len(rows)
         ctx.set_progress("teams_exported", count)
-        if len(rows) < ctx.batch_size:
-            break
     ctx.set_progress("teams_exported", count, entity_done=True)
     return count

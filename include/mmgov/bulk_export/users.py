@@ -131,16 +131,12 @@ def export_users(ctx: ExportContext) -> int:
     """Write one user line per (non-bot) user of the export, in id order, batch by batch."""
     ids = ctx.people
     batch = min(ctx.batch_size, USER_BATCH)
-    count, after = 0, ""
-    while True:
-        rows = ctx.conn.execute(_USERS, {"after": after, "ids": ids, "limit": batch}).fetchall()
+    count = 0
+    for rows in ctx.batches(_USERS, {"ids": ids}, batch):
         if rows:
             _write_user_batch(ctx, rows)
-            after = rows[-1][0]
         count += len(rows)
         ctx.set_progress("users_exported", count)
-        if len(rows) < batch:
-            break
     ctx.set_progress("users_exported", count, entity_done=True)
     return count
 
@@ -330,9 +326,8 @@ def export_bots(ctx: ExportContext) -> int:
     """Write bot lines (per person: the bots they own); ``owner`` is the owner's username, or the
     plugin id when a plugin owns the bot."""
     ids = ctx.people
-    count, after = 0, ""
-    while True:
-        rows = ctx.conn.execute(_BOTS, {"after": after, "ids": ids, "limit": ctx.batch_size}).fetchall()
+    count = 0
+    for rows in ctx.batches(_BOTS, {"ids": ids}):
         for (
             bot_id,
             username,
@@ -359,10 +354,7 @@ def export_bots(ctx: ExportContext) -> int:
             if delete_at:
                 body["delete_at"] = delete_at
             ctx.writer.obj("bot", body)
-            after = bot_id
         count += len(rows)
         ctx.set_progress("bots_exported", count)
-        if len(rows) < ctx.batch_size:
-            break
     ctx.set_progress("bots_exported", count, entity_done=True)
     return count

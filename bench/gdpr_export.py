@@ -1,6 +1,6 @@
 """Benchmark of the GDPR export: ``make bench-gdpr POSTS=1000000``.
 
-1. Generates a synthetic workspace of N posts with ``python -m mmgov.synth`` in its own process
+1. Generates a synthetic workspace of N posts with ``python -m mmgov_dev.synth`` in its own process
    (its memory does not count), unless ``--reuse`` finds it already there.
 2. Measures the raw baseline: ``COPY (SELECT * FROM posts) TO STDOUT`` read by psycopg (best of 3).
 3. Runs the real whole-workspace export (``mmgov.bulk_export.export_job``, no attachments) in a
@@ -27,8 +27,8 @@ from pathlib import Path
 import psycopg
 
 from mmgov.db import with_database
-from mmgov.embedded_postgres import server_uri
 from mmgov.mattermost_schema import schema_differences, schema_facts
+from mmgov_dev.embedded_postgres import server_uri
 
 RESULTS = Path(__file__).resolve().parent / "results"
 END = "2026-01-01"
@@ -68,7 +68,7 @@ def ensure_workspace(server: str, database: str, posts: int, *, reuse: bool) -> 
         [
             sys.executable,
             "-m",
-            "mmgov.synth",
+            "mmgov_dev.synth",
             "--posts",
             str(posts),
             "--database",
@@ -111,7 +111,7 @@ def child_export(dsn: str, output: str, create_archive: bool) -> dict:
 
     from mmgov.bulk_export.export_job import finish_export, run_export, start_export
     from mmgov.bulk_export.export_options import ExportOptions
-    from mmgov.compliance.file_store import LocalFileStore
+    from mmgov.file_store import LocalFileStore
     from mmgov.settings import Settings
     from mmgov.state import ensure_mmgov_schema
 
@@ -193,7 +193,7 @@ def main() -> int:
             "reconciliation": summary["reconciliation"],
         }
         if args.validate:
-            from mmgov.bulk_export.import_validator import validate_export
+            from mmgov.bulk_export.export_check import validate_export
 
             report = validate_export(summary["output_path"], check_files=False)
             result["validation"] = report.summary()

@@ -14,8 +14,8 @@ manual run exports everything since the last successful export, up to now.
 **Settle margin**: a scheduled run first waits (`wait_for_settle`, deferred: no worker slot) until its
 interval ended `Mmgov.ExportSettleSeconds` ago; a manual "up to now" run ends at now minus the margin.
 
-**Tasks**: `wait_for_settle` -> `resolve_window` -> `extract_format_package` (keyset batches of
-`BatchSize`, one zip each, into staging; then the late batches: versions of windows delivered in the
+**Tasks**: `wait_for_settle` -> `resolve_window` -> `extract_format_package` (one snapshot of
+the window streamed in batches of `BatchSize`, one zip each, into staging; then the late batches: versions of windows delivered in the
 last `Mmgov.LateArrivalLookbackHours` that no run exported) -> `reconcile` (database counts vs
 written, fails loudly; the previous window counted again) -> `deliver` (atomic publish to
 `<export root>/compliance-export-YYYY-MM-DD-HHhMMm-<start>-<end>/`; summary in XCom) ->
@@ -29,13 +29,13 @@ from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 from mmgov_airflow.alerts import default_args
+from mmgov_airflow.assets import COMPLIANCE_EXPORT
 from mmgov_airflow.outcomes import task_edge
 from mmgov_airflow.sensors import ExportSettledSensor
 
 from mmgov.compliance import run
 from mmgov.compliance.export_window import TIME_PATTERN
 from mmgov.compliance.schedule import daily_cron, start_and_catchup
-from mmgov.events import COMPLIANCE_EXPORT
 from mmgov.settings import EXPORT_FORMATS, load_settings_at_parse
 
 SETTINGS = load_settings_at_parse()

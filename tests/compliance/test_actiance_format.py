@@ -14,9 +14,9 @@ from lxml import etree
 from mmgov.compliance.actiance_format import ACTIANCE_XML, XSI_NAMESPACE, ActianceFormat, xml_text
 from mmgov.compliance.export_window import ExportWindow
 from mmgov.compliance.extract import iter_batches
-from mmgov.compliance.file_store import LocalFileStore
 from mmgov.compliance.formats import get_format
 from mmgov.compliance.packaging import BatchZipWriter
+from mmgov.file_store import LocalFileStore
 from tests.compliance.builders import Workspace, mmid, rendering_workspace
 from tests.compliance.conftest import ExportOutput, settings_for
 

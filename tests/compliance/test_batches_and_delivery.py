@@ -1,4 +1,4 @@
-"""Keyset batching, window edges and tiling, deterministic zips, atomic delivery, reconciliation."""
+"""Batches of one snapshot stream, window edges and tiling, deterministic zips, atomic delivery, reconciliation."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import mmgov.compliance.delivery as delivery_mod
 from mmgov.compliance.delivery import STAGING_DIR, DeliveryError, LocalDestination
 from mmgov.compliance.export_window import ExportWindow
 from mmgov.compliance.extract import iter_batches
-from mmgov.compliance.file_store import LocalFileStore
 from mmgov.compliance.formats import get_format
 from mmgov.compliance.reconcile import ReconciliationError
 from mmgov.compliance.run import ExportRequest, check_staged, deliver, stage_export
+from mmgov.file_store import LocalFileStore
 from tests.compliance.builders import Workspace, mmid
 from tests.compliance.conftest import settings_for
 
@@ -34,7 +34,7 @@ def _post_ids(lines: list[str]) -> list[str]:
     return [line.split(",")[13] for line in lines if line.split(",")[13]]
 
 
-class TestKeysetBatches:
+class TestSnapshotBatches:
     def test_equal_timestamps_across_batch_boundaries(self, ws, run_export):
         chan, alice = _chan(ws)
         same = [ws.post(f"same{i}", channel=chan, user=alice, create=T0 + 10) for i in range(7)]

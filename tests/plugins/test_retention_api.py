@@ -9,9 +9,9 @@ import pytest
 
 import mmgov.retention  # noqa: F401 - registers retention.sql
 from mmgov import audit
-from mmgov.devenv import AirflowEnv
 from mmgov.ids import new_id
 from mmgov.state import ensure_mmgov_schema
+from mmgov_dev.devenv import AirflowEnv
 from tests.retention.builders import Workspace, deleted_posts
 from tests.support.airflow_api import ApiServer, start_api_server
 

@@ -21,13 +21,11 @@ The three steps are the three tasks of the ``gdpr_export`` DAG:
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 import os
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,7 +44,7 @@ from mmgov.bulk_export.direct import export_direct_channels
 from mmgov.bulk_export.emoji import export_emoji
 from mmgov.bulk_export.errors import ExportFailed, ExportPermissionDenied
 from mmgov.bulk_export.export_options import ExportOptions
-from mmgov.bulk_export.file_copy import FileCopier, FileStore
+from mmgov.bulk_export.file_copy import FileCopier
 from mmgov.bulk_export.jsonl_writer import JsonlWriter
 from mmgov.bulk_export.person_scope import build_person_scope, resolve_people
 from mmgov.bulk_export.post_sql import has_post_extras
@@ -56,8 +54,10 @@ from mmgov.bulk_export.teams import export_teams
 from mmgov.bulk_export.users import export_bots, export_users
 from mmgov.custody.gdpr import ExportCustody, write_gdpr_manifest
 from mmgov.errors import MmgovError
+from mmgov.file_store import FileSource
+from mmgov.gc_passes import fewer_gc_passes
 from mmgov.settings import Settings
-from mmgov.twin_connection import can_export_snapshot, export_snapshot, open_twin
+from mmgov.twin_connection import can_export_snapshot, export_snapshot, open_twin, snapshot
 
 log = logging.getLogger(__name__)
 # Progress counters whose completion is an ``export.progress`` event, with the seed's entity names.
@@ -76,7 +76,7 @@ ENTITY_OF_COUNTER = {
 }
 PROGRESS_ROW_EVERY_S = 5.0
 EXPORT_WORK_MEM = "128MB"
-# The export's per-transaction configuration (see snapshot()), on every connection it reads with.
+# The export's per-transaction configuration (mmgov.twin_connection.snapshot()), on every connection it reads with.
 # Scans start at the first block (no synchronized scans, e.g. with the reconciliation count running
 # beside the posts): the lines come in the same order whatever else reads the table.
 TRANSACTION_SETTINGS = sql.SQL(
@@ -152,37 +152,6 @@ def start_export(
 
 
 # -- step 2 -------------------------------------------------------------------------------------
-@contextmanager
-def snapshot(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
-    """One read-only, repeatable-read transaction: every query sees the same database state.
-
-    For this transaction only: JIT off (it costs more than it saves on streaming queries) and a
-    larger ``work_mem`` for the thread sort and the side aggregates (:data:`EXPORT_WORK_MEM`), and
-    no parallel workers (each would rebuild every side aggregate).
-    """
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        conn.rollback()
-    with conn.transaction():
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        conn.execute(TRANSACTION_SETTINGS)
-        yield conn
-
-
-@contextmanager
-def without_cyclic_gc() -> Iterator[None]:
-    """No cyclic garbage collection while the export streams (reference counting still frees every
-    row, line and buffer as soon as it is written: the streams create no cycles). Each collection
-    would traverse every object of the worker process (Airflow's imports) and, with an object
-    allocated per row, they come thousands of times: measured 1 s per 1,000,000 posts."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 class _Reporter:
     """Pushes progress to the job row (throttled), the log and ``export.progress`` events."""
 
@@ -219,7 +188,7 @@ def run_export(
     state_conn: psycopg.Connection,
     job_id: str,
     options: ExportOptions,
-    store: FileStore,
+    store: FileSource,
     *,
     batch_size: int = BATCH_SIZE,
     started: datetime | None = None,
@@ -231,7 +200,7 @@ def run_export(
     ``custody``: signing key and age recipients (default: the ``mmgov_signing`` connection, no
     encryption); the signed manifest is written beside the export once it is complete.
     ``missing_files`` (``Mmgov.MissingFiles``): ``fail`` aborts the export when a file could not be copied."""
-    from mmgov.file_store_root import enforce_missing_files
+    from mmgov.file_store import enforce_missing_files
 
     t0 = time.monotonic()
     custody = custody or ExportCustody.load()
@@ -254,7 +223,7 @@ def run_export(
         )
         copier = FileCopier(store, sink, output_dir / f".{name}.warnings.partial")
         writer = JsonlWriter(sink.jsonl())
-        with snapshot(conn):
+        with snapshot(conn, settings=TRANSACTION_SETTINGS):
             person = None
             if options.users:
                 people = resolve_people(conn, options.users)
@@ -265,7 +234,7 @@ def run_export(
             ctx.report = _Reporter(state_conn, job_id, ctx.progress)
             ctx.post_extras = has_post_extras(conn)
             snapshot_id = export_snapshot(conn) if twin is not None else None
-            with without_cyclic_gc():
+            with fewer_gc_passes(disable=True):
                 _write_all(ctx, job_id, started, spool, twin if snapshot_id else None, snapshot_id)
             reconciliation = _reconcile(ctx)
         ctx.progress["attachments_exported"] = copier.copied["attachments"] + copier.copied["emoji"]
@@ -541,11 +510,11 @@ def start_run(params: dict[str, Any], run_id: str, actor: str | None) -> dict[st
     """Task ``start``: who may export (:mod:`mmgov.authz`), then :func:`start_export` on ``mattermost_db``.
 
     ``actor`` is the run's triggering Airflow user. A refusal is audited (``export.permission_denied``)
-    and fails the task at once (``AirflowFailException``: no retry); nothing is written.
+    and fails the task at once (an :class:`ExportPermissionDenied` is not retried); nothing is written.
     """
     from mmgov.authz import check_export_permission, task_admins
     from mmgov.db import hook_connection
-    from mmgov.file_store_root import check_file_store_root
+    from mmgov.file_store import file_store_from_settings
     from mmgov.settings import load_settings
     from mmgov.state import ensure_mmgov_schema
 
@@ -559,16 +528,14 @@ def start_run(params: dict[str, Any], run_id: str, actor: str | None) -> dict[st
             refuse_export(conn, run_id, actor, exc)
         # a bad mmgov_signing key fails here, before any work
         ExportCustody.load(settings.Mmgov.ExportRecipients)
-        check_file_store_root(settings.FileSettings)  # before the output folder is created
+        file_store_from_settings(settings.FileSettings).check_root()  # before the output folder is created
         return start_export(conn, run_id, params, actor=actor, settings=settings)
 
 
 def refuse_export(
     conn: psycopg.Connection, run_id: str, actor: str | None, exc: ExportPermissionDenied
 ) -> None:
-    """Audit a refused export (actor: the triggering user) and fail the task without retry."""
-    from airflow.sdk.exceptions import AirflowFailException
-
+    """Audit a refused export (actor: the triggering user) and re-raise: the task edge fails it without retry."""
     audit.record(
         conn,
         "export.permission_denied",
@@ -576,18 +543,18 @@ def refuse_export(
         actor or audit.SYSTEM_ACTOR,
     )
     log.error("%s: %s", exc.code, exc)
-    raise AirflowFailException(f"{exc.code}: {exc}") from exc
+    raise exc
 
 
 def write_run(job: dict[str, Any]) -> dict[str, Any]:
     """Task ``write``: :func:`run_export` with the file store of ``FileSettings``."""
-    from mmgov.bulk_export.file_copy import open_file_store
     from mmgov.db import hook_connection
+    from mmgov.file_store import file_store_from_settings
     from mmgov.settings import load_settings
 
     settings = load_settings()
     options = ExportOptions.from_params(job["options"])
-    store = open_file_store(settings.FileSettings)
+    store = file_store_from_settings(settings.FileSettings)
     custody = ExportCustody.load(settings.Mmgov.ExportRecipients)
     with hook_connection() as conn, hook_connection() as state_conn:
         conn.autocommit = True

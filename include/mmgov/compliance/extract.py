@@ -54,31 +54,9 @@ from mmgov.compliance.post_reader import (
 )
 from mmgov.compliance.post_stream import post_stream
 from mmgov.compliance.window_membership import WindowMembership
-from mmgov.twin_connection import can_export_snapshot, open_twin
+from mmgov.twin_connection import can_export_snapshot, open_twin, snapshot
 
 DEFAULT_BATCH_SIZE = 10_000
-
-# The selection with its channel, team, author and bot joins: what a post row means, and the
-# benchmark's COPY baseline. The export reads the same rows narrower (POST_QUERY) and looks the
-# joined attributes up by id (:class:`mmgov.compliance.post_reader.Lookups`).
-POST_COLUMNS = """
-    p.id, p.createat, p.updateat, COALESCE(p.deleteat, 0), COALESCE(p.editat, 0), p.userid, p.channelid,
-    COALESCE(p.rootid, ''), COALESCE(p.originalid, ''), COALESCE(p.message, ''), COALESCE(p.type, ''),
-    p.props->>'deleteBy', p.props->>'previewed_post', p.props->>'from_webhook', p.props->>'from_bot',
-    p.props->>'from_plugin', p.props->>'override_username', p.props->>'webhook_display_name',
-    c.name, c.displayname, c.type::text, c.teamid, t.name, t.displayname,
-    u.username, u.email, COALESCE(u.deleteat, 0), b.userid IS NOT NULL"""
-
-POST_JOINS = """
-FROM posts p
-LEFT JOIN channels c ON c.id = p.channelid
-LEFT JOIN teams t ON t.id = c.teamid
-LEFT JOIN users u ON u.id = p.userid
-LEFT JOIN bots b ON b.userid = p.userid"""
-
-STREAM_QUERY = (
-    f'SELECT {POST_COLUMNS} {POST_JOINS} WHERE {WINDOW_PREDICATE} ORDER BY p.updateat, p.id COLLATE "C"'
-)
 
 # The files of the window's posts, in the posts' own order (merged with the post stream, no per-batch query).
 FILES_STREAM = (
@@ -92,15 +70,6 @@ FILES_STREAM = (
 
 COUNT_POSTS = "SELECT count(*) FROM posts p WHERE " + WINDOW_PREDICATE
 COUNT_FILES = "SELECT count(*) FROM fileinfo f JOIN posts p ON p.id = f.postid WHERE " + WINDOW_PREDICATE
-
-
-def sql_literal(query: str, window: ExportWindow) -> str:
-    """A window query with its two parameters inlined (for COPY, which takes no parameters)."""
-    return (
-        query.replace("%(start)s", str(int(window.start_ms)))
-        .replace("%(end)s", str(int(window.end_ms)))
-        .replace("%%", "%")
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,18 +108,6 @@ def _restricted(query: str, unexported_only: bool) -> str:
     from mmgov.compliance.ledger import only_unexported
 
     return only_unexported(query)
-
-
-@contextmanager
-def snapshot(conn: psycopg.Connection, *, read_only: bool = True) -> Iterator[psycopg.Connection]:
-    """A REPEATABLE READ transaction (READ ONLY unless the run records its ledger in it): one
-    consistent snapshot of the database."""
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        conn.rollback()
-    with conn.transaction():
-        mode = ", READ ONLY" if read_only else ""
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ" + mode)
-        yield conn
 
 
 class WindowReader:

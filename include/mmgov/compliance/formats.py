@@ -21,6 +21,7 @@ from mmgov.compliance.membership import MemberListing
 from mmgov.compliance.model import ExportBatch, ExportedFile
 from mmgov.compliance.post_reader import SqlRendering
 from mmgov.errors import MmgovError
+from mmgov.file_store import AttachmentUnavailable, FileSource
 from mmgov.settings import EXPORT_FORMATS, Settings
 
 # Mattermost's own warning texts (shared/export.go), kept so that existing tooling recognises them.
@@ -34,22 +35,6 @@ class UnknownFormatError(MmgovError, ValueError):
 
     code = "COMPLIANCE_EXPORT_UNKNOWN_FORMAT"
     status = 400
-
-
-class AttachmentUnavailable(MmgovError):
-    """An attachment that cannot be read from the file store (missing, unreadable, unsafe path).
-
-    Formats turn it into a warning (:func:`copy_attachment` does): never a failure of the export.
-    """
-
-    code = "COMPLIANCE_EXPORT_FILE_UNAVAILABLE"
-    status = 404
-
-    def __init__(self, path: str, reason: str, *, during_copy: bool = False):
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
-        self.during_copy = during_copy
 
 
 class ZipSink(Protocol):
@@ -75,18 +60,6 @@ class ZipSink(Protocol):
     @property
     def names(self) -> list[str]:
         """Entry names written so far, in order."""
-        ...
-
-
-class FileSource(Protocol):
-    """Read-only access to the Mattermost file store (local folder or S3), confined to its root."""
-
-    def open(self, path: str) -> AbstractContextManager[IO[bytes]]:
-        """Open ``fileinfo.path`` for reading; raise :class:`AttachmentUnavailable` when it cannot be read."""
-        ...
-
-    def describe(self) -> str:
-        """Where the store is, for logs (no secrets)."""
         ...
 
 

@@ -59,7 +59,6 @@ from typing import IO, Any
 from mmgov.compliance.formats import (
     MISSING_FILE_DURING_COPY,
     MISSING_FILE_DURING_READ,
-    AttachmentUnavailable,
     BatchResult,
     ComplianceFormat,
     FileSource,
@@ -74,6 +73,7 @@ from mmgov.compliance.model import (
     UpdateType,
     UserInfo,
 )
+from mmgov.file_store import AttachmentUnavailable
 from mmgov.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ A post row carries only the post's own columns; its channel (with team) and its 
 bot flag) come from small caches keyed by id, filled by one query per batch for the ids not seen
 yet (a window has far fewer channels and users than posts). The caches are read in the same
 snapshot as the rows, so the records equal those of the joined query
-(:data:`mmgov.compliance.extract.STREAM_QUERY`). File rows come from a second stream in the posts'
+(the benchmark's COPY baseline, ``bench/compliance_export.py``). File rows come from a second stream in the posts'
 own order and are grouped per post for the batch.
 """
 
@@ -75,7 +75,7 @@ def rendered_post_query(rendering: SqlRendering) -> str:
     )
 
 
-# An id without a users / bots / channels / teams row gets NULLs, as the LEFT JOINs of STREAM_QUERY do.
+# An id without a users / bots / channels / teams row gets NULLs, as the benchmark baseline's LEFT JOINs do.
 USERS_BY_ID = """
 SELECT x.id, u.username, u.email, COALESCE(u.deleteat, 0), b.userid IS NOT NULL
 FROM unnest(%s::text[]) AS x(id)

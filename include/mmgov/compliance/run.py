@@ -21,11 +21,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -33,19 +31,20 @@ import psycopg
 from mmgov.compliance import ledger
 from mmgov.compliance.delivery import (
     Destination,
-    LocalDestination,
     StagedFile,
     destination_from_settings,
     run_key,
 )
 from mmgov.compliance.export_window import ExportWindow, ExportWindowError, resolve_window
 from mmgov.compliance.extract import DbCounts, WindowCounts, WindowReader
-from mmgov.compliance.file_store import file_store_from_settings
 from mmgov.compliance.formats import ComplianceFormat, FileSource, format_names, get_format
 from mmgov.compliance.ledger import LateSpan
 from mmgov.compliance.model import ExportBatch
 from mmgov.compliance.packaging import BatchZipWriter
 from mmgov.compliance.reconcile import BatchRecord, raise_for_problems, reconcile
+from mmgov.errors import MmgovError
+from mmgov.file_store import file_store_from_settings
+from mmgov.gc_passes import fewer_gc_passes
 from mmgov.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -225,7 +224,7 @@ def stage_export(
     records: list[BatchRecord] = []
     run = tracking.run if tracking else None
     reader = _reader(conn, request.window, request.batch_size, fmt, ledger_run=run)
-    with _fewer_gc_passes():
+    with fewer_gc_passes():
         _stage_batches(reader, request, fmt, files, destination, records)
     if reader.counts is None:  # pragma: no cover - the reader always yields at least one batch
         raise RuntimeError("the window reader yielded no batch")
@@ -240,7 +239,7 @@ def stage_export(
                 conn, span.span, request.batch_size, late_fmt, ledger_run=run, unexported_only=True
             )
             late_records: list[BatchRecord] = []
-            with _fewer_gc_passes():
+            with fewer_gc_passes():
                 _stage_batches(late_reader, request, late_fmt, files, destination, late_records)
             assert late_reader.counts is not None
             by_window = ledger.late_by_window(conn, tracking.run, span)
@@ -275,24 +274,6 @@ def _reader(
         unexported_only=unexported_only,
         zip_prefix=LATE_PREFIX if unexported_only else "",
     )
-
-
-@contextmanager
-def _fewer_gc_passes() -> Iterator[None]:
-    """Raise the cyclic GC's thresholds while exporting.
-
-    A batch allocates ~10 objects per post and they form no reference cycles (reference counting
-    frees them), but every allocation burst triggers collections that walk the whole heap, caches
-    included: at 1M posts that was a third of the run. Collections still happen, just rarely.
-    """
-    import gc
-
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], 200_000), max(before[1], 50), max(before[2], 100))
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 def _stage_batches(
@@ -607,15 +588,6 @@ def completed_payload(run_id: str, request: ExportRequest, summary: dict[str, An
     }
 
 
-def export_window_to_folder(
-    conn: psycopg.Connection, window: ExportWindow, settings: Settings, folder: Path, **kwargs: Any
-) -> dict[str, Any]:
-    """:func:`export_window_to_destination` into a local folder (the run folder is created inside it)."""
-    return export_window_to_destination(
-        conn, window, settings, destination=LocalDestination(folder), **kwargs
-    )
-
-
 # --- Airflow task bodies (called from dags/compliance_export.py) ---------------------------------
 # Errors a retry cannot fix fail without retries at the task edge (mmgov_airflow.outcomes.task_edge).
 
@@ -636,12 +608,11 @@ def task_resolve_window(
 ) -> dict[str, Any]:
     from mmgov.compliance.last_export import last_export_end_ms
     from mmgov.db import hook_connection
-    from mmgov.file_store_root import check_file_store_root
     from mmgov.settings import load_settings
     from mmgov.state import ensure_mmgov_schema
 
     settings = load_settings()  # a bad value of a key this DAG reads fails here, first
-    check_file_store_root(settings.FileSettings)  # before anything is created beside it
+    file_store_from_settings(settings.FileSettings).check_root()  # before anything is created beside it
     with hook_connection() as conn:
         conn.autocommit = True
         ensure_mmgov_schema(conn)
@@ -695,7 +666,7 @@ def task_reconcile(request_dict: Mapping[str, Any], manifest_dict: Mapping[str, 
     """Reconcile what was staged; then count the previous window again (``previous_window``)."""
     from mmgov.compliance.reconcile import ReconciliationError
     from mmgov.db import hook_connection
-    from mmgov.file_store_root import enforce_missing_files
+    from mmgov.file_store import enforce_missing_files
     from mmgov.settings import load_settings
 
     settings = load_settings()
@@ -749,15 +720,20 @@ def task_deliver(
     return summary
 
 
+class UncapturedGrowthError(MmgovError):
+    """The previous window grew after this run's late-arrival sweep read it (an alert; this run was delivered)."""
+
+    code = "COMPLIANCE_EXPORT_UNCAPTURED_GROWTH"
+    retryable = False  # the task edge fails the task at once: a retry recounts the same growth
+
+
 def task_check_previous_window(summary: Mapping[str, Any]) -> dict[str, Any] | None:
     """Fail (an alert, no retry) when the previous window grew by versions no run exported; the export
     itself is delivered. Returns the recount."""
     previous = summary.get("previous_window")
     if previous and previous.get("uncaptured"):
-        from airflow.sdk.exceptions import AirflowFailException
-
-        raise AirflowFailException(
-            f"COMPLIANCE_EXPORT_UNCAPTURED_GROWTH: {previous['uncaptured']} post versions appeared in the "
+        raise UncapturedGrowthError(
+            f"{previous['uncaptured']} post versions appeared in the "
             f"previous window {previous['window']} after this run's late-arrival sweep read it (posts at its "
             f"export {previous['posts_at_export']}, now {previous['posts_now']}). This run was delivered; the "
             "next run's late batch exports them if the window is still within Mmgov.LateArrivalLookbackHours, "

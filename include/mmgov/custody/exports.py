@@ -153,7 +153,7 @@ def write_compliance_manifest(
 
 def _ledger_emails(request: ExportRequest, records: list[Any]) -> list[dict[str, Any]]:
     """Global Relay by SMTP: what the delivery ledger says the server accepted for this run's batches."""
-    from mmgov.compliance.globalrelay_delivery import DeliveryLedger
+    from mmgov.compliance.globalrelay_ledger import DeliveryLedger
 
     keys = [f"{request.run_folder}/{rec.zip_name}" for rec in records]
     with DeliveryLedger.open() as ledger:

@@ -12,11 +12,22 @@ import hashlib
 import random
 from collections.abc import Callable
 
-from mmgov.synth.config import ResolvedConfig
-from mmgov.synth.files import EMOJI_PNG, EMOJI_SVG, TINY_GIF
-from mmgov.synth.model import DAY, HOUR, MINUTE, Channel, Emoji, Membership, Team, TeamMember, User, Workspace
-from mmgov.synth.people import build_bots, build_users
-from mmgov.synth.vocabulary import (
+from mmgov_dev.synth.config import ResolvedConfig
+from mmgov_dev.synth.files import EMOJI_PNG, EMOJI_SVG, TINY_GIF
+from mmgov_dev.synth.model import (
+    DAY,
+    HOUR,
+    MINUTE,
+    Channel,
+    Emoji,
+    Membership,
+    Team,
+    TeamMember,
+    User,
+    Workspace,
+)
+from mmgov_dev.synth.people import build_bots, build_users
+from mmgov_dev.synth.vocabulary import (
     ARCHIVED_CHANNELS,
     CUSTOM_EMOJI,
     HEADERS,

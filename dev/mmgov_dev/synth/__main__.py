@@ -1,4 +1,4 @@
-"""CLI: ``python -m mmgov.synth --posts N [...]`` generates a workspace into a fresh database.
+"""CLI: ``python -m mmgov_dev.synth --posts N [...]`` generates a workspace into a fresh database.
 
 The target database (``--database``, default ``mattermost``) is dropped and re-created, unless it
 holds Mattermost data that this generator did not make (no ``MmgovSynth`` row in ``systems``):
@@ -17,9 +17,9 @@ from pathlib import Path
 import psycopg
 
 from mmgov.db import with_database
-from mmgov.embedded_postgres import create_database, server_uri
-from mmgov.synth.config import SynthConfig, SynthTargetNotEmpty
-from mmgov.synth.generator import generate
+from mmgov_dev.embedded_postgres import create_database, server_uri
+from mmgov_dev.synth.config import SynthConfig, SynthTargetNotEmpty
+from mmgov_dev.synth.generator import generate
 
 
 def parse_end(value: str) -> int:
@@ -36,7 +36,7 @@ def parse_end(value: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m mmgov.synth", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m mmgov_dev.synth", description=__doc__.splitlines()[0])
     p.add_argument("--posts", type=int, required=True, help="exact number of rows in posts")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--days", type=int, default=90, help="length of the time span")
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         server = args.dsn or server_uri()
         if _is_foreign_mattermost(with_database(server, args.database)):
             print(
-                f"database {args.database!r} holds Mattermost data not made by mmgov.synth; "
+                f"database {args.database!r} holds Mattermost data not made by mmgov_dev.synth; "
                 "refusing to replace it (choose another --database)",
                 file=sys.stderr,
             )

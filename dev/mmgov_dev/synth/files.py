@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmgov.synth.vocabulary import FILE_NAMES
+from mmgov_dev.synth.vocabulary import FILE_NAMES
 
 
 def make_png(width: int, height: int, rgb: tuple[int, int, int], stripes: int = 0) -> bytes:

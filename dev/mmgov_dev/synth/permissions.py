@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mmgov.synth.copy_loader import esc
+from mmgov_dev.synth.copy_loader import esc
 
 ROLE_COLUMNS = (
     "id", "name", "displayname", "description", "createat", "updateat", "deleteat", "permissions",

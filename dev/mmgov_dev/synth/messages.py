@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import random
 
-from mmgov.synth.copy_loader import esc
-from mmgov.synth.vocabulary import CONTROL_MESSAGES, EMOJI_CHARS, UNICODE_SNIPPETS, WORDS
+from mmgov_dev.synth.copy_loader import esc
+from mmgov_dev.synth.vocabulary import CONTROL_MESSAGES, EMOJI_CHARS, UNICODE_SNIPPETS, WORDS
 
 POOL_SIZE = 4096
 

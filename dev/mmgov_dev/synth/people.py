@@ -6,8 +6,8 @@ import random
 import re
 from collections.abc import Callable
 
-from mmgov.synth.model import DAY, HOUR, MINUTE, Bot, User
-from mmgov.synth.vocabulary import BOTS, FIRST_NAMES, LAST_NAMES
+from mmgov_dev.synth.model import DAY, HOUR, MINUTE, Bot, User
+from mmgov_dev.synth.vocabulary import BOTS, FIRST_NAMES, LAST_NAMES
 
 USERNAME_MAX = 22
 _AUTH_SERVICES = ("gitlab", "saml", "ldap")

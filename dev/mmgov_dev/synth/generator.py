@@ -15,20 +15,20 @@ import psycopg
 from psycopg import sql
 
 from mmgov.mattermost_schema import create_mattermost_indexes, create_mattermost_tables
-from mmgov.synth.config import (
+from mmgov_dev.synth.config import (
     ResolvedConfig,
     SynthConfig,
     SynthConfigError,
     SynthSummary,
     SynthTargetNotEmpty,
 )
-from mmgov.synth.copy_loader import copy_chunks, copy_lines
-from mmgov.synth.files import PROFILE_PNGS, BlobWriter, RawBlob
-from mmgov.synth.idgen import id_source
-from mmgov.synth.messages import MessagePool
-from mmgov.synth.model import Workspace
-from mmgov.synth.permissions import ROLE_COLUMNS, SCHEME_COLUMNS, Permissions, build_permissions
-from mmgov.synth.posts import (
+from mmgov_dev.synth.copy_loader import copy_chunks, copy_lines
+from mmgov_dev.synth.files import PROFILE_PNGS, BlobWriter, RawBlob
+from mmgov_dev.synth.idgen import id_source
+from mmgov_dev.synth.messages import MessagePool
+from mmgov_dev.synth.model import Workspace
+from mmgov_dev.synth.permissions import ROLE_COLUMNS, SCHEME_COLUMNS, Permissions, build_permissions
+from mmgov_dev.synth.posts import (
     FILE_COLUMNS,
     POST_COLUMNS,
     REACTION_COLUMNS,
@@ -37,15 +37,15 @@ from mmgov.synth.posts import (
     PostStream,
     system_post_count,
 )
-from mmgov.synth.preferences import PREFERENCE_COLUMNS, preference_lines
-from mmgov.synth.retention import (
+from mmgov_dev.synth.preferences import PREFERENCE_COLUMNS, preference_lines
+from mmgov_dev.synth.retention import (
     POLICY_CHANNEL_COLUMNS,
     POLICY_COLUMNS,
     POLICY_TEAM_COLUMNS,
     Policies,
     build_policies,
 )
-from mmgov.synth.tables import (
+from mmgov_dev.synth.tables import (
     BOT_COLUMNS,
     CHANNEL_COLUMNS,
     CHANNEL_MEMBER_COLUMNS,
@@ -65,7 +65,7 @@ from mmgov.synth.tables import (
     team_member_lines,
     user_lines,
 )
-from mmgov.synth.workspace import build_workspace
+from mmgov_dev.synth.workspace import build_workspace
 
 # Every table the generator fills; all must be empty beforehand.
 LOADED_TABLES = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from mmgov.synth.model import Workspace
+from mmgov_dev.synth.model import Workspace
 
 PREFERENCE_COLUMNS = ("userid", "category", "name", "value")
 _THEMES = (

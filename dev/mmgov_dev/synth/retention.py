@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mmgov.synth.copy_loader import esc
-from mmgov.synth.model import Workspace
+from mmgov_dev.synth.copy_loader import esc
+from mmgov_dev.synth.model import Workspace
 
 POLICY_COLUMNS = ("id", "displayname", "postduration")
 POLICY_TEAM_COLUMNS = ("policyid", "teamid")

@@ -17,13 +17,13 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterator
 
-from mmgov.synth.config import ResolvedConfig
-from mmgov.synth.copy_loader import CHUNK_LINES, esc
-from mmgov.synth.files import FILE_KINDS, KIND_TABLE, PNG_VARIANTS, BlobTask, blob_size
-from mmgov.synth.messages import MessagePool
-from mmgov.synth.model import DAY, HOUR, MINUTE, Channel, User, Window, Workspace
-from mmgov.synth.vocabulary import BOT_MESSAGES, BUILTIN_EMOJI, HEADERS, PLUGIN_POSTS, WEBHOOKS
-from mmgov.synth.workspace import channel_weights
+from mmgov_dev.synth.config import ResolvedConfig
+from mmgov_dev.synth.copy_loader import CHUNK_LINES, esc
+from mmgov_dev.synth.files import FILE_KINDS, KIND_TABLE, PNG_VARIANTS, BlobTask, blob_size
+from mmgov_dev.synth.messages import MessagePool
+from mmgov_dev.synth.model import DAY, HOUR, MINUTE, Channel, User, Window, Workspace
+from mmgov_dev.synth.vocabulary import BOT_MESSAGES, BUILTIN_EMOJI, HEADERS, PLUGIN_POSTS, WEBHOOKS
+from mmgov_dev.synth.workspace import channel_weights
 
 POST_COLUMNS = (
     "id", "createat", "updateat", "deleteat", "userid", "channelid", "rootid", "originalid", "message",

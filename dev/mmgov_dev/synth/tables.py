@@ -6,9 +6,9 @@ import json
 import random
 from collections.abc import Iterator
 
-from mmgov.synth.copy_loader import NULL, esc, flag, opt
-from mmgov.synth.model import HOUR, Channel, Workspace
-from mmgov.synth.vocabulary import LOCALES, POSITIONS, TIMEZONES
+from mmgov_dev.synth.copy_loader import NULL, esc, flag, opt
+from mmgov_dev.synth.model import HOUR, Channel, Workspace
+from mmgov_dev.synth.vocabulary import LOCALES, POSITIONS, TIMEZONES
 
 USER_COLUMNS = (
     "id", "createat", "updateat", "deleteat", "username", "password", "authdata", "authservice", "email",

@@ -39,8 +39,8 @@ from mmgov_dev.embedded_postgres import server_uri
 RESULTS = Path(__file__).resolve().parent / "results"
 
 # The baseline: the export's selection with its channel, team, author and bot joins, what a post row
-# means. The export reads the same rows narrower (post_rows.POST_QUERY) and looks the joined
-# attributes up by id (mmgov.compliance.post_rows.Lookups).
+# means. The export reads the same rows narrower (post_reader.POST_QUERY) and looks the joined
+# attributes up by id (mmgov.compliance.post_reader.Lookups).
 POST_COLUMNS = """
     p.id, p.createat, p.updateat, COALESCE(p.deleteat, 0), COALESCE(p.editat, 0), p.userid, p.channelid,
     COALESCE(p.rootid, ''), COALESCE(p.originalid, ''), COALESCE(p.message, ''), COALESCE(p.type, ''),
@@ -70,7 +70,7 @@ def window_of(dsn: str) -> tuple[int, int]:
 
 def copy_baseline(dsn: str, start: int, end: int) -> float:
     """Seconds to read the export's own post query through ``COPY ... TO STDOUT``."""
-    from mmgov.compliance.post_rows import WINDOW_PREDICATE
+    from mmgov.compliance.post_reader import WINDOW_PREDICATE
 
     stream = (
         f'SELECT {POST_COLUMNS} {POST_JOINS} WHERE {WINDOW_PREDICATE} ORDER BY p.updateat, p.id COLLATE "C"'

@@ -355,17 +355,18 @@ def test_csv_without_member_lists_writes_the_same_zips_as_with_them(demo_db, tmp
     zips, over many small batches of the synthetic workspace and a window that starts mid-history."""
     import psycopg
 
+    from mmgov.compliance.membership import MemberListing
     from mmgov.settings import Settings
 
     dsn, store, synth = demo_db
     window = ExportWindow(synth.end_ms - 20 * 86_400_000, synth.end_ms)
     settings = Settings.parse({"FileSettings": {"Directory": str(store)}})
 
-    def export(member_lists: bool) -> dict[str, bytes]:
+    def export(listing: MemberListing) -> dict[str, bytes]:
         fmt = get_format("csv", settings)
-        assert fmt.member_lists is False  # the default of the window mode
-        fmt.member_lists = member_lists
-        out = tmp_path / f"lists-{member_lists}"
+        assert fmt.member_listing is MemberListing.ONCE_PER_WINDOW  # the default of the window mode
+        fmt.member_listing = listing
+        out = tmp_path / f"lists-{listing.value}"
         request = ExportRequest(
             window=window,
             source="params",
@@ -380,6 +381,6 @@ def test_csv_without_member_lists_writes_the_same_zips_as_with_them(demo_db, tmp
         assert sum(b.result.members for b in manifest.batches) > 100
         return {p.name: p.read_bytes() for p in sorted(out.rglob("*.zip"))}
 
-    light, full = export(False), export(True)
+    light, full = export(MemberListing.ONCE_PER_WINDOW), export(MemberListing.EVERY_BATCH)
     assert len(light) > 5
     assert light == full

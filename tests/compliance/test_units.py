@@ -520,7 +520,7 @@ def test_a_small_attachment_is_read_for_its_size_plus_one_byte():
 def test_lookups_share_one_str_per_author_and_channel_id():
     """Rows keep their values, but equal author and channel ids become one object, across batches
     too (the driver makes a new ``str`` per value: two ids per row in memory otherwise)."""
-    from mmgov.compliance.post_rows import Lookups
+    from mmgov.compliance.post_reader import Lookups
 
     def fresh(text: str) -> str:
         return "".join(list(text))  # an equal but distinct str, as read from the database

@@ -10,12 +10,15 @@ own order and are grouped per post for the batch.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
 import psycopg
 
 from mmgov.compliance.model import ChannelInfo, ExportedFile, UserInfo
+from mmgov.compliance.post_classifier import ENTRIES_OF_A_POST
 
 WINDOW_PREDICATE = (
     "p.updateat >= %(start)s AND p.updateat < %(end)s AND (p.type IS NULL OR p.type NOT LIKE 'system\\_%%')"
@@ -35,44 +38,40 @@ POST_QUERY = (
 POSTS_BY_ID = POST_QUERY.split(" FROM posts p ", 1)[0] + " FROM posts p WHERE p.id = ANY(%(ids)s)"
 
 
-# How many message entries a post without files has (post_classifier.classify): two for a deleted
-# message (``deleteBy``, not an edit's old text) created inside the window, else one.
-ENTRIES_OF_A_POST = (
-    "CASE WHEN COALESCE(p.deleteat, 0) > 0 AND COALESCE(p.originalid, '') = ''"
-    " AND p.props->>'deleteBy' IS NOT NULL AND COALESCE(p.createat, 0) >= %(start)s THEN 2 ELSE 1 END"
-)
+@dataclass(frozen=True)
+class SqlRendering:
+    """A format's rendering of a post without files, done by PostgreSQL: the accelerator of the
+    format's Python rendering (the equivalence tests compare the zips of both, byte for byte).
+
+    ``posts``: an SQL expression over ``posts p`` (and the relations ``joins`` adds) rendering all
+    the message entries of a post without files (built with
+    :func:`~mmgov.compliance.post_classifier.entries_sql`), as the format writes them. ``time``:
+    the time the format orders the post's first entry by (default its ``createat``; Actiance: the
+    update time of an updated post). ``params``: the named parameters of those expressions.
+    """
+
+    posts: str
+    joins: str = ""
+    time: str = "COALESCE(p.createat, 0)"
+    params: Mapping[str, Any] = field(default_factory=dict)
 
 
-# A rendered row's time by default (RenderedPost[1]): the post's creation time, which the CSV orders by.
-RENDERED_CREATEAT = "COALESCE(p.createat, 0)"
-
-
-def rendered_post_query(
-    line: str, joins: str = "", deleted: str | None = None, time: str = RENDERED_CREATEAT
-) -> str:
+def rendered_post_query(rendering: SqlRendering) -> str:
     """The window's posts as short rows with a format's rendering of each.
 
-    Row: ``(id, time, updateat, classify, from_bot, userid, channelid, line, entries)``;
-    ``userid`` and ``channelid`` sit where they are in :data:`POST_QUERY` (:class:`Lookups` reads
-    both kinds). ``time`` is the time the format orders the post's first entry by (default its
-    ``createat``; Actiance: the update time of an updated post). ``line`` renders a post that is
-    not deleted with ``line``, a deleted one with
-    ``deleted`` (all its entries), or is NULL when the format renders no deleted posts: ``classify``
-    is then true for them, and they are read again with :data:`POSTS_BY_ID` and classified, as are
-    posts with files (whatever their ``line``). ``line`` is ``bytea`` (the rendering in UTF-8):
+    Row (:data:`~mmgov.compliance.model.RenderedPost`): ``(id, time, updateat, entries, from_bot,
+    userid, channelid, rendering)``; ``userid`` and ``channelid`` sit where they are in
+    :data:`POST_QUERY` (:class:`Lookups` reads both kinds). ``entries``: the post's message entries
+    (:data:`~mmgov.compliance.post_classifier.ENTRIES_OF_A_POST`). The rendering is ``bytea`` (UTF-8):
     read in binary format it arrives as the bytes the zip stores, with no decoding into ``str`` and
-    encoding back. ``entries``: the post's message entries (:data:`ENTRIES_OF_A_POST`).
+    encoding back. Posts with files are rendered too but read again with :data:`POSTS_BY_ID` and
+    classified in Python (their files are Python's work).
     """
-    if deleted is None:
-        classify, rendering, entries = "COALESCE(p.deleteat, 0) <> 0", "NULL", "1"
-    else:
-        classify, rendering, entries = "false", deleted, ENTRIES_OF_A_POST
     return (
-        f"SELECT p.id, {time}, p.updateat, {classify},"
+        f"SELECT p.id, {rendering.time}, p.updateat, {ENTRIES_OF_A_POST},"
         " COALESCE(p.props->>'from_bot' = 'true', false), p.userid, p.channelid,"
-        f" convert_to(CASE WHEN COALESCE(p.deleteat, 0) = 0 THEN {line} ELSE {rendering} END, 'UTF8'),"
-        f" {entries}"
-        f' FROM posts p {joins} WHERE {WINDOW_PREDICATE} ORDER BY p.updateat, p.id COLLATE "C"'
+        f" convert_to({rendering.posts}, 'UTF8')"
+        f' FROM posts p {rendering.joins} WHERE {WINDOW_PREDICATE} ORDER BY p.updateat, p.id COLLATE "C"'
     )
 
 
@@ -133,7 +132,7 @@ class Lookups:
             users[None] = user_pair("", None, None, 0, False)
         if None in new_channels:
             new_channels.discard(None)
-            channels[None] = _channel("", None, None, None, None, None, None)
+            channels[None] = channel_info("", None, None, None, None, None, None)
         if new_users:
             for uid, username, email, delete_at, has_bot in conn.execute(
                 USERS_BY_ID, (sorted(new_users),)
@@ -141,7 +140,7 @@ class Lookups:
                 users[uid] = user_pair(uid, username, email, delete_at, has_bot)
         if new_channels:
             for row in conn.execute(CHANNELS_BY_ID, (sorted(new_channels),)).fetchall():
-                channels[row[0]] = _channel(*row)
+                channels[row[0]] = channel_info(*row)
 
 
 def user_pair(
@@ -154,7 +153,7 @@ def user_pair(
     return UserInfo(uid, username or "", email or "", False, delete_at), bot
 
 
-def _channel(
+def channel_info(
     cid: str,
     name: str | None,
     display: str | None,
@@ -163,6 +162,7 @@ def _channel(
     team_name: str | None,
     team_display: str | None,
 ) -> ChannelInfo:
+    """A ``channels`` row (with its team) as a record: no team for a DM or group message."""
     is_dm = ctype in ("D", "G")
     return ChannelInfo(
         cid,

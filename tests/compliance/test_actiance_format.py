@@ -16,7 +16,7 @@ from mmgov.compliance.export_window import ExportWindow
 from mmgov.compliance.extract import iter_batches
 from mmgov.compliance.formats import get_format
 from mmgov.compliance.packaging import BatchZipWriter
-from mmgov.compliance.run import export_window_to_destination
+from mmgov.compliance.tasks import export_window_to_destination
 from mmgov.file_store import LocalFileStore
 from tests.compliance.builders import Workspace, mmid, rendering_workspace
 from tests.compliance.conftest import ExportOutput, settings_for

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from mmgov.compliance.export_request import resolve_request
 from mmgov.compliance.export_window import ExportWindow, ExportWindowError, parse_time_param, resolve_window
-from mmgov.compliance.run import resolve_request
 from mmgov.settings import Settings
 
 JAN1 = 1_767_225_600_000

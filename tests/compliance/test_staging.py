@@ -1,4 +1,4 @@
-"""The staged run's manifest: what each batch wrote, kept across tasks as JSON."""
+"""The staged run's manifest (``mmgov.compliance.staging``): what each batch wrote, kept across tasks as JSON."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from mmgov.compliance.delivery import StagedFile
 from mmgov.compliance.extract import WindowCounts
 from mmgov.compliance.formats import BatchResult
 from mmgov.compliance.reconcile import BatchRecord
-from mmgov.compliance.run import Manifest
+from mmgov.compliance.staging import Manifest
 
 
 def test_manifest_round_trip():

@@ -31,9 +31,9 @@ import time
 from pathlib import Path
 
 import psycopg
+from workspace import ensure_workspace
 
-from mmgov.db import with_database
-from mmgov.mattermost_schema import schema_differences, schema_facts
+from mmgov.mattermost_schema import schema_facts
 from mmgov_dev.embedded_postgres import server_uri
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -55,7 +55,6 @@ LEFT JOIN channels c ON c.id = p.channelid
 LEFT JOIN teams t ON t.id = c.teamid
 LEFT JOIN users u ON u.id = p.userid
 LEFT JOIN bots b ON b.userid = p.userid"""
-END = "2026-01-01"
 DAYS = 30
 TARGET_RSS_MB = 250
 TARGET_RATIO = {"csv": 3.0, "actiance": 4.0}  # issue targets; other formats have none
@@ -83,58 +82,6 @@ def copy_baseline(dsn: str, start: int, end: int) -> float:
             for _chunk in copy:
                 pass
         return time.perf_counter() - t0
-
-
-def ensure_workspace(
-    server: str, database: str, posts: int, file_root: Path, *, reuse: bool, org: list[str] | None = None
-) -> str:
-    """The workspace of ``posts`` posts (``org``: extra ``mmgov_dev.synth`` arguments, e.g. ``--users``)."""
-    dsn = with_database(server, database)
-    if reuse and file_root.is_dir():
-        try:
-            with psycopg.connect(dsn) as conn:
-                marker = conn.execute("SELECT value FROM systems WHERE name = 'MmgovSynth'").fetchone()
-                differences = schema_differences(conn)
-            if differences:  # e.g. built by an older mmgov from its hand-written tables
-                print(
-                    f"[bench] regenerating {database}: not Mattermost 11.7's schema ({differences[0]}, ...)"
-                )
-            elif marker and json.loads(marker[0]).get("posts") == posts:
-                print(f"[bench] reusing {database} ({posts:,} posts, Mattermost 11.7's schema)", flush=True)
-                return dsn
-        except psycopg.Error:
-            pass
-    shutil.rmtree(file_root, ignore_errors=True)
-    file_root.mkdir(parents=True)
-    t0 = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mmgov_dev.synth",
-            "--posts",
-            str(posts),
-            "--database",
-            database,
-            "--end",
-            END,
-            "--days",
-            str(DAYS),
-            "--dsn",
-            server,
-            "--file-root",
-            str(file_root),
-            *(org or []),
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    print(
-        f"[bench] generated {posts:,} posts into {database} in {time.perf_counter() - t0:.1f}s "
-        "(separate process, not measured)",
-        flush=True,
-    )
-    return dsn
 
 
 def child(dsn: str, start: int, end: int, export_format: str, batch_size: int, file_root: str) -> None:
@@ -262,7 +209,14 @@ def main() -> int:
     )
     database = f"mmgov_bench_export_{args.posts}{suffix}"
     file_root = Path(os.environ.get("MMGOV_BENCH_DIR", tempfile.gettempdir())) / f"{database}-files"
-    dsn = ensure_workspace(server, database, args.posts, file_root, reuse=args.reuse, org=org)
+    dsn = ensure_workspace(
+        server,
+        database,
+        args.posts,
+        reuse=args.reuse,
+        file_root=file_root,
+        synth_args=["--days", str(DAYS), *org],
+    )
     start, end = window_of(dsn)
     copies = [copy_baseline(dsn, start, end)]
     print(f"[bench] COPY baseline {copies[0]:.2f}s", flush=True)

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import psycopg
-from gdpr_export import ensure_workspace
+from workspace import ensure_workspace
 
 from mmgov.mattermost_schema import schema_differences, schema_facts
 from mmgov.query_plans import query_plans, render

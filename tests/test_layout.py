@@ -108,8 +108,6 @@ EXCEPTIONS = {
 COMPLIANCE_SPLIT_IN_PROGRESS = [
     "mmgov/compliance/__init__.py",
     "mmgov/compliance/csv_format.py",
-    "mmgov/compliance/csv_metadata.py",
-    "mmgov/compliance/csv_sql.py",
     "mmgov/compliance/export_window.py",
     "mmgov/compliance/formats.py",
     "mmgov/compliance/globalrelay_ledger.py",
@@ -117,8 +115,6 @@ COMPLIANCE_SPLIT_IN_PROGRESS = [
     "mmgov/compliance/last_export.py",
     "mmgov/compliance/ledger.py",
     "mmgov/compliance/model.py",
-    "mmgov/compliance/post_classifier.py",
-    "mmgov/compliance/post_reader.py",
     "mmgov/compliance/reconcile.py",
     "mmgov/compliance/run.py",
     "mmgov/compliance/schedule.py",

@@ -111,7 +111,6 @@ COMPLIANCE_SPLIT_IN_PROGRESS = [
     "mmgov/compliance/csv_format.py",
     "mmgov/compliance/csv_metadata.py",
     "mmgov/compliance/csv_sql.py",
-    "mmgov/compliance/export_request.py",  # tests/compliance/test_export_window.py (resolve_request)
     "mmgov/compliance/globalrelay_ledger.py",
     "mmgov/compliance/globalrelay_smtp.py",
     "mmgov/compliance/last_export.py",

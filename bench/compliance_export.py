@@ -5,7 +5,7 @@
    existing one of the same size.
 2. Measures the raw baseline: ``COPY (SELECT <the export's own post query: same columns, joins,
    window predicate and (updateat, id) order>) TO STDOUT`` for the same window, read by psycopg.
-3. Runs extract + format + package (``mmgov.compliance.run.stage_export``: batches streamed from one
+3. Runs extract + format + package (``mmgov.compliance.staging.stage_export``: batches streamed from one
    snapshot, the format, one deterministic zip per batch in staging, attachments copied) in a child
    process, which reports its wall time and its own peak RSS (``ru_maxrss``).
 4. Measures the COPY baseline again: the machine may be shared, so each export is compared with
@@ -87,9 +87,10 @@ def copy_baseline(dsn: str, start: int, end: int) -> float:
 def child(dsn: str, start: int, end: int, export_format: str, batch_size: int, file_root: str) -> None:
     """Runs in its own process: extract + format + package; prints one JSON line."""
     from mmgov.compliance.delivery import LocalDestination
+    from mmgov.compliance.export_request import ExportRequest
     from mmgov.compliance.export_window import ExportWindow
     from mmgov.compliance.formats import get_format
-    from mmgov.compliance.run import ExportRequest, stage_export
+    from mmgov.compliance.staging import stage_export
     from mmgov.file_store import LocalFileStore
     from mmgov.settings import Settings
 

@@ -4,6 +4,9 @@ Keys and defaults are Mattermost's own, so an admin can paste the sections from 
 A key Mattermost has but mmgov does not use is accepted and ignored; a key neither knows (a typo)
 or a bad value raises :class:`SettingsError` naming the key and what is allowed. Secrets
 (S3 keys, SMTP passwords) are refused here: they belong in Airflow connections.
+
+One module of about 500 lines on purpose: one dataclass per ``config.json`` section with its checks,
+so a key's default, type and allowed values sit in one place; the loaders of the variable are last.
 """
 
 from __future__ import annotations

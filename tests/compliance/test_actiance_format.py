@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import zipfile
 from pathlib import Path
@@ -11,12 +12,10 @@ import pytest
 from lxml import etree
 
 from mmgov.compliance.actiance_format import ACTIANCE_XML, XSI_NAMESPACE, ActianceFormat, xml_text
-from mmgov.compliance.delivery import LocalDestination
 from mmgov.compliance.export_window import ExportWindow
 from mmgov.compliance.extract import iter_batches
 from mmgov.compliance.formats import get_format
 from mmgov.compliance.packaging import BatchZipWriter
-from mmgov.compliance.run import export_window_to_destination
 from mmgov.file_store import LocalFileStore
 from tests.compliance.builders import Workspace, mmid, rendering_workspace
 from tests.compliance.conftest import ExportOutput, settings_for
@@ -28,22 +27,9 @@ MEMBER_FIELDS = ["LoginName", "UserType", "DateTimeUTC", "CorporateEmailID"]
 
 
 @pytest.fixture
-def run_actiance(mm_conn, file_store: Path, tmp_path: Path):
+def run_actiance(run_export):
     """``run_actiance(start, end, batch_size=..., dest=...)`` -> ExportOutput of a real actiance run."""
-
-    def run(start: int, end: int, *, batch_size: int = 10000, dest: Path | None = None) -> ExportOutput:
-        dest = dest or tmp_path / "exports"
-        window = ExportWindow(start, end)
-        summary = export_window_to_destination(
-            mm_conn,
-            window,
-            settings_for(file_store, BatchSize=batch_size, ExportFormat="actiance"),
-            export_format="actiance",
-            destination=LocalDestination(dest),
-        )
-        return ExportOutput(summary, dest / window.folder_name)
-
-    return run
+    return functools.partial(run_export, export_format="actiance")
 
 
 def _doc(out: ExportOutput, zip_path: Path) -> etree._Element:

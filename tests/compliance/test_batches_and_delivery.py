@@ -9,11 +9,13 @@ import pytest
 
 import mmgov.compliance.delivery as delivery_mod
 from mmgov.compliance.delivery import STAGING_DIR, DeliveryError, LocalDestination
+from mmgov.compliance.export_request import ExportRequest
 from mmgov.compliance.export_window import ExportWindow
 from mmgov.compliance.extract import iter_batches
 from mmgov.compliance.formats import get_format
+from mmgov.compliance.publishing import deliver
 from mmgov.compliance.reconcile import ReconciliationError
-from mmgov.compliance.run import ExportRequest, check_staged, deliver, stage_export
+from mmgov.compliance.staging import check_staged, stage_export
 from mmgov.file_store import LocalFileStore
 from tests.compliance.builders import Workspace, mmid
 from tests.compliance.conftest import settings_for
@@ -293,7 +295,7 @@ def test_window_membership_is_the_deduplicated_per_batch_membership(demo_db, tmp
 
     import psycopg
 
-    from mmgov.compliance.run import export_window_to_destination
+    from mmgov.compliance.tasks import export_window_to_destination
     from mmgov.settings import Settings
 
     dsn, store, synth = demo_db

@@ -24,18 +24,11 @@ import psycopg
 import pytest
 
 from mmgov.compliance.delivery import LocalDestination
+from mmgov.compliance.export_request import resolve_request
 from mmgov.compliance.formats import get_format
-from mmgov.compliance.run import (
-    UncapturedGrowthError,
-    begin_tracking,
-    check_staged,
-    deliver,
-    recount_previous,
-    resolve_request,
-    run_export,
-    stage_export,
-    task_check_previous_window,
-)
+from mmgov.compliance.publishing import deliver, recount_previous
+from mmgov.compliance.staging import begin_tracking, check_staged, stage_export
+from mmgov.compliance.tasks import UncapturedGrowthError, run_export, task_check_previous_window
 from mmgov.file_store import file_store_from_settings
 from mmgov.ids import new_id
 from mmgov.settings import Settings

@@ -150,3 +150,7 @@ class TestFromSettings:
         )
         dest = destination_from_settings(settings, s3_client_override=object())
         assert dest.describe(FOLDER) == f"s3://b/mm/export/{FOLDER}"
+
+
+def test_run_key():
+    assert run_key("scheduled__2026-01-02T01:00:00+00:00") == "scheduled__2026-01-02T01_00_00_00_00"

@@ -12,6 +12,7 @@ import pytest
 import mmgov.compliance.globalrelay_delivery as grd
 import mmgov.compliance.globalrelay_smtp as grs
 from mmgov.compliance.delivery import LocalDestination
+from mmgov.compliance.export_request import ExportRequest
 from mmgov.compliance.export_window import ExportWindow
 from mmgov.compliance.formats import get_format
 from mmgov.compliance.globalrelay_delivery import (
@@ -24,12 +25,8 @@ from mmgov.compliance.globalrelay_delivery import (
 )
 from mmgov.compliance.globalrelay_ledger import LEDGER_TABLE, DeliveryLedger
 from mmgov.compliance.globalrelay_smtp import classify
-from mmgov.compliance.run import (
-    ExportRequest,
-    check_staged,
-    deliver,
-    stage_export,
-)
+from mmgov.compliance.publishing import deliver
+from mmgov.compliance.staging import check_staged, stage_export
 from mmgov.db import airflow_conn_json
 from mmgov.file_store import LocalFileStore
 from mmgov.outcome import is_deterministic

@@ -6,15 +6,12 @@ import io
 import zipfile
 
 from mmgov.compliance.delivery import STAGING_DIR, S3Destination, destination_from_settings
+from mmgov.compliance.export_request import ExportRequest
 from mmgov.compliance.export_window import ExportWindow
 from mmgov.compliance.formats import get_format
-from mmgov.compliance.run import (
-    ExportRequest,
-    check_staged,
-    deliver,
-    export_window_to_destination,
-    stage_export,
-)
+from mmgov.compliance.publishing import deliver
+from mmgov.compliance.staging import check_staged, stage_export
+from mmgov.compliance.tasks import export_window_to_destination
 from mmgov.file_store import file_store_from_settings
 from mmgov.settings import Settings
 from tests.compliance.builders import Workspace

@@ -11,7 +11,7 @@ import pytest
 
 from mmgov.compliance.delivery import LocalDestination
 from mmgov.compliance.export_window import ExportWindow
-from mmgov.compliance.run import export_window_to_destination
+from mmgov.compliance.tasks import export_window_to_destination
 from mmgov.custody.signing import Signer, public_pem
 from mmgov.settings import Settings
 from tests.compliance.conftest import ws  # noqa: F401 - fixtures of the Global Relay SMTP tests

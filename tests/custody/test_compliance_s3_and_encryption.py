@@ -10,7 +10,7 @@ import psycopg
 import pyrage
 import pytest
 
-from mmgov.compliance.run import export_window_to_destination
+from mmgov.compliance.tasks import export_window_to_destination
 from mmgov.custody.encryption import decrypt_file
 from mmgov.custody.signing import load_public_keys
 from mmgov.custody.verify import Options, verify_location

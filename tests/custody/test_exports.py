@@ -17,7 +17,7 @@ from mmgov.compliance.delivery import LocalDestination
 from mmgov.compliance.export_window import ExportWindow
 from mmgov.compliance.extract import count_window
 from mmgov.compliance.post_reader import WINDOW_PREDICATE
-from mmgov.compliance.run import export_window_to_destination
+from mmgov.compliance.tasks import export_window_to_destination
 from mmgov.custody.signing import SigningKeyError
 from mmgov.custody.verify import main as verify_main
 from tests.custody.conftest import WINDOW, demo_settings, make_key

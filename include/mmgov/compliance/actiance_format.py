@@ -198,7 +198,7 @@ def _sql_text(expr: str) -> str:
 XML_FORBIDDEN_SQL = "[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
 XML_SPECIAL_SQL = "[&<>\r\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
 
-# A plain post's Message element (one message entry, no files; see ComplianceFormat.rendered_line),
+# A Message element of a post without files (ComplianceFormat.accelerator),
 # rendered by PostgreSQL exactly as _message_element renders it. The author's escaped e-mail and bot
 # flag come from a lateral subquery that PostgreSQL memoizes (once per author); a missing author row
 # gives an empty LoginName, as in Python.

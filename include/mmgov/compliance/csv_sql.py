@@ -29,7 +29,7 @@ def _sql_fields(*exprs: str) -> str:
     return " || ',' || ".join(_sql_field(e) for e in exprs)
 
 
-# A plain post's CSV line (one message entry, no files; see ComplianceFormat.rendered_line), rendered
+# The CSV lines of a post without files (ComplianceFormat.accelerator), rendered
 # by PostgreSQL exactly as _Lines.post renders it: the same columns, escaped by the same rule.
 # The channel's and the author's columns come from lateral subqueries that PostgreSQL memoizes
 # (computed once per channel and per author); a missing channel or author row gives the columns

@@ -24,6 +24,10 @@ This module's :class:`MembershipSource` hands out whole member lists (Actiance, 
 CSV's batch mode). A format that writes each membership row once per window (the CSV's window
 mode) uses :class:`mmgov.compliance.window_membership.WindowMembership` instead, which streams the
 window's joins and leaves in time order and keeps only who is present.
+
+Over 400 lines on purpose: the per-channel state machine (:class:`_Channel`) and the source that
+drives it batch by batch are one invariant (the prefix of present members and its deltas) and are
+read together.
 """
 
 from __future__ import annotations

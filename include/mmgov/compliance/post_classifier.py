@@ -131,11 +131,6 @@ def rule_of(post: PostRecord) -> Rule:
     return _RULE_OF(post, 0)  # type: ignore[return-value]
 
 
-def classify_entry(post: PostRecord) -> MessageEntry:
-    """The post's own entry (rules 1-5)."""
-    return rule_of(post).entry(post)
-
-
 def classify(post: PostRecord, window_start_ms: int) -> ClassifiedPost:
     """All entries of one post row for a window starting at ``window_start_ms``."""
     rule = rule_of(post)

@@ -72,7 +72,6 @@ EXCEPTIONS = {
     "mmgov/custody/store.py": "tests/custody/test_exports.py, test_expiry.py",
     "mmgov/custody/tasks.py": "tests/custody/test_exports.py (the custody DAG's tasks)",
     "mmgov/custody/zip_checks.py": "tests/custody/test_compliance_s3_and_encryption.py",
-    "mmgov/retention/report.py": "tests/retention/test_purge.py",
     "mmgov/retention/restore_note.py": "tests/retention/test_restore.py",
     "mmgov/retention/tasks.py": "tests/retention/test_dags.py (task bodies, under renaming by issue 22)",
     "mmgov_airflow/alerts.py": "tests/plugins/test_notifiers.py",

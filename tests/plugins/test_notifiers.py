@@ -6,7 +6,6 @@ import email.policy
 from dataclasses import dataclass
 
 import pytest
-from mmgov_airflow.alerts import default_args, failure_notifiers
 from mmgov_airflow.notifiers import (
     SMTP_CONN_ID,
     WEBHOOK_CONN_ID,
@@ -120,15 +119,6 @@ class TestWebhookNotifier:
             with pytest.raises(Exception, match="500"):
                 MattermostWebhookNotifier()(_context())
         assert len(hook.calls) == 1
-
-
-def test_default_args_wire_both_notifiers_and_retries():
-    args = default_args()
-    kinds = {type(n) for n in args["on_failure_callback"]}
-    assert kinds == {ConfiguredSmtpNotifier, MattermostWebhookNotifier}
-    assert args["retries"] == 2
-    assert args["retry_exponential_backoff"] is True
-    assert len(failure_notifiers()) == 2
 
 
 def test_message_is_valid_email(smtp_conn):

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from mmgov.compliance.actiance_messages import (
     AFTER_MESSAGES,
+    MESSAGE,
+    TRANSFER_ENDED,
+    TRANSFER_STARTED,
     Element,
     general_element,
     message_element,
@@ -31,11 +34,11 @@ def test_elements_sort_by_time_and_id_transfers_after_the_messages_of_their_mill
     edited = _post("c" * 26, 5, update=20)  # sorts by its edit time
     order = [(e.time, e.sort_id, e.kind) for e in sorted_elements([edited, with_file, plain])]
     assert order == [
-        (10, "a" * 26, 0),
-        (10, "b" * 26, 0),
-        (10, AFTER_MESSAGES, 1),  # FileTransferStarted
-        (10, AFTER_MESSAGES, 2),  # FileTransferEnded
-        (20, "c" * 26, 0),
+        (10, "a" * 26, MESSAGE),
+        (10, "b" * 26, MESSAGE),
+        (10, AFTER_MESSAGES, TRANSFER_STARTED),
+        (10, AFTER_MESSAGES, TRANSFER_ENDED),
+        (20, "c" * 26, MESSAGE),
     ]
 
 
@@ -47,5 +50,5 @@ def test_actiance_message_fast_path_equals_the_general_element():
             for m in cp.messages:
                 m.message = text
                 p.previewed_post = text if text.startswith("a") else p.previewed_post
-                general = general_element(Element(p.create_at, p.id, 0, 0, cp, m, None))
+                general = general_element(Element(p.create_at, p.id, 0, MESSAGE, cp, m, None))
                 assert message_element(p, m) == general

@@ -15,6 +15,8 @@ from mmgov.compliance.actiance_xml import NL2, NL3, TEXT_SPECIAL, escape_text
 from mmgov.compliance.model import ClassifiedPost, ExportedFile, MessageEntry, PostRecord, UpdateType
 
 TRANSFER_COMPLETED = "Completed"
+# Element kinds
+MESSAGE, TRANSFER_STARTED, TRANSFER_ENDED, FILE_DELETED = range(4)
 # Mattermost's EnsureLastMessageInASort: a file transfer sorts as (post createat, this), after every
 # message of its millisecond (message ids are 26 characters of [a-z0-9]).
 AFTER_MESSAGES = "z" * 26
@@ -30,7 +32,7 @@ def entry_time(m: MessageEntry) -> int:
 class Element(NamedTuple):
     """One dated child of a Conversation: a message entry, a file transfer or a file deletion.
 
-    ``kind``: 0 message, 1 transfer started, 2 transfer ended, 3 file deleted. Tuples sort by
+    ``kind``: MESSAGE, TRANSFER_STARTED, TRANSFER_ENDED or FILE_DELETED. Tuples sort by
     (time, id, rank), which is unique, so the comparison never reaches the other fields.
     """
 
@@ -56,15 +58,15 @@ def sorted_elements(posts: list[ClassifiedPost]) -> list[Element]:
     for cp in posts:
         p = cp.post
         for rank, m in enumerate(cp.messages):
-            out.append(Element(entry_time(m), p.id, rank, 0, cp, m, None))
+            out.append(Element(entry_time(m), p.id, rank, MESSAGE, cp, m, None))
         for rank, f in enumerate(cp.file_deletions, len(cp.messages)):
-            out.append(Element(f.delete_at, p.id, rank, 3, cp, None, f))
+            out.append(Element(f.delete_at, p.id, rank, FILE_DELETED, cp, None, f))
         uploads.extend((cp, f) for f in cp.uploads)
     ends = _TRANSFER_RANK + len(uploads)
     for i, (cp, f) in enumerate(uploads):
         created = cp.post.create_at
-        out.append(Element(created, AFTER_MESSAGES, _TRANSFER_RANK + i, 1, cp, None, f))
-        out.append(Element(created, AFTER_MESSAGES, ends + i, 2, cp, None, f))
+        out.append(Element(created, AFTER_MESSAGES, _TRANSFER_RANK + i, TRANSFER_STARTED, cp, None, f))
+        out.append(Element(created, AFTER_MESSAGES, ends + i, TRANSFER_ENDED, cp, None, f))
     out.sort()
     return out
 
@@ -109,8 +111,8 @@ def general_element(e: Element) -> str:
     """The element of a message, file transfer or file deletion entry (the general path)."""
     p = e.cp.post
     email = escape_text(p.user.email)
-    if e.kind == 0 or e.kind == 3:
-        if e.kind == 0:
+    if e.kind == MESSAGE or e.kind == FILE_DELETED:
+        if e.kind == MESSAGE:
             m = e.entry
             assert m is not None
             update, updated_at, content = m.update_type, m.update_at, m.message
@@ -142,6 +144,6 @@ def general_element(e: Element) -> str:
         ("UserFileName", escape_text(f.name)),
         ("FileName", escape_text(f.path)),
     ]
-    if e.kind == 1:
+    if e.kind == TRANSFER_STARTED:
         return _element("FileTransferStarted", fields)
     return _element("FileTransferEnded", [*fields, ("Status", TRANSFER_COMPLETED)])

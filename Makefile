@@ -47,7 +47,7 @@ lock: install  ## Re-resolve requirements*.txt and rewrite constraints.txt from 
 	  $(BIN)/uv pip freeze --python $(BIN)/python | grep -viE '^(mmgov|-e |uv==)'; } > constraints.txt
 
 stop:  ## Stop the embedded PostgreSQL (and a local Airflow started by `make airflow`)
-	$(BIN)/python -c "from mmgov.embedded_postgres import stop_embedded; stop_embedded()"
+	$(BIN)/python -c "from mmgov_dev.embedded_postgres import stop_embedded; stop_embedded()"
 
 clean: stop  ## Remove the demo state (.mmgov/); keeps .venv
 	rm -rf .mmgov

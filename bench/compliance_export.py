@@ -1,11 +1,11 @@
 """Benchmark of the compliance export: ``make bench-export POSTS=1000000 FORMAT=csv``.
 
-1. Generates a synthetic workspace of N posts with ``python -m mmgov.synth`` (attachments in a
+1. Generates a synthetic workspace of N posts with ``python -m mmgov_dev.synth`` (attachments in a
    local file store) in its own process, so its memory does not count; ``--reuse`` keeps an
    existing one of the same size.
 2. Measures the raw baseline: ``COPY (SELECT <the export's own post query: same columns, joins,
    window predicate and (updateat, id) order>) TO STDOUT`` for the same window, read by psycopg.
-3. Runs extract + format + package (``mmgov.compliance.run.stage_export``: keyset batches from one
+3. Runs extract + format + package (``mmgov.compliance.staging.stage_export``: batches streamed from one
    snapshot, the format, one deterministic zip per batch in staging, attachments copied) in a child
    process, which reports its wall time and its own peak RSS (``ru_maxrss``).
 4. Measures the COPY baseline again: the machine may be shared, so each export is compared with
@@ -31,13 +31,30 @@ import time
 from pathlib import Path
 
 import psycopg
+from workspace import ensure_workspace
 
-from mmgov.db import with_database
-from mmgov.embedded_postgres import server_uri
-from mmgov.mattermost_schema import schema_differences, schema_facts
+from mmgov.mattermost_schema import schema_facts
+from mmgov_dev.embedded_postgres import server_uri
 
 RESULTS = Path(__file__).resolve().parent / "results"
-END = "2026-01-01"
+
+# The baseline: the export's selection with its channel, team, author and bot joins, what a post row
+# means. The export reads the same rows narrower (post_reader.POST_QUERY) and looks the joined
+# attributes up by id (mmgov.compliance.post_reader.Lookups).
+POST_COLUMNS = """
+    p.id, p.createat, p.updateat, COALESCE(p.deleteat, 0), COALESCE(p.editat, 0), p.userid, p.channelid,
+    COALESCE(p.rootid, ''), COALESCE(p.originalid, ''), COALESCE(p.message, ''), COALESCE(p.type, ''),
+    p.props->>'deleteBy', p.props->>'previewed_post', p.props->>'from_webhook', p.props->>'from_bot',
+    p.props->>'from_plugin', p.props->>'override_username', p.props->>'webhook_display_name',
+    c.name, c.displayname, c.type::text, c.teamid, t.name, t.displayname,
+    u.username, u.email, COALESCE(u.deleteat, 0), b.userid IS NOT NULL"""
+
+POST_JOINS = """
+FROM posts p
+LEFT JOIN channels c ON c.id = p.channelid
+LEFT JOIN teams t ON t.id = c.teamid
+LEFT JOIN users u ON u.id = p.userid
+LEFT JOIN bots b ON b.userid = p.userid"""
 DAYS = 30
 TARGET_RSS_MB = 250
 TARGET_RATIO = {"csv": 3.0, "actiance": 4.0}  # issue targets; other formats have none
@@ -52,11 +69,14 @@ def window_of(dsn: str) -> tuple[int, int]:
 
 def copy_baseline(dsn: str, start: int, end: int) -> float:
     """Seconds to read the export's own post query through ``COPY ... TO STDOUT``."""
-    from mmgov.compliance.export_window import ExportWindow
-    from mmgov.compliance.extract import STREAM_QUERY, sql_literal
+    from mmgov.compliance.post_reader import WINDOW_PREDICATE
 
-    query = sql_literal(STREAM_QUERY, ExportWindow(start, end))
+    stream = (
+        f'SELECT {POST_COLUMNS} {POST_JOINS} WHERE {WINDOW_PREDICATE} ORDER BY p.updateat, p.id COLLATE "C"'
+    )
     with psycopg.connect(dsn) as conn:
+        # COPY takes no parameters: psycopg binds them client-side (quoted as literals)
+        query = psycopg.ClientCursor(conn).mogrify(stream, {"start": start, "end": end})
         t0 = time.perf_counter()
         with conn.cursor().copy(f"COPY ({query}) TO STDOUT") as copy:
             for _chunk in copy:
@@ -64,65 +84,14 @@ def copy_baseline(dsn: str, start: int, end: int) -> float:
         return time.perf_counter() - t0
 
 
-def ensure_workspace(
-    server: str, database: str, posts: int, file_root: Path, *, reuse: bool, org: list[str] | None = None
-) -> str:
-    """The workspace of ``posts`` posts (``org``: extra ``mmgov.synth`` arguments, e.g. ``--users``)."""
-    dsn = with_database(server, database)
-    if reuse and file_root.is_dir():
-        try:
-            with psycopg.connect(dsn) as conn:
-                marker = conn.execute("SELECT value FROM systems WHERE name = 'MmgovSynth'").fetchone()
-                differences = schema_differences(conn)
-            if differences:  # e.g. built by an older mmgov from its hand-written tables
-                print(
-                    f"[bench] regenerating {database}: not Mattermost 11.7's schema ({differences[0]}, ...)"
-                )
-            elif marker and json.loads(marker[0]).get("posts") == posts:
-                print(f"[bench] reusing {database} ({posts:,} posts, Mattermost 11.7's schema)", flush=True)
-                return dsn
-        except psycopg.Error:
-            pass
-    shutil.rmtree(file_root, ignore_errors=True)
-    file_root.mkdir(parents=True)
-    t0 = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mmgov.synth",
-            "--posts",
-            str(posts),
-            "--database",
-            database,
-            "--end",
-            END,
-            "--days",
-            str(DAYS),
-            "--dsn",
-            server,
-            "--file-root",
-            str(file_root),
-            *(org or []),
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    print(
-        f"[bench] generated {posts:,} posts into {database} in {time.perf_counter() - t0:.1f}s "
-        "(separate process, not measured)",
-        flush=True,
-    )
-    return dsn
-
-
 def child(dsn: str, start: int, end: int, export_format: str, batch_size: int, file_root: str) -> None:
     """Runs in its own process: extract + format + package; prints one JSON line."""
     from mmgov.compliance.delivery import LocalDestination
+    from mmgov.compliance.export_request import ExportRequest
     from mmgov.compliance.export_window import ExportWindow
-    from mmgov.compliance.file_store import LocalFileStore
     from mmgov.compliance.formats import get_format
-    from mmgov.compliance.run import ExportRequest, stage_export
+    from mmgov.compliance.staging import stage_export
+    from mmgov.file_store import LocalFileStore
     from mmgov.settings import Settings
 
     settings = Settings.parse(
@@ -240,7 +209,14 @@ def main() -> int:
     )
     database = f"mmgov_bench_export_{args.posts}{suffix}"
     file_root = Path(os.environ.get("MMGOV_BENCH_DIR", tempfile.gettempdir())) / f"{database}-files"
-    dsn = ensure_workspace(server, database, args.posts, file_root, reuse=args.reuse, org=org)
+    dsn = ensure_workspace(
+        server,
+        database,
+        args.posts,
+        reuse=args.reuse,
+        file_root=file_root,
+        synth_args=["--days", str(DAYS), *org],
+    )
     start, end = window_of(dsn)
     copies = [copy_baseline(dsn, start, end)]
     print(f"[bench] COPY baseline {copies[0]:.2f}s", flush=True)

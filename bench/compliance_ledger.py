@@ -22,10 +22,11 @@ import psycopg
 
 from mmgov.compliance import ledger
 from mmgov.compliance.export_window import ExportWindow
-from mmgov.compliance.extract import COUNT_POSTS, snapshot
-from mmgov.embedded_postgres import create_database, drop_database, server_uri
+from mmgov.compliance.extract import COUNT_POSTS
 from mmgov.mattermost_schema import create_mattermost_indexes, create_mattermost_tables
 from mmgov.state import ensure_mmgov_schema
+from mmgov.twin_connection import snapshot
+from mmgov_dev.embedded_postgres import create_database, drop_database, server_uri
 
 DAY = 86_400_000
 DB_NAME = "mmgov_bench_ledger"

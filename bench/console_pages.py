@@ -1,6 +1,6 @@
 """How fast the Governance console's pages load on a large workspace: ``python bench/console_pages.py``.
 
-Seeds a synthetic workspace (``mmgov.synth``, default 1,000,000 posts) unless ``--reuse``, adds what
+Seeds a synthetic workspace (``mmgov_dev.synth``, default 1,000,000 posts) unless ``--reuse``, adds what
 the pages list (policies, legal holds of each scope, a previewed purge run, audit rows), starts a real
 ``airflow api-server`` with the plugin and times every page over HTTP with an admin's session cookie
 (3 loads each; the slowest counts). Target: every page under 1 s. Prints JSON; ``uptime`` matters.
@@ -28,12 +28,12 @@ import mmgov.bulk_export.job_state  # noqa: E402 - registers gdpr_export.sql
 import mmgov.custody.attestation  # noqa: E402 - registers custody.sql
 import mmgov.retention  # noqa: E402, F401 - registers retention.sql
 from mmgov.db import with_database  # noqa: E402
-from mmgov.devenv import AirflowEnv  # noqa: E402
 from mmgov.retention import legal_hold as lh  # noqa: E402
 from mmgov.retention import retention_policy as rp  # noqa: E402
 from mmgov.retention.preview import preview_purge  # noqa: E402
 from mmgov.settings import Settings  # noqa: E402
 from mmgov.state import ensure_mmgov_schema  # noqa: E402
+from mmgov_dev.devenv import AirflowEnv  # noqa: E402
 from tests.support.airflow_api import start_api_server  # noqa: E402
 
 SETTINGS = {
@@ -61,7 +61,7 @@ def seed(server: str, database: str, posts: int, files: Path) -> None:
     cmd = [
         sys.executable,
         "-m",
-        "mmgov.synth",
+        "mmgov_dev.synth",
         "--posts",
         str(posts),
         "--dsn",

@@ -16,11 +16,11 @@ import sys
 from pathlib import Path
 
 import psycopg
-from gdpr_export import ensure_workspace
+from workspace import ensure_workspace
 
-from mmgov.embedded_postgres import server_uri
 from mmgov.mattermost_schema import schema_differences, schema_facts
 from mmgov.query_plans import query_plans, render
+from mmgov_dev.embedded_postgres import server_uri
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

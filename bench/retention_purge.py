@@ -29,7 +29,6 @@ import psutil
 import psycopg
 
 import mmgov.retention  # noqa: F401 - registers retention.sql
-from mmgov.embedded_postgres import create_database, drop_database, server_uri
 from mmgov.ids import new_id
 from mmgov.mattermost_schema import (
     create_mattermost_indexes,
@@ -42,6 +41,7 @@ from mmgov.retention.purge import soft_delete
 from mmgov.retention.restore import restore_run
 from mmgov.settings import Settings
 from mmgov.state import ensure_mmgov_schema
+from mmgov_dev.embedded_postgres import create_database, drop_database, server_uri
 
 DAY = 86_400_000
 DB_NAME = "mmgov_bench_purge"

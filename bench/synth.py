@@ -1,6 +1,6 @@
 """Benchmark: generate and COPY-load N synthetic posts (target: 1,000,000 in under 60 s).
 
-Runs ``python -m mmgov.synth`` in a child process and reports its wall time and peak RSS.
+Runs ``python -m mmgov_dev.synth`` in a child process and reports its wall time and peak RSS.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def main() -> int:
     parser.add_argument("--posts", type=int, default=1_000_000)
     parser.add_argument("--database", default="mmgov_bench_synth")
     args = parser.parse_args()
-    cmd = [sys.executable, "-m", "mmgov.synth", "--posts", str(args.posts), "--database", args.database]
+    cmd = [sys.executable, "-m", "mmgov_dev.synth", "--posts", str(args.posts), "--database", args.database]
     t0 = time.monotonic()
     subprocess.run(cmd, check=True)
     wall = time.monotonic() - t0

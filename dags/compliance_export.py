@@ -14,8 +14,8 @@ manual run exports everything since the last successful export, up to now.
 **Settle margin**: a scheduled run first waits (`wait_for_settle`, deferred: no worker slot) until its
 interval ended `Mmgov.ExportSettleSeconds` ago; a manual "up to now" run ends at now minus the margin.
 
-**Tasks**: `wait_for_settle` -> `resolve_window` -> `extract_format_package` (keyset batches of
-`BatchSize`, one zip each, into staging; then the late batches: versions of windows delivered in the
+**Tasks**: `wait_for_settle` -> `resolve_window` -> `extract_format_package` (one snapshot of
+the window streamed in batches of `BatchSize`, one zip each, into staging; then the late batches: versions of windows delivered in the
 last `Mmgov.LateArrivalLookbackHours` that no run exported) -> `reconcile` (database counts vs
 written, fails loudly; the previous window counted again) -> `deliver` (atomic publish to
 `<export root>/compliance-export-YYYY-MM-DD-HHhMMm-<start>-<end>/`; summary in XCom) ->
@@ -29,13 +29,13 @@ from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 from mmgov_airflow.alerts import default_args
+from mmgov_airflow.assets import COMPLIANCE_EXPORT
 from mmgov_airflow.outcomes import task_edge
 from mmgov_airflow.sensors import ExportSettledSensor
 
-from mmgov.compliance import run
+from mmgov.compliance import tasks
 from mmgov.compliance.export_window import TIME_PATTERN
 from mmgov.compliance.schedule import daily_cron, start_and_catchup
-from mmgov.events import COMPLIANCE_EXPORT
 from mmgov.settings import EXPORT_FORMATS, load_settings_at_parse
 
 SETTINGS = load_settings_at_parse()
@@ -49,7 +49,7 @@ SCHEDULE = (
     else None
 )
 DEFAULT_ARGS = default_args()
-DEFAULT_ARGS["on_failure_callback"] = [*DEFAULT_ARGS["on_failure_callback"], run.on_task_failure]
+DEFAULT_ARGS["on_failure_callback"] = [*DEFAULT_ARGS["on_failure_callback"], tasks.on_task_failure]
 
 
 @dag(
@@ -92,7 +92,7 @@ def compliance_export():
     @task(pool=DB_POOL)
     @task_edge
     def resolve_window(**context) -> dict:
-        return run.task_resolve_window(
+        return tasks.task_resolve_window(
             context["params"],
             interval_start=context.get("data_interval_start"),
             interval_end=context.get("data_interval_end"),
@@ -102,22 +102,22 @@ def compliance_export():
     @task(pool=DB_POOL)
     @task_edge
     def extract_format_package(request: dict) -> dict:
-        return run.task_extract_format_package(request)
+        return tasks.task_extract_format_package(request)
 
     @task
     @task_edge
     def reconcile(request: dict, manifest: dict) -> dict:
-        return run.task_reconcile(request, manifest)
+        return tasks.task_reconcile(request, manifest)
 
     @task(outlets=[COMPLIANCE_EXPORT], pool=SMTP_POOL)
     @task_edge(outcome=True)
     def deliver(request: dict, manifest: dict, checked: dict, **context) -> dict:
-        return run.task_deliver(request, manifest, checked, run_id=context["run_id"])
+        return tasks.task_deliver(request, manifest, checked, run_id=context["run_id"])
 
     @task(retries=0)
     @task_edge
     def check_previous_window(summary: dict) -> dict | None:
-        return run.task_check_previous_window(summary)
+        return tasks.task_check_previous_window(summary)
 
     request = resolve_window()
     settled >> request

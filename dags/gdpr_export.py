@@ -27,10 +27,10 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
 from mmgov_airflow.alerts import default_args
+from mmgov_airflow.assets import GDPR_EXPORT
 from mmgov_airflow.outcomes import task_edge
 
-from mmgov.bulk_export.export_job import finish_run, on_export_failure, start_run, write_run
-from mmgov.events import GDPR_EXPORT
+from mmgov.bulk_export.tasks import finish_run, on_export_failure, start_run, write_run
 from mmgov.settings import load_settings_at_parse
 
 SETTINGS = load_settings_at_parse()

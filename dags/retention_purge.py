@@ -23,10 +23,10 @@ from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 from mmgov_airflow.alerts import default_args
 from mmgov_airflow.approval import DECISION_KEY, RecordedApprovalOperator
+from mmgov_airflow.assets import RETENTION
 from mmgov_airflow.outcomes import task_edge
 from mmgov_airflow.retention_alerts import alert_rejected
 
-from mmgov.events import RETENTION
 from mmgov.settings import load_settings_at_parse
 
 SETTINGS = load_settings_at_parse()

@@ -41,9 +41,9 @@ from psycopg import sql
 from mmgov.airflow_settings import DEFAULT_FILE as SETTINGS_FILE
 from mmgov.airflow_settings import load_into_airflow, read
 from mmgov.db import airflow_conn_json, with_database
-from mmgov.devenv import PROJECT_ROOT, AirflowEnv
-from mmgov.devenv import demo_settings as local_settings
-from mmgov.embedded_postgres import create_database, drop_database, server_uri
+from mmgov_dev.devenv import PROJECT_ROOT, AirflowEnv
+from mmgov_dev.devenv import demo_settings as local_settings
+from mmgov_dev.embedded_postgres import create_database, drop_database, server_uri
 
 STATE = PROJECT_ROOT / ".mmgov" / "airflow-local"
 PID_FILE = STATE / "standalone.pid"
@@ -103,7 +103,7 @@ def seed_workspace(server: str, file_root: Path, *, posts: int, reseed: bool = F
     import shutil
 
     from mmgov.state import ensure_mmgov_schema
-    from mmgov.synth import SynthConfig, generate
+    from mmgov_dev.synth import SynthConfig, generate
 
     if file_root.exists():
         shutil.rmtree(file_root)

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from mmgov.devenv import PROJECT_ROOT, AirflowEnv, demo_settings
-from mmgov.embedded_postgres import create_database, server_uri
 from mmgov.state import ensure_mmgov_schema
-from mmgov.synth import SynthConfig, generate
+from mmgov_dev.devenv import PROJECT_ROOT, AirflowEnv, demo_settings
+from mmgov_dev.embedded_postgres import create_database, server_uri
+from mmgov_dev.synth import SynthConfig, generate
 
 STATE = PROJECT_ROOT / ".mmgov"
 DAY_MS = 86_400_000

@@ -6,18 +6,21 @@ fresh one in a fraction of a second, and all of them are dropped at the end.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 
-from mmgov.devenv import AirflowEnv
 from mmgov.mattermost_schema import create_mattermost_schema
 from mmgov.state import ensure_mmgov_schema
+from mmgov_dev.devenv import AirflowEnv
 from tests.support.postgres import DatabaseFactory, database_name, postgres_server
 from tests.support.s3 import S3Endpoint, start_s3
 from tests.support.smtp import SmtpServer
@@ -83,7 +86,7 @@ def file_store(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def demo_template(db_factory: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory):
     """A template database with a small deterministic synthetic workspace, and its file store."""
-    from mmgov.synth import SynthConfig, generate
+    from mmgov_dev.synth import SynthConfig, generate
 
     files = tmp_path_factory.mktemp("demo-filestore")
     dsn = db_factory.create("demotpl")
@@ -116,6 +119,27 @@ def s3_endpoint() -> Iterator[S3Endpoint]:
 def s3_bucket(s3_endpoint: S3Endpoint) -> str:
     """A fresh, empty bucket on the loopback S3."""
     return s3_endpoint.new_bucket()
+
+
+@pytest.fixture
+def s3_conn(monkeypatch: pytest.MonkeyPatch, s3_endpoint: S3Endpoint) -> S3Endpoint:
+    """The ``mattermost_s3`` connection pointing at the loopback S3 (as Airflow reads it: from the env)."""
+    monkeypatch.setenv("AIRFLOW_CONN_MATTERMOST_S3", s3_endpoint.airflow_conn_json())
+    return s3_endpoint
+
+
+@pytest.fixture
+def minio_file_settings(monkeypatch: pytest.MonkeyPatch, s3_endpoint: S3Endpoint) -> dict[str, Any]:
+    """A MinIO-backed Mattermost's ``FileSettings`` (bucket and prefix aside): the ``mattermost_s3``
+    connection holds only credentials, the endpoint (the loopback S3, plain HTTP) is in the settings."""
+    doc = json.loads(s3_endpoint.airflow_conn_json())
+    doc["extra"].pop("endpoint_url")
+    monkeypatch.setenv("AIRFLOW_CONN_MATTERMOST_S3", json.dumps(doc))
+    return {
+        "DriverName": "amazons3",
+        "AmazonS3Endpoint": urlsplit(s3_endpoint.url).netloc,
+        "AmazonS3SSL": False,
+    }
 
 
 @pytest.fixture

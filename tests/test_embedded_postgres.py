@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from mmgov.embedded_postgres import SERVER_SETTINGS, configure_server, server_uri, stop_embedded
+from mmgov_dev.embedded_postgres import SERVER_SETTINGS, configure_server, server_uri, stop_embedded
 
 
 def _show(uri: str, name: str) -> str:

@@ -6,9 +6,46 @@ import logging
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from mmgov import twin_connection
-from mmgov.twin_connection import can_export_snapshot, export_snapshot, import_snapshot, open_twin
+from mmgov.twin_connection import can_export_snapshot, export_snapshot, import_snapshot, open_twin, snapshot
+
+SETTING = "SELECT set_config('work_mem', '7MB', true)"
+
+
+class TestSnapshot:
+    def test_one_database_state_read_only_and_settings_for_this_transaction(self, mm_dsn):
+        with psycopg.connect(mm_dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE t (x int)")
+            conn.execute("INSERT INTO t VALUES (1)")
+            with snapshot(conn, settings=sql.SQL(SETTING)):
+                assert conn.execute("SHOW transaction_isolation").fetchone() == ("repeatable read",)
+                assert conn.execute("SHOW transaction_read_only").fetchone() == ("on",)
+                assert conn.execute("SHOW work_mem").fetchone() == ("7MB",)
+                assert conn.execute("SELECT count(*) FROM t").fetchone() == (1,)
+                with psycopg.connect(mm_dsn, autocommit=True) as other:
+                    other.execute("INSERT INTO t VALUES (2)")
+                assert conn.execute("SELECT count(*) FROM t").fetchone() == (1,)
+            assert conn.execute("SHOW work_mem").fetchone() != ("7MB",)  # the settings ended with it
+            assert conn.execute("SELECT count(*) FROM t").fetchone() == (2,)
+
+    def test_a_ledger_run_writes_in_it(self, mm_dsn):
+        with psycopg.connect(mm_dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE t (x int)")
+            with snapshot(conn, read_only=False):
+                assert conn.execute("SHOW transaction_isolation").fetchone() == ("repeatable read",)
+                assert conn.execute("SHOW transaction_read_only").fetchone() == ("off",)
+                conn.execute("INSERT INTO t VALUES (1)")
+            assert conn.execute("SELECT count(*) FROM t").fetchone() == (1,)
+
+    def test_a_transaction_left_open_is_rolled_back_first(self, mm_dsn):
+        with psycopg.connect(mm_dsn) as conn:  # not autocommit: the INSERT opens a transaction
+            conn.execute("CREATE TABLE t (x int)")
+            conn.commit()
+            conn.execute("INSERT INTO t VALUES (1)")
+            with snapshot(conn):
+                assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
 
 
 def test_the_twin_sees_the_exports_snapshot_and_only_reads(mm_dsn):

@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 
-from mmgov.events import asset, uri_for_event
+from mmgov.events import uri_for_event
 
 log = logging.getLogger(__name__)
 SYSTEM_ACTOR = "system"
@@ -62,9 +62,11 @@ def _emit_asset_event(event: str, payload: dict[str, Any], actor: str, audit_id:
     except Exception:  # noqa: BLE001 - not inside a task (CLI, REST API): the audit row is the record
         return
     outlets = getattr(context.get("task"), "outlets", None) or []
-    if not any(getattr(o, "uri", None) == uri for o in outlets):
+    # Airflow normalises an asset's URI ("mmgov://retention" -> "mmgov://retention/"): compare without it.
+    outlet = next((o for o in outlets if str(getattr(o, "uri", "")).rstrip("/") == uri), None)
+    if outlet is None:
         return
-    extra = context["outlet_events"][asset(uri)].extra
+    extra = context["outlet_events"][outlet].extra
     entry = {"event": event, "actor": actor, "audit_id": audit_id, "payload": payload}
     extra.setdefault("events", []).append(json.loads(json.dumps(entry, default=str)))
     extra["last_event"] = event

@@ -1,10 +1,10 @@
 """The ``mmgov`` command: one entry point for the areas' command lines.
 
 ``mmgov retention ...`` (policies, legal holds, preview, restore), ``mmgov gdpr ...`` (validate a
-bulk export), ``mmgov synth ...`` (seed a synthetic workspace), ``mmgov airflow-settings ...``
+bulk export), ``mmgov airflow-settings ...``
 (load airflow_settings.yaml into an Airflow), ``mmgov verify PATH`` (an export against its signed
 manifest), ``mmgov custody ...`` (attestations, rollup, expiry, keys), ``mmgov settings check`` (the
-settings variable).
+settings variable). Seeding a synthetic workspace is a development tool: ``python -m mmgov_dev.synth``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from collections.abc import Sequence
 COMMANDS = {
     "retention": ("mmgov.retention.cli", "policies, legal holds, purge preview, restore"),
     "gdpr": ("mmgov.bulk_export.__main__", "validate a bulk export (import.jsonl or zip)"),
-    "synth": ("mmgov.synth.__main__", "seed a synthetic Mattermost workspace"),
     "airflow-settings": ("mmgov.airflow_settings", "load airflow_settings.yaml into Airflow"),
     "verify": ("mmgov.custody.verify", "verify an export or attestation against its signed manifest"),
     "custody": ("mmgov.custody.cli", "retention attestations, monthly rollup, export expiry, signing keys"),

@@ -29,9 +29,9 @@ from mmgov.bulk_export.export_job import TRANSACTION_SETTINGS
 from mmgov.bulk_export.person_scope import ORPHAN_REPLIES, THREAD_ROOTS
 from mmgov.bulk_export.post_lines import lines_select
 from mmgov.compliance.extract import COUNT_POSTS, FILES_STREAM
-from mmgov.compliance.membership import _MEMBERS_FROM_HISTORY, _WINDOW_EVENTS, MEMBERS_FROM_CURRENT
-from mmgov.compliance.post_rows import POST_QUERY, POSTS_BY_ID
-from mmgov.compliance.window_membership import _EVENTS_IN_WINDOW, _PRESENT_FROM_HISTORY
+from mmgov.compliance.membership import _WINDOW_EVENTS, MEMBERS_FROM_CURRENT, MEMBERS_FROM_HISTORY
+from mmgov.compliance.post_reader import POST_QUERY, POSTS_BY_ID
+from mmgov.compliance.window_membership import _EVENTS_IN_WINDOW
 from mmgov.ids import new_id
 from mmgov.retention import physical_removal, preview, purge
 from mmgov.retention.effective_policy import PLAN_SQL, plan_params
@@ -125,7 +125,7 @@ QUERIES: tuple[PlannedQuery, ...] = (
     PlannedQuery(
         "membership.members_from_history",
         "membership",
-        _MEMBERS_FROM_HISTORY,
+        MEMBERS_FROM_HISTORY,
         lambda s: {**_window(s), "channels": s.channels},
         posts_by_index=False,
     ),
@@ -140,8 +140,8 @@ QUERIES: tuple[PlannedQuery, ...] = (
     PlannedQuery(
         "membership.present_from_history",
         "membership",
-        _PRESENT_FROM_HISTORY,
-        lambda s: {"at": s.start, "channels": s.channels},
+        MEMBERS_FROM_HISTORY,
+        lambda s: {"start": s.start, "end": s.start, "channels": s.channels},
         posts_by_index=False,
     ),
     PlannedQuery(

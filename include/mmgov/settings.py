@@ -4,11 +4,15 @@ Keys and defaults are Mattermost's own, so an admin can paste the sections from 
 A key Mattermost has but mmgov does not use is accepted and ignored; a key neither knows (a typo)
 or a bad value raises :class:`SettingsError` naming the key and what is allowed. Secrets
 (S3 keys, SMTP passwords) are refused here: they belong in Airflow connections.
+
+One module of about 500 lines on purpose: one dataclass per ``config.json`` section with its checks,
+so a key's default, type and allowed values sit in one place; the loaders of the variable are last.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -427,8 +431,24 @@ class Settings:
         )
 
 
-def load_raw_variable(default: str | None = None) -> str | None:
-    """The ``mattermost_settings`` variable's text (env ``AIRFLOW_VAR_MATTERMOST_SETTINGS`` first)."""
+ENV_NAME = "AIRFLOW_VAR_" + VARIABLE_NAME.upper()
+
+
+def load_raw_variable(default: str | None = None, *, api_server: bool = False) -> str | None:
+    """The ``mattermost_settings`` variable's text: the one reader of it, for every process.
+
+    Tasks and the dag-processor read it through the Task SDK (its secrets search path: env
+    ``AIRFLOW_VAR_MATTERMOST_SETTINGS`` first). ``api_server``: the plugin's API and guards, which
+    run in the API server with no Task SDK to ask, read the environment and then Airflow's
+    metadata database.
+    """
+    if api_server:
+        raw = os.environ.get(ENV_NAME)
+        if raw is not None:
+            return raw
+        from airflow.models import Variable as MetadataVariable
+
+        return MetadataVariable.get(VARIABLE_NAME, default_var=default)
     from airflow.sdk import Variable
 
     return Variable.get(VARIABLE_NAME, default=default)
@@ -463,12 +483,11 @@ def load_settings_at_parse() -> Settings:
     default here; it fails the first task of each DAG that reads it (:mod:`mmgov.settings_check`).
     """
     import logging
-    import os
 
     from mmgov.settings_check import parse_lenient
 
     log = logging.getLogger(__name__)
-    raw = os.environ.get("AIRFLOW_VAR_" + VARIABLE_NAME.upper())
+    raw = os.environ.get(ENV_NAME)
     if raw is None:
         try:
             raw = load_raw_variable(default=None)

@@ -1,6 +1,7 @@
-"""A second connection to the Mattermost database that reads the export's own snapshot.
+"""The exports' snapshot of the Mattermost database, and a second connection that reads it too.
 
-Both exports stream their posts on a *twin* connection so that PostgreSQL renders them while the
+:func:`snapshot` is the one ``REPEATABLE READ`` transaction an export reads from (both exports: the
+compliance export and the GDPR export). Both exports stream their posts on a *twin* connection so that PostgreSQL renders them while the
 export's connection does the rest. Safety rule: the twin reads the SAME snapshot as the export's
 transaction (``pg_export_snapshot()`` there, ``SET TRANSACTION SNAPSHOT`` here, both ``REPEATABLE
 READ READ ONLY``), so the export still comes from one database state; it only reads. When the twin
@@ -49,6 +50,27 @@ def open_twin(conn: psycopg.Connection, *, purpose: str = "export") -> psycopg.C
     except psycopg.Error as exc:
         log.warning("%s: cannot open a second connection (%s); reading on one connection", purpose, exc)
         return None
+
+
+@contextmanager
+def snapshot(
+    conn: psycopg.Connection, *, read_only: bool = True, settings: sql.Composable | None = None
+) -> Iterator[psycopg.Connection]:
+    """One ``REPEATABLE READ`` transaction on ``conn``: every query in it sees the same database state.
+
+    ``read_only``: false only when the run records its ledger in the same transaction (the
+    compliance export's ledger runs). ``settings``: a statement setting the export's per-transaction
+    configuration (the GDPR export's JIT, ``work_mem`` and parallel workers), as on its twin
+    (:func:`import_snapshot`). A transaction left open on ``conn`` is rolled back first.
+    """
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.rollback()
+    with conn.transaction():
+        mode = ", READ ONLY" if read_only else ""
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ" + mode)
+        if settings is not None:
+            conn.execute(settings)
+        yield conn
 
 
 @contextmanager

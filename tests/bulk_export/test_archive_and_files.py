@@ -10,13 +10,13 @@ import psycopg
 import pytest
 
 from mmgov.bulk_export import archive
-from mmgov.bulk_export.archive import FolderSink, ZipSink, check_output_path, safe_member_name
+from mmgov.bulk_export.archive import FolderSink, ZipArchiveSink, check_output_path, safe_member_name
 from mmgov.bulk_export.errors import ExportFailed, ExportOutputPathUnavailable
 from mmgov.bulk_export.export_job import run_export, start_export
 from mmgov.bulk_export.export_options import ExportOptions
 from mmgov.bulk_export.file_copy import FileCopier
 from mmgov.bulk_export.job_state import get_job
-from mmgov.compliance.file_store import LocalFileStore
+from mmgov.file_store import LocalFileStore
 from mmgov.settings import Settings
 from tests.bulk_export.workspace import export_once
 
@@ -55,7 +55,7 @@ def test_zip_and_folder_hold_the_same_export(edge_workspace, tmp_path):
 
 
 def test_zip_entries_are_streamed_with_zip64_when_the_size_is_unknown(tmp_path):
-    sink = ZipSink(tmp_path, "x")
+    sink = ZipArchiveSink(tmp_path, "x")
     sink.jsonl().write('{"type":"version","version":1}\n')
 
     class Unsized:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mmgov.bulk_export.import_validator import validate_export
-from mmgov.synth.files import EMOJI_PNG, PROFILE_PNGS
+from mmgov.bulk_export.export_check import validate_export
+from mmgov_dev.synth.files import EMOJI_PNG, PROFILE_PNGS
 from tests.bulk_export.conftest import ALICE_HASH, ALICE_MFA, BOB_HASH
 from tests.bulk_export.workspace import T0, export_once
 

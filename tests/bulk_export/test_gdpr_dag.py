@@ -8,8 +8,8 @@ import psycopg
 import pytest
 
 from mmgov import audit
-from mmgov.bulk_export.import_validator import validate_export
-from mmgov.devenv import AirflowCommandError
+from mmgov.bulk_export.export_check import validate_export
+from mmgov_dev.devenv import AirflowCommandError
 
 pytestmark = pytest.mark.airflow
 

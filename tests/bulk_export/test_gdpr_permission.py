@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from mmgov import audit
-from mmgov.devenv import AIRFLOW_BIN
+from mmgov_dev.devenv import AIRFLOW_BIN
 from tests.support.airflow_api import auth_environ, start_api_server
 
 pytestmark = pytest.mark.airflow

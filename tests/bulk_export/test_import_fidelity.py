@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 import mmgov.bulk_export.post_lines as post_lines
-from mmgov.bulk_export.import_validator import validate_export
+from mmgov.bulk_export.export_check import validate_export
 from tests.bulk_export.workspace import T0, export_once
 
 NOTES = "20260101/teams/alpha/channels/town/users/alice/f1/notes.txt"

@@ -9,8 +9,9 @@ import zipfile
 import pytest
 
 from mmgov.bulk_export.__main__ import main
-from mmgov.bulk_export.import_validator import validate_export, validate_lines
-from mmgov.synth.files import EMOJI_PNG
+from mmgov.bulk_export.export_check import validate_export
+from mmgov.bulk_export.import_validator import validate_lines
+from mmgov_dev.synth.files import EMOJI_PNG
 
 VERSION = {"type": "version", "version": 1, "info": {"generator": "t", "version": "1", "created": "x"}}
 ROLE = {

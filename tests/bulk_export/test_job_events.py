@@ -9,9 +9,10 @@ import pytest
 
 from mmgov import audit
 from mmgov.bulk_export.errors import ExportParamError
-from mmgov.bulk_export.export_job import on_export_failure, record_failed
+from mmgov.bulk_export.export_job import record_failed
 from mmgov.bulk_export.export_options import ExportOptions
 from mmgov.bulk_export.job_state import get_job
+from mmgov.bulk_export.tasks import on_export_failure
 from tests.bulk_export.workspace import export_once
 
 ENTITIES = ["teams", "channels", "users", "bots", "posts", "emoji", "direct_channels", "direct_posts"]
@@ -125,20 +126,20 @@ def test_failure_callback_records_export_failed_once(mm_dsn, monkeypatch):
 
 
 def test_progress_is_written_while_the_posts_stream(edge_workspace, tmp_path, monkeypatch):
-    import mmgov.bulk_export.export_job as job
     import mmgov.bulk_export.posts as posts
+    import mmgov.bulk_export.progress as progress
 
     seen = []
     monkeypatch.setattr(posts, "PROGRESS_EVERY_S", 0.0)
     monkeypatch.setattr(posts, "LINES_PER_WRITE", 1)
-    monkeypatch.setattr(job, "PROGRESS_ROW_EVERY_S", 0.0)
-    real = job.job_state.update_progress
+    monkeypatch.setattr(progress, "PROGRESS_ROW_EVERY_S", 0.0)
+    real = progress.job_state.update_progress
 
     def spy(conn, job_id, progress):
         seen.append(dict(progress))
         real(conn, job_id, progress)
 
-    monkeypatch.setattr(job.job_state, "update_progress", spy)
+    monkeypatch.setattr(progress.job_state, "update_progress", spy)
     export_once(edge_workspace.dsn, tmp_path / "out", edge_workspace.store, job_id="live")
     during = [p["posts_exported"] for p in seen]
     assert during == sorted(during)

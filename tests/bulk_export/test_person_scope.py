@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mmgov.bulk_export.errors import ExportParamError
-from mmgov.bulk_export.import_validator import validate_export
+from mmgov.bulk_export.export_check import validate_export
 from tests.bulk_export.conftest import ALICE_HASH, ALICE_MFA
 from tests.bulk_export.workspace import export_once
 

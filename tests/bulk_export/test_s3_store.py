@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mmgov.compliance.file_store import S3FileStore
-from mmgov.synth.files import PROFILE_PNGS
+from mmgov.file_store import S3FileStore
+from mmgov_dev.synth.files import PROFILE_PNGS
 from tests.bulk_export.workspace import export_once
 
 

@@ -14,9 +14,9 @@ import psycopg
 
 from mmgov.bulk_export.export_job import finish_export, run_export, start_export
 from mmgov.bulk_export.export_options import ExportOptions
-from mmgov.compliance.file_store import LocalFileStore
+from mmgov.file_store import LocalFileStore
 from mmgov.settings import Settings
-from mmgov.synth.files import EMOJI_PNG, PROFILE_PNGS
+from mmgov_dev.synth.files import EMOJI_PNG, PROFILE_PNGS
 
 T0 = 1_767_000_000_000  # a fixed "now" for hand-made rows
 

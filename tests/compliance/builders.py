@@ -232,3 +232,78 @@ class Workspace:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
         return fid
+
+
+# Texts that the formats escape or quote: CSV (Go's encoding/csv quoting: comma, quote, CR, LF, a
+# leading Unicode space, `\.`) and XML (lxml's escapes; characters XML 1.0 forbids become U+FFFD).
+RENDERING_TEXTS = [
+    "a,b",
+    'say "hi"',
+    "line\nbreak",
+    "cr\ronly",
+    "",
+    "plain",
+    "é ü 😀",
+    " leading space",
+    "\tleading tab",
+    "\u3000ideographic space",
+    "\xa0nbsp first",
+    "\u200bzero width first",  # not a space for Go: unquoted
+    "\\.",
+    "\\.x",
+    "trailing space ",
+    "a&b<c>d",
+    "ctl\x01\x08\x0b\x0c\x1f",
+    "\ufffe\uffff",
+    "]]>",
+    "quote \" and ' ",
+    "\ttab &amp; already",
+]
+
+
+def rendering_workspace(ws: Workspace, *, at: int, before: int) -> int:
+    """Posts through every path a format renders, from ``at`` on; returns the number of post rows.
+
+    Each of :data:`RENDERING_TEXTS` in a team channel, a private channel, a DM and a group message,
+    as a plain, an edited and an updated post (by turns), by a user, a bot and a post flagged
+    ``from_bot``, some with a preview or a root; names, e-mails and ids with characters to escape;
+    a post whose author and channel rows are missing; and the deleted posts of
+    :meth:`Workspace.deleted_posts` (some created at ``before``, outside a window starting after it).
+    """
+    team = ws.team("acme", name="a,cme", display=" Acme")
+    chan = ws.channel("town", team=team, display='Town "Square"')
+    private = ws.channel("priv", team=team, ctype="P", name=" lead", display="\\.")
+    alice = ws.user("alice", email="a&<b>,1@example.com")
+    bot = ws.user("robot", bot=True)
+    carol = ws.user("carol", email="carol\x01@example.com")
+    dm = ws.channel("dm", team=None, ctype="D", name=f"{alice}__{carol}", display="")
+    gm = ws.channel("gm", team=None, ctype="G", name="gm-name", display="")
+    ws.history(chan, alice, at - 5)
+    places = ((chan, alice), (private, bot), (dm, carol), (gm, alice))
+    t = at
+    for i, text in enumerate(RENDERING_TEXTS):
+        for j, (channel, user) in enumerate(places):
+            t += 7
+            preview = {"previewed_post": f" x,y{text}"} if j == 1 else {}
+            ws.post_of_kind(
+                f"p{i}-{j}",
+                (i + j) % 3,
+                at=t,
+                channel=channel,
+                user=user,
+                message=text,
+                root=mmid(f"p{i}-0") if j == 3 else "",
+                props={"from_bot": "true"} if (i + j) % 4 == 0 else preview,
+            )
+    ws.post("odd", pid="id&<odd>", channel=chan, user=alice, create=t + 10, message="odd id")
+    ws.post("ghost", channel=mmid("nochannel"), user=mmid("nobody"), create=t + 20, message=" ghost")
+    ws.post("gone", channel=chan, user=alice, create=t + 30, delete=t + 40, message="bye, <now>")
+    ws.post("old", channel=chan, user=alice, create=t + 50, delete=t + 60, original=mmid("p0-0"), message="x")
+    deleted = ws.deleted_posts(
+        at=t + 100,
+        before=before,
+        places=list(places),
+        texts=["said, then took back & <gone>", ' quoted "words"\n', "ctl\x02 \ufffe", ""],
+        deleter=carol,
+    )
+    return len(RENDERING_TEXTS) * len(places) + 4 + deleted

@@ -12,7 +12,7 @@ import pytest
 
 from mmgov.compliance.delivery import LocalDestination
 from mmgov.compliance.export_window import ExportWindow
-from mmgov.compliance.run import export_window_to_destination
+from mmgov.compliance.tasks import export_window_to_destination
 from mmgov.settings import Settings
 from tests.compliance.builders import Workspace
 
@@ -58,7 +58,8 @@ class ExportOutput:
 
 @pytest.fixture
 def run_export(mm_conn: psycopg.Connection, file_store: Path, tmp_path: Path):
-    """``run_export(start, end, batch_size=..., dest=...)`` -> :class:`ExportOutput` (CSV into a local folder)."""
+    """``run_export(start, end, batch_size=..., dest=..., export_format=...)`` -> :class:`ExportOutput`
+    (CSV unless ``export_format`` says otherwise, into a local folder)."""
 
     def run(
         start: int,
@@ -70,7 +71,7 @@ def run_export(mm_conn: psycopg.Connection, file_store: Path, tmp_path: Path):
         export_format: str = "csv",
     ) -> ExportOutput:
         dest = dest or tmp_path / "exports"
-        settings = settings_for(file_store, BatchSize=batch_size)
+        settings = settings_for(file_store, BatchSize=batch_size, ExportFormat=export_format)
         window = ExportWindow(start, end)
         summary = export_window_to_destination(
             mm_conn,

@@ -12,7 +12,7 @@ from typing import Any
 
 from mmgov.compliance.delivery import LocalDestination
 from mmgov.compliance.export_window import ExportWindow
-from mmgov.compliance.run import export_window_to_destination
+from mmgov.compliance.tasks import export_window_to_destination
 from mmgov.settings import Settings
 
 GR_ADDRESS = "archive@globalrelay.example.com"

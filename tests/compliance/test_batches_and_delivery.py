@@ -1,4 +1,4 @@
-"""Keyset batching, window edges and tiling, deterministic zips, atomic delivery, reconciliation."""
+"""Batches of one snapshot stream, window edges and tiling, deterministic zips, atomic delivery, reconciliation."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import pytest
 
 import mmgov.compliance.delivery as delivery_mod
 from mmgov.compliance.delivery import STAGING_DIR, DeliveryError, LocalDestination
+from mmgov.compliance.export_request import ExportRequest
 from mmgov.compliance.export_window import ExportWindow
 from mmgov.compliance.extract import iter_batches
-from mmgov.compliance.file_store import LocalFileStore
 from mmgov.compliance.formats import get_format
+from mmgov.compliance.publishing import deliver
 from mmgov.compliance.reconcile import ReconciliationError
-from mmgov.compliance.run import ExportRequest, check_staged, deliver, stage_export
+from mmgov.compliance.staging import check_staged, stage_export
+from mmgov.file_store import LocalFileStore
 from tests.compliance.builders import Workspace, mmid
 from tests.compliance.conftest import settings_for
 
@@ -34,7 +36,7 @@ def _post_ids(lines: list[str]) -> list[str]:
     return [line.split(",")[13] for line in lines if line.split(",")[13]]
 
 
-class TestKeysetBatches:
+class TestSnapshotBatches:
     def test_equal_timestamps_across_batch_boundaries(self, ws, run_export):
         chan, alice = _chan(ws)
         same = [ws.post(f"same{i}", channel=chan, user=alice, create=T0 + 10) for i in range(7)]
@@ -293,7 +295,7 @@ def test_window_membership_is_the_deduplicated_per_batch_membership(demo_db, tmp
 
     import psycopg
 
-    from mmgov.compliance.run import export_window_to_destination
+    from mmgov.compliance.tasks import export_window_to_destination
     from mmgov.settings import Settings
 
     dsn, store, synth = demo_db
@@ -355,17 +357,18 @@ def test_csv_without_member_lists_writes_the_same_zips_as_with_them(demo_db, tmp
     zips, over many small batches of the synthetic workspace and a window that starts mid-history."""
     import psycopg
 
+    from mmgov.compliance.membership import MemberListing
     from mmgov.settings import Settings
 
     dsn, store, synth = demo_db
     window = ExportWindow(synth.end_ms - 20 * 86_400_000, synth.end_ms)
     settings = Settings.parse({"FileSettings": {"Directory": str(store)}})
 
-    def export(member_lists: bool) -> dict[str, bytes]:
+    def export(listing: MemberListing) -> dict[str, bytes]:
         fmt = get_format("csv", settings)
-        assert fmt.member_lists is False  # the default of the window mode
-        fmt.member_lists = member_lists
-        out = tmp_path / f"lists-{member_lists}"
+        assert fmt.member_listing is MemberListing.ONCE_PER_WINDOW  # the default of the window mode
+        fmt.member_listing = listing
+        out = tmp_path / f"lists-{listing.value}"
         request = ExportRequest(
             window=window,
             source="params",
@@ -380,6 +383,6 @@ def test_csv_without_member_lists_writes_the_same_zips_as_with_them(demo_db, tmp
         assert sum(b.result.members for b in manifest.batches) > 100
         return {p.name: p.read_bytes() for p in sorted(out.rglob("*.zip"))}
 
-    light, full = export(False), export(True)
+    light, full = export(MemberListing.ONCE_PER_WINDOW), export(MemberListing.EVERY_BATCH)
     assert len(light) > 5
     assert light == full

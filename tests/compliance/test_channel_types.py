@@ -68,8 +68,7 @@ def _assert_warned(summary: dict, zips: list, odd: dict[str, str]) -> None:
 @pytest.mark.parametrize("rendered", [True, False], ids=["database", "python"])
 def test_csv_names_the_raw_type(odd, run_export, tmp_path, monkeypatch, rendered):
     if not rendered:
-        monkeypatch.setattr(CsvFormat, "rendered_line", None)
-        monkeypatch.setattr(CsvFormat, "rendered_deleted", None)
+        monkeypatch.setattr(CsvFormat, "accelerator", None)
     out = run_export(START, END, dest=tmp_path / "out")
     rows = list(csv.reader(io.StringIO("\n".join(out.csv_lines()))))
     types = {(r[6], r[9]) for r in rows}  # (Channel Id, Channel Type)
@@ -87,8 +86,7 @@ def test_csv_names_the_raw_type(odd, run_export, tmp_path, monkeypatch, rendered
 def test_database_rendered_csv_equals_the_python_path(odd, run_export, tmp_path, monkeypatch):
     """The type as PostgreSQL renders it (CSV_POST_JOINS) is the type as Python renders it."""
     in_database = run_export(START, END, dest=tmp_path / "db")
-    monkeypatch.setattr(CsvFormat, "rendered_line", None)
-    monkeypatch.setattr(CsvFormat, "rendered_deleted", None)
+    monkeypatch.setattr(CsvFormat, "accelerator", None)
     in_python = run_export(START, END, dest=tmp_path / "py")
     assert in_database.read(in_database.zips[0], "posts.csv") == in_python.read(
         in_python.zips[0], "posts.csv"

@@ -24,18 +24,12 @@ import psycopg
 import pytest
 
 from mmgov.compliance.delivery import LocalDestination
-from mmgov.compliance.file_store import file_store_from_settings
+from mmgov.compliance.export_request import resolve_request
 from mmgov.compliance.formats import get_format
-from mmgov.compliance.run import (
-    begin_tracking,
-    check_staged,
-    deliver,
-    recount_previous,
-    resolve_request,
-    run_export,
-    stage_export,
-    task_check_previous_window,
-)
+from mmgov.compliance.publishing import deliver, recount_previous
+from mmgov.compliance.staging import begin_tracking, check_staged, stage_export
+from mmgov.compliance.tasks import UncapturedGrowthError, run_export, task_check_previous_window
+from mmgov.file_store import file_store_from_settings
 from mmgov.ids import new_id
 from mmgov.settings import Settings
 from tests.compliance.builders import Workspace
@@ -317,12 +311,12 @@ class TestLateBatch:
             "SELECT payload FROM mmgov.audit_log WHERE event = 'compliance_export.uncaptured_growth'"
         ).fetchone()[0]
         assert audited["previous_window"]["uncaptured"] == 1
-        from airflow.sdk.exceptions import AirflowFailException
+        from mmgov.outcome import error_line, is_deterministic
 
-        with pytest.raises(
-            AirflowFailException, match="COMPLIANCE_EXPORT_UNCAPTURED_GROWTH: 1 post versions"
-        ):
+        with pytest.raises(UncapturedGrowthError) as err:
             task_check_previous_window(summary)
+        assert error_line(err.value).startswith("COMPLIANCE_EXPORT_UNCAPTURED_GROWTH: 1 post versions")
+        assert is_deterministic(err.value)  # the task edge fails the task: no retry
         assert task_check_previous_window({"previous_window": {**previous, "uncaptured": 0}})
 
     def test_a_failed_run_exports_nothing_it_counts_as_exported(self, setup, mm_conn, file_store):

@@ -14,7 +14,7 @@ import pytest
 
 from mmgov.compliance.export_window import ExportWindow
 from mmgov.compliance.extract import COUNT_FILES, COUNT_POSTS
-from mmgov.devenv import AirflowCommandError
+from mmgov_dev.devenv import AirflowCommandError
 from tests.compliance.builders import Workspace, mmid
 from tests.support.webhook import WebhookServer
 
@@ -169,7 +169,7 @@ def test_failed_run_alerts_by_mail_and_webhook(mm_dsn, file_store, airflow_env, 
 
 
 def test_backfill_creates_one_run_per_daily_window(mm_dsn, airflow_env):
-    from mmgov.devenv import run_airflow
+    from mmgov_dev.devenv import run_airflow
 
     settings = {"MessageExportSettings": {"EnableExport": True, "DailyRunTime": "01:00"}}
     env = airflow_env(mm_dsn, settings)

@@ -8,30 +8,28 @@ import smtplib
 from pathlib import Path
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
 
 import mmgov.compliance.globalrelay_delivery as grd
+import mmgov.compliance.globalrelay_smtp as grs
 from mmgov.compliance.delivery import LocalDestination
+from mmgov.compliance.export_request import ExportRequest
 from mmgov.compliance.export_window import ExportWindow
-from mmgov.compliance.file_store import LocalFileStore
 from mmgov.compliance.formats import get_format
 from mmgov.compliance.globalrelay_delivery import (
-    DeliveryLedger,
     GlobalRelayConfigError,
     GlobalRelayPermanentError,
     GlobalRelayTemporaryError,
     RetryPolicy,
-    classify,
     deliver_zip,
     smtp_server,
 )
-from mmgov.compliance.run import (
-    ExportRequest,
-    check_staged,
-    deliver,
-    stage_export,
-)
+from mmgov.compliance.globalrelay_ledger import LEDGER_TABLE, DeliveryLedger
+from mmgov.compliance.globalrelay_smtp import classify
+from mmgov.compliance.publishing import deliver
+from mmgov.compliance.staging import check_staged, stage_export
 from mmgov.db import airflow_conn_json
+from mmgov.file_store import LocalFileStore
+from mmgov.outcome import is_deterministic
 from mmgov.settings import GlobalRelaySettings
 from tests.compliance.builders import Workspace
 from tests.compliance.gr_support import GR_ADDRESS, attachments, gr_settings, parse_eml, run_gr
@@ -127,7 +125,7 @@ class TestDelivery:
         assert out.summary["location"] is None  # globalrelay mails; it keeps no zip
         assert not list((tmp_path / "mail").rglob("*.zip"))
         rows = mm_conn.execute(
-            f"SELECT email_index, email_name, rcpt_to, smtp_reply FROM {grd.LEDGER_TABLE} ORDER BY email_index"
+            f"SELECT email_index, email_name, rcpt_to, smtp_reply FROM {LEDGER_TABLE} ORDER BY email_index"
         ).fetchall()
         assert [r[0] for r in rows] == list(range(CHANNELS))
         assert {r[2] for r in rows} == {GR_ADDRESS}
@@ -143,7 +141,7 @@ class TestDelivery:
         assert f"quiet - ({quiet}) - 0.eml" in reference
         assert sorted(_received(gr_env)) == sorted(reference.values())
         assert out.summary["delivery"]["emails_sent"] == CHANNELS + 1
-        names = {r[0] for r in mm_conn.execute(f"SELECT email_name FROM {grd.LEDGER_TABLE}").fetchall()}
+        names = {r[0] for r in mm_conn.execute(f"SELECT email_name FROM {LEDGER_TABLE}").fetchall()}
         assert names == set(reference)
         (carol,) = [parse_eml(m.data) for m in gr_env.messages if m.mail_from == "carol@example.com"]
         assert carol["Subject"] == "Mattermost Compliance Export: Quiet"
@@ -189,7 +187,7 @@ class TestDelivery:
         check_staged(request, records, dest)
         with pytest.raises(GlobalRelayTemporaryError, match=r"after 4 tries: 421 4\.7\.0 too busy") as err:
             deliver(request, records, fmt, dest)
-        assert not isinstance(err.value, AirflowFailException)  # Airflow retries the task
+        assert not is_deterministic(err.value)  # the task edge lets Airflow retry the task
         assert sleeps == [1.0, 2.0, 4.0]
         assert len(gr_env.messages) == 2
         # the task retry: a new process, a new format object, the same staged batch and key
@@ -204,12 +202,12 @@ class TestDelivery:
         gr_env.recorder.fail_plan = {3: (554, "5.7.1 message refused by policy")}
         with pytest.raises(GlobalRelayPermanentError, match=r"554 5\.7\.1 message refused by policy") as err:
             _mail_run(mm_conn, file_store, tmp_path, gr_env)
-        assert isinstance(err.value, AirflowFailException)  # no Airflow retry: it cannot help
+        assert is_deterministic(err.value)  # the task edge fails the task: no retry can help
         assert (err.value.smtp_code, err.value.smtp_text) == (554, "5.7.1 message refused by policy")
         assert err.value.code == "GLOBAL_RELAY_SMTP_REJECTED"
         assert sleeps == []
         assert len(gr_env.messages) == 2
-        (count,) = mm_conn.execute(f"SELECT count(*) FROM {grd.LEDGER_TABLE}").fetchone()
+        (count,) = mm_conn.execute(f"SELECT count(*) FROM {LEDGER_TABLE}").fetchone()
         assert count == 2
 
     @pytest.mark.parametrize("smtputf8", [True, False], ids=["server-offers-smtputf8", "ascii-only-server"])
@@ -401,7 +399,7 @@ class TestSmtpDetails:
 
     @pytest.mark.parametrize("chunk", [1, 2, 3, 1 << 20], ids=["1", "2", "3", "1MiB"])
     def test_data_is_dot_stuffed_with_crlf(self, monkeypatch, chunk):
-        monkeypatch.setattr(grd, "_CHUNK", chunk)
+        monkeypatch.setattr(grs, "_CHUNK", chunk)
 
         class Client:
             sent = b""
@@ -416,7 +414,7 @@ class TestSmtpDetails:
             (b"", b".\r\n"),
         ]:
             client = Client()
-            grd._send_data(client, io.BytesIO(raw))
+            grs._send_data(client, io.BytesIO(raw))
             assert client.sent == wire, (raw, chunk)
 
 

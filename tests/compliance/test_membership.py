@@ -15,8 +15,9 @@ import random
 import psycopg
 import pytest
 
-from mmgov.compliance.membership import CHANNELS_BY_ID, MembershipSource, channel_info_row
+from mmgov.compliance.membership import MembershipSource
 from mmgov.compliance.model import ChannelActivity, MemberEvent, UserInfo
+from mmgov.compliance.post_reader import CHANNELS_BY_ID, channel_info
 from mmgov.compliance.window_membership import WindowMembership
 from tests.compliance.builders import Workspace, mmid
 
@@ -78,7 +79,7 @@ def _compare(conn: psycopg.Connection, seed: int, *, fallback: bool) -> dict[str
     rng = random.Random(seed)
     channel_ids, users = _random_history(ws, rng, fallback=fallback)
     stranger = UserInfo(mmid("stranger"), "stranger", "s@x")  # an author with no membership at all
-    infos = {row[0]: channel_info_row(row) for row in conn.execute(CHANNELS_BY_ID, (channel_ids,))}
+    infos = {row[0]: channel_info(*row) for row in conn.execute(CHANNELS_BY_ID, (channel_ids,))}
     covered = dict.fromkeys(("first", "later_joins", "later_synthetic", "leaves", "synthetic", "batches"), 0)
     with conn.transaction():
         whole = MembershipSource(conn, START, END)
@@ -165,7 +166,7 @@ def test_window_membership_keeps_who_is_present_and_no_event(mm_conn):
 def test_members_and_authors_share_one_user_registry(mm_conn, source):
     """A member who is also an author is the author's object (one CSV rendering cache entry), and a
     member seen first is added to the registry the post lookups use (as a bot if it has a bots row)."""
-    from mmgov.compliance.post_rows import user_pair
+    from mmgov.compliance.post_reader import user_pair
 
     ws = Workspace(mm_conn)
     team = ws.team("t")

@@ -12,9 +12,8 @@ import psycopg
 import pytest
 
 import mmgov.compliance.extract as extract_mod
-from mmgov.compliance.extract import snapshot
 from mmgov.compliance.post_stream import post_stream
-from mmgov.twin_connection import open_twin
+from mmgov.twin_connection import open_twin, snapshot
 from tests.compliance.builders import Workspace
 
 T0 = 1_767_225_600_000

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from mmgov.compliance.csv_format import _Lines, csv_field, csv_line, member_row, post_rows
+from mmgov.compliance.csv_format import _MEMBER_TEXT, HEADER, _Lines, attachment_message, csv_field
 from mmgov.compliance.model import (
     ChannelInfo,
     ExportedFile,
@@ -51,13 +51,105 @@ def _plain_posts() -> list:
     return out
 
 
+def csv_line(fields: list) -> str:
+    return ",".join(csv_field(f) for f in fields) + "\n"
+
+
+def _channel_columns(ch: ChannelInfo) -> list:
+    return [
+        ch.team_id,
+        ch.team_name,
+        ch.team_display_name,
+        ch.id,
+        ch.name,
+        ch.export_display_name,
+        ch.type_name,
+    ]
+
+
+def post_rows(cp) -> list[list]:
+    """The plain definition of a post's CSV rows (the columns of HEADER): messages, uploads, file deletions."""
+    p, u = cp.post, cp.post.user
+    head = [*_channel_columns(p.channel), u.id, u.email, u.username, p.id]
+    tail = [u.user_type, p.previewed_post]
+    rows = [
+        [
+            p.create_at,
+            p.update_at,
+            m.update_type.value,
+            *head,
+            m.edited_new_msg_id,
+            p.root_id,
+            m.message,
+            "message",
+            *tail,
+        ]
+        for m in cp.messages
+    ]
+    rows += [
+        [p.create_at, p.update_at, "", *head, "", p.root_id, attachment_message(f), "attachment", *tail]
+        for f in cp.uploads
+    ]
+    rows += [
+        [
+            p.create_at,
+            f.delete_at,
+            "FileDeleted",
+            *head,
+            "",
+            p.root_id,
+            attachment_message(f),
+            "deleted attachment",
+            *tail,
+        ]
+        for f in cp.file_deletions
+    ]
+    assert all(len(r) == len(HEADER.split(",")) for r in rows)
+    return rows
+
+
+def member_row(ch: ChannelInfo, e: MemberEvent) -> list:
+    u = e.user
+    text = _MEMBER_TEXT[e.kind].format(u=u.username, e=u.email)
+    return [
+        e.time,
+        0,
+        "",
+        *_channel_columns(ch),
+        u.id,
+        u.email,
+        u.username,
+        "",
+        "",
+        "",
+        text,
+        e.kind.value,
+        u.user_type,
+        "",
+    ]
+
+
 @pytest.mark.parametrize("member_cache", [True, False])
 def test_csv_lines_equal_the_escaped_rows(member_cache):
     """Also without the membership-line cache (window mode, which writes each row about once)."""
     lines = _Lines(member_cache=member_cache)
-    for cp in _posts() + _plain_posts():
+    odd = PostRecord(
+        "id,1",
+        1,
+        1,
+        0,
+        0,
+        UserInfo("u", "n", "e"),
+        ChannelInfo("c", "n", "d", "O"),
+        " root",
+        "",
+        "m",
+        "",
+        None,
+        'p"v',
+    )
+    for cp in [*_posts(), *_plain_posts(), classify(odd, 0)]:
         assert lines.post(cp) == [csv_line(r) for r in post_rows(cp)]
-        assert lines.block(cp) == "".join(csv_line(r) for r in post_rows(cp))
         for kind in MemberEventKind:
             e = MemberEvent(cp.post.user, kind, 5)
             assert lines.member(cp.post.channel, e) == csv_line(member_row(cp.post.channel, e))
@@ -96,7 +188,7 @@ def test_csv_merge_of_posts_and_members_equals_one_sort_of_all_rows():
     members.sort(key=lambda m: m[0])
     batch = ExportBatch(1, ExportWindow(0, 100), 0, 100, posts, {})
     expected = b"".join(_sorted_row_by_row(members, batch, lines)).decode()
-    blocks = [(cp.post.create_at, cp.post.id, lines.block(cp).encode()) for cp in reversed(posts)]
+    blocks = [(cp.post.create_at, cp.post.id, "".join(lines.post(cp)).encode()) for cp in reversed(posts)]
     merged = b"".join(_merged(members, blocks, batch, lines)).decode()
     assert merged == expected
     rows = list(csv.reader(io.StringIO(merged, newline="")))
@@ -112,7 +204,7 @@ def test_csv_line_caches_stay_bounded_and_exact():
     lines.LIMIT = 3
     for _ in range(2):  # the second pass renders from refilled caches
         for cp in _plain_posts():  # 8 distinct users and channels
-            assert lines.block(cp) == "".join(csv_line(r) for r in post_rows(cp))
+            assert lines.post(cp) == [csv_line(r) for r in post_rows(cp)]
             assert len(lines._users) <= 3
             assert len(lines._channels) <= 3
 

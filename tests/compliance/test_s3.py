@@ -5,31 +5,19 @@ from __future__ import annotations
 import io
 import zipfile
 
-import pytest
-
 from mmgov.compliance.delivery import STAGING_DIR, S3Destination, destination_from_settings
+from mmgov.compliance.export_request import ExportRequest
 from mmgov.compliance.export_window import ExportWindow
-from mmgov.compliance.file_store import S3FileStore, file_store_from_settings
-from mmgov.compliance.formats import AttachmentUnavailable, get_format
-from mmgov.compliance.run import (
-    ExportRequest,
-    check_staged,
-    deliver,
-    export_window_to_destination,
-    stage_export,
-)
+from mmgov.compliance.formats import get_format
+from mmgov.compliance.publishing import deliver
+from mmgov.compliance.staging import check_staged, stage_export
+from mmgov.compliance.tasks import export_window_to_destination
+from mmgov.file_store import file_store_from_settings
 from mmgov.settings import Settings
 from tests.compliance.builders import Workspace
 
 T0 = 1_767_225_600_000
 START, END = T0, T0 + 100_000
-
-
-@pytest.fixture
-def s3_conn(monkeypatch, s3_endpoint):
-    """The ``mattermost_s3`` connection pointing at the loopback S3 (as Airflow reads it: from the env)."""
-    monkeypatch.setenv("AIRFLOW_CONN_MATTERMOST_S3", s3_endpoint.airflow_conn_json())
-    return s3_endpoint
 
 
 def _s3_settings(bucket: str, prefix: str = "mm", export_dest: str = "") -> Settings:
@@ -132,11 +120,3 @@ def test_s3_delivery_is_atomic_and_rerun_replaces(mm_conn, s3_conn, s3_bucket):
     assert {k: v for k, v in again.items() if k != manifest_key} == {
         k: v for k, v in bodies.items() if k != manifest_key
     }
-
-
-def test_s3_file_store_refuses_traversal(s3_conn, s3_bucket):
-    store = S3FileStore(s3_bucket, "mm")
-    with pytest.raises(AttachmentUnavailable, match=r"'\.\.'"), store.open("../other-prefix/secret"):
-        pass
-    with pytest.raises(AttachmentUnavailable, match="not found"), store.open("nope/missing.txt"):
-        pass

@@ -9,8 +9,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from mmgov.compliance.delivery import LocalDestination
 from mmgov.compliance.export_window import ExportWindow
-from mmgov.compliance.run import export_window_to_folder
+from mmgov.compliance.tasks import export_window_to_destination
 from mmgov.custody.signing import Signer, public_pem
 from mmgov.settings import Settings
 from tests.compliance.conftest import ws  # noqa: F401 - fixtures of the Global Relay SMTP tests
@@ -63,8 +64,13 @@ def export_demo(demo_db, tmp_path: Path):
     def run(export_format: str = "csv", dest: Path | None = None, run_id: str = "t", **mmgov: object) -> Path:
         dest = dest or tmp_path / "exports"
         with psycopg.connect(dsn, autocommit=True) as conn:
-            summary = export_window_to_folder(
-                conn, WINDOW, demo_settings(store, **mmgov), dest, export_format=export_format, run_id=run_id
+            summary = export_window_to_destination(
+                conn,
+                WINDOW,
+                demo_settings(store, **mmgov),
+                destination=LocalDestination(dest),
+                export_format=export_format,
+                run_id=run_id,
             )
         folder = dest / WINDOW.folder_name
         assert summary["custody"]["manifest"] == str(folder / "manifest.json")

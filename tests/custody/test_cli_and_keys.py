@@ -156,17 +156,12 @@ def test_python_dash_m_mmgov_custody_help():
 
 
 def test_a_bad_key_fails_a_task_without_retry(monkeypatch):
-    from airflow.sdk.exceptions import AirflowFailException
-
-    from mmgov.custody.signing import fail_fast_on_bad_key
+    from mmgov.outcome import error_line, is_deterministic
 
     monkeypatch.setenv(
         "AIRFLOW_CONN_MMGOV_SIGNING", json.dumps({"conn_type": "generic", "password": "garbage"})
     )
-    with (
-        pytest.raises(
-            AirflowFailException, match="MMGOV_SIGNING_KEY_INVALID: Airflow connection mmgov_signing"
-        ),
-        fail_fast_on_bad_key(),
-    ):
+    with pytest.raises(SigningKeyError) as err:
         load_signer()
+    assert error_line(err.value).startswith("MMGOV_SIGNING_KEY_INVALID: Airflow connection mmgov_signing")
+    assert is_deterministic(err.value)  # the task edge fails the task: no retry

@@ -13,11 +13,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from mmgov.compliance import run as run_module
+from mmgov.compliance.delivery import LocalDestination
 from mmgov.compliance.export_window import ExportWindow
 from mmgov.compliance.extract import count_window
-from mmgov.compliance.post_rows import WINDOW_PREDICATE
-from mmgov.compliance.run import export_window_to_folder
+from mmgov.compliance.post_reader import WINDOW_PREDICATE
+from mmgov.compliance.tasks import export_window_to_destination
 from mmgov.custody.signing import SigningKeyError
 from mmgov.custody.verify import main as verify_main
 from tests.custody.conftest import WINDOW, demo_settings, make_key
@@ -207,7 +207,9 @@ def test_a_bad_key_in_the_connection_fails_before_publishing(demo_db, tmp_path, 
     monkeypatch.setenv("AIRFLOW_CONN_MMGOV_SIGNING", json.dumps({"conn_type": "generic", "password": "nope"}))
     dsn, store, _ = demo_db
     with psycopg.connect(dsn, autocommit=True) as conn, pytest.raises(SigningKeyError, match="mmgov_signing"):
-        export_window_to_folder(conn, WINDOW, demo_settings(store), tmp_path / "out")
+        export_window_to_destination(
+            conn, WINDOW, demo_settings(store), destination=LocalDestination(tmp_path / "out")
+        )
     assert not (tmp_path / "out" / WINDOW.folder_name).exists()
 
 
@@ -219,7 +221,7 @@ def test_a_failed_rerun_leaves_no_manifest(export_demo, signing_key, monkeypatch
     def broken_publish(self, folder_name, key, staged):
         raise OSError("disk full")
 
-    monkeypatch.setattr(run_module.LocalDestination, "publish", broken_publish)
+    monkeypatch.setattr(LocalDestination, "publish", broken_publish)
     with pytest.raises(OSError, match="disk full"):
         export_demo(run_id="t2")
     assert not (folder / "manifest.json").exists()
@@ -231,9 +233,13 @@ def test_a_failed_rerun_leaves_no_manifest(export_demo, signing_key, monkeypatch
 def test_rerun_with_fewer_batches_rewrites_the_manifest(demo_db, signing_key, tmp_path, capsys):
     dsn, store, _ = demo_db
     with psycopg.connect(dsn, autocommit=True) as conn:
-        export_window_to_folder(conn, WINDOW, demo_settings(store), tmp_path / "out")
+        export_window_to_destination(
+            conn, WINDOW, demo_settings(store), destination=LocalDestination(tmp_path / "out")
+        )
         settings = demo_settings(store)
-        summary = export_window_to_folder(conn, WINDOW, settings, tmp_path / "out", batch_size=5000)
+        summary = export_window_to_destination(
+            conn, WINDOW, settings, destination=LocalDestination(tmp_path / "out"), batch_size=5000
+        )
     folder = tmp_path / "out" / WINDOW.folder_name
     assert len(summary["removed_stale"]) == 3
     doc = json.loads((folder / "manifest.json").read_text())
@@ -245,7 +251,9 @@ def test_empty_window_still_has_a_manifest(demo_db, signing_key, tmp_path, capsy
     dsn, store, _ = demo_db
     window = ExportWindow(1, 2)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        export_window_to_folder(conn, window, demo_settings(store), tmp_path / "out")
+        export_window_to_destination(
+            conn, window, demo_settings(store), destination=LocalDestination(tmp_path / "out")
+        )
     folder = tmp_path / "out" / window.folder_name
     doc = json.loads((folder / "manifest.json").read_text())
     assert doc["batches"][0]["posts"] == 0

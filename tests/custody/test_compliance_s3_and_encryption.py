@@ -10,19 +10,14 @@ import psycopg
 import pyrage
 import pytest
 
-from mmgov.compliance.run import export_window_to_destination
+from mmgov.compliance.tasks import export_window_to_destination
 from mmgov.custody.encryption import decrypt_file
 from mmgov.custody.signing import load_public_keys
-from mmgov.custody.verify import Options, check_zip, verify_location
+from mmgov.custody.verify import Options, verify_location
 from mmgov.custody.verify import main as verify_main
+from mmgov.custody.zip_checks import check_zip
 from mmgov.settings import Settings
 from tests.custody.conftest import WINDOW
-
-
-@pytest.fixture
-def s3_conn(monkeypatch, s3_endpoint):
-    monkeypatch.setenv("AIRFLOW_CONN_MATTERMOST_S3", s3_endpoint.airflow_conn_json())
-    return s3_endpoint
 
 
 def test_s3_run_folder_manifest_and_verify_url(demo_db, signing_key, s3_conn, s3_bucket, capsys):

@@ -11,7 +11,7 @@ import pytest
 
 import mmgov.retention  # noqa: F401 - registers retention.sql (legal holds)
 from mmgov import audit
-from mmgov.compliance.run import export_window_to_destination
+from mmgov.compliance.tasks import export_window_to_destination
 from mmgov.custody import manifest
 from mmgov.custody.expiry import ExpiryRefused, expire_exports, raise_if_refused
 from mmgov.custody.store import LocalStore

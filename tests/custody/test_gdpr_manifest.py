@@ -14,8 +14,8 @@ import pytest
 
 from mmgov.bulk_export.errors import ExportOutputPathUnavailable
 from mmgov.custody.encryption import decrypt_file
-from mmgov.custody.verify import check_archive
 from mmgov.custody.verify import main as verify_main
+from mmgov.custody.zip_checks import check_archive
 from mmgov.settings import Settings
 from tests.bulk_export.workspace import export_once
 

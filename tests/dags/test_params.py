@@ -9,7 +9,7 @@ import re
 import pytest
 
 from mmgov.compliance.export_window import TIME_PATTERN, ExportWindowError, parse_time_param, resolve_window
-from mmgov.devenv import PROJECT_ROOT
+from mmgov_dev.devenv import PROJECT_ROOT
 
 NOW = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 

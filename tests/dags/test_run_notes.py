@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from mmgov.devenv import AirflowCommandError
+from mmgov_dev.devenv import AirflowCommandError
 from tests.support.webhook import WebhookServer
 
 pytestmark = pytest.mark.airflow

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from mmgov.devenv import AirflowCommandError
+from mmgov_dev.devenv import AirflowCommandError
 from tests.dags.test_dag_integrity import _PROBE, DAGS, EXPECTED, PROJECT
 from tests.dags.test_run_notes import task_states
 from tests.support.webhook import WebhookServer

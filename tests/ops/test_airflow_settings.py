@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from mmgov.airflow_settings import airflow_executable, import_commands, parse, read, write_import_files
-from mmgov.devenv import AirflowEnv
 from mmgov.errors import SettingsError
 from mmgov.settings import VARIABLE_NAME, Settings
+from mmgov_dev.devenv import AirflowEnv
 
 PROJECT = Path(__file__).resolve().parents[2]
 SETTINGS_FILE = PROJECT / "airflow_settings.yaml"

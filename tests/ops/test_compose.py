@@ -131,6 +131,7 @@ def test_project_folders_are_mounted_and_on_pythonpath(services):
         assert mounts.get("mattermost-data") == "/mattermost/data", name
         path = _env(svc)["PYTHONPATH"].split(":")
         assert {"/opt/airflow/include", "/opt/airflow/plugins"} <= set(path), name
+        assert "./dev" not in mounts, f"{name}: the development tools (dev/) are not for workers"
 
 
 def test_long_running_services_have_health_checks(services):
@@ -213,8 +214,8 @@ def test_connections_and_variable_come_from_the_environment(services):
 def test_mattermost_seed_runs_the_generator_into_the_try_out_database(services):
     seed = services["mattermost-seed"]
     script = seed["command"][1]
-    match = re.search(r"python -m mmgov\.synth (.*?)(?:\n\s*fi|$)", script, re.S)
-    assert match, "mattermost-seed must run python -m mmgov.synth"
+    match = re.search(r"python -m mmgov_dev\.synth (.*?)(?:\n\s*fi|$)", script, re.S)
+    assert match, "mattermost-seed must run python -m mmgov_dev.synth"
     args = match.group(1).replace("\\\n", " ").split()
     assert args[args.index("--posts") + 1]
     dsn = urlsplit(args[args.index("--dsn") + 1])
@@ -226,6 +227,8 @@ def test_mattermost_seed_runs_the_generator_into_the_try_out_database(services):
     assert args[args.index("--file-root") + 1] == "/mattermost/data"
     assert _default(_env(seed)["MMGOV_SEED_POSTS"]).isdigit()
     assert "mattermost-data:/mattermost/data" in seed["volumes"]
+    mounts = {v.split(":")[0]: v.split(":")[1] for v in seed["volumes"]}
+    assert mounts["./dev"] in _env(seed)["PYTHONPATH"].split(":")  # the generator is a dev tool
     assert subprocess.run(["bash", "-n", "-c", script.replace("$$", "$")], check=False).returncode == 0
     check = script.split("python -c '", 1)[1].split("'", 1)[0]
     compile(check, "mattermost-seed check", "exec")

@@ -44,7 +44,7 @@ def console_dsn(db_factory, mm_template) -> str:
 
 @pytest.fixture(scope="module")
 def api(console_dsn, tmp_path_factory, airflow_metadata_template) -> Iterator[ApiServer]:
-    from mmgov.devenv import AirflowEnv
+    from mmgov_dev.devenv import AirflowEnv
 
     env = AirflowEnv(
         home=tmp_path_factory.mktemp("af-console"), mattermost_dsn=console_dsn, settings=SETTINGS

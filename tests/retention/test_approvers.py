@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 
 from mmgov import audit
-from mmgov.devenv import AIRFLOW_BIN, AirflowEnv, run_airflow
+from mmgov_dev.devenv import AIRFLOW_BIN, AirflowEnv, run_airflow
 from tests.retention.builders import deleted_posts
 from tests.retention.test_dags import BASE_SETTINGS, _return_value, _states, _world
 from tests.support.airflow_api import USERS, auth_environ, start_api_server

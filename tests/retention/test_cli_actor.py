@@ -12,10 +12,10 @@ from collections.abc import Iterator
 import pytest
 
 from mmgov import audit
-from mmgov.devenv import AirflowEnv
 from mmgov.retention.cli import main
 from mmgov.retention.preview import preview_purge
 from mmgov.retention.purge import soft_delete
+from mmgov_dev.devenv import AirflowEnv
 from tests.retention.builders import deleted_posts, settings
 from tests.support.airflow_api import ApiServer, start_api_server
 

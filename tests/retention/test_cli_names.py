@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 
 from mmgov.db import ConnectionInvalid, conninfo_from_airflow
-from mmgov.devenv import AirflowEnv
 from mmgov.retention.approval import record_rejection
 from mmgov.retention.cli import main
 from mmgov.retention.preview import preview_purge
 from mmgov.retention.purge import soft_delete
 from mmgov.retention.runs import update_run
+from mmgov_dev.devenv import AirflowEnv
 from tests.retention.builders import NOW, deleted_posts, settings
 from tests.support.airflow_api import ApiServer, start_api_server
 

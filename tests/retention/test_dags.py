@@ -10,10 +10,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from mmgov_airflow.assets import RETENTION
 
 from mmgov import audit
-from mmgov.devenv import AIRFLOW_BIN, PROJECT_ROOT, AirflowEnv
-from mmgov.events import RETENTION
+from mmgov_dev.devenv import AIRFLOW_BIN, PROJECT_ROOT, AirflowEnv
 from tests.retention.builders import Workspace, deleted_posts
 from tests.support.airflow_api import start_api_server
 

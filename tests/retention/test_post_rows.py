@@ -14,9 +14,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from mmgov.file_store import LocalFileStore
 from mmgov.ids import new_id
 from mmgov.mattermost_schema import schema_facts
-from mmgov.retention.file_objects import LocalFileStore
 from mmgov.retention.post_rows import NOT_REMOVED_WITH_THE_POST, POST_KEYED_TABLES, existing_post_keyed_tables
 from tests.retention.test_physical_removal import make_settings, purge, remove
 

@@ -7,9 +7,9 @@ like a DM or GM (its channel policy, else the global setting). The preview names
 
 from __future__ import annotations
 
+from mmgov.file_store import LocalFileStore
 from mmgov.mattermost_schema import schema_facts
 from mmgov.retention.effective_policy import KNOWN_CHANNEL_TYPES, effective_policy
-from mmgov.retention.file_objects import LocalFileStore
 from mmgov.retention.physical_removal import preview_removal, remove_expired
 from mmgov.retention.preview import preview_purge
 from mmgov.retention.purge import soft_delete

@@ -1,7 +1,7 @@
 """A real ``airflow api-server`` on loopback with SimpleAuthManager users, and real JWTs from ``/auth/token``.
 
 Serves the project's plugins (mmgov's REST API at ``/mmgov``) and Airflow's own API (HITL responses),
-sharing the metadata database of the :class:`~mmgov.devenv.AirflowEnv` it is started with.
+sharing the metadata database of the :class:`~mmgov_dev.devenv.AirflowEnv` it is started with.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from mmgov.devenv import AIRFLOW_BIN, AirflowEnv
+from mmgov_dev.devenv import AIRFLOW_BIN, AirflowEnv
 from tests.support.smtp import free_port
 
 # One user of every SimpleAuthManager role, and "dpo": an OP whom settings may name (GdprExportAdmins, ...).

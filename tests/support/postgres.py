@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 
 from mmgov.db import with_database
-from mmgov.embedded_postgres import create_database, drop_database
+from mmgov_dev.embedded_postgres import create_database, drop_database
 
 
 @contextmanager

@@ -15,8 +15,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from mmgov.embedded_postgres import create_database, drop_database
-from mmgov.synth import SynthConfig, SynthSummary, generate
+from mmgov_dev.embedded_postgres import create_database, drop_database
+from mmgov_dev.synth import SynthConfig, SynthSummary, generate
 
 END_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 # Override to check the invariants at scale or on other seeds (e.g. MMGOV_SYNTH_TEST_POSTS=200000).

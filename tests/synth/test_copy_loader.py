@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 import re
 
-from mmgov.synth.copy_loader import copy_chunks, copy_lines, esc, flag, opt
-from mmgov.synth.idgen import id_source
+from mmgov_dev.synth.copy_loader import copy_chunks, copy_lines, esc, flag, opt
+from mmgov_dev.synth.idgen import id_source
 
 AWKWARD = [
     "",

@@ -6,7 +6,7 @@ import re
 import struct
 import time
 
-from mmgov.synth import SynthConfig, generate
+from mmgov_dev.synth import SynthConfig, generate
 from tests.synth.conftest import END_MS, Generated
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -15,12 +15,12 @@ import pytest
 
 import mmgov
 from mmgov.db import with_database
-from mmgov.embedded_postgres import create_database, drop_database
 from mmgov.mattermost_schema import create_mattermost_tables, read_catalog, schema_facts
-from mmgov.synth import SynthConfig, SynthConfigError, SynthTargetNotEmpty, generate
-from mmgov.synth import generator as generator_module
-from mmgov.synth.__main__ import main, parse_end
-from mmgov.synth.generator import LOADED_TABLES
+from mmgov_dev.embedded_postgres import create_database, drop_database
+from mmgov_dev.synth import SynthConfig, SynthConfigError, SynthTargetNotEmpty, generate
+from mmgov_dev.synth import generator as generator_module
+from mmgov_dev.synth.__main__ import main, parse_end
+from mmgov_dev.synth.generator import LOADED_TABLES
 from tests.support.schema import comparable, rendered_here
 from tests.synth.conftest import END_MS, fresh_database
 
@@ -114,7 +114,7 @@ class TestDeterminism:
             cmd = [
                 sys.executable,
                 "-m",
-                "mmgov.synth",
+                "mmgov_dev.synth",
                 "--posts",
                 "1500",
                 "--seed",

@@ -9,7 +9,8 @@ import argparse
 import json
 import sys
 
-from mmgov.bulk_export.import_validator import print_report, validate_export
+from mmgov.bulk_export.export_check import validate_export
+from mmgov.bulk_export.import_report import print_report
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -147,7 +147,7 @@ class FolderSink(ExportSink):
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-class ZipSink(ExportSink):
+class ZipArchiveSink(ExportSink):
     """``<output>/<name>.zip``: files are stored as they come; ``import.jsonl`` is added at the end.
 
     A ZIP can only take one entry at a time, so the JSONL is streamed to a hidden temporary file
@@ -241,10 +241,12 @@ def check_encryptable(create_archive: bool, recipients: tuple[str, ...]) -> None
 def open_sink(
     output_dir: Path, name: str, *, create_archive: bool, recipients: tuple[str, ...] = ()
 ) -> ExportSink:
-    """A :class:`ZipSink` or a :class:`FolderSink` for a new export called ``name``."""
+    """A :class:`ZipArchiveSink` or a :class:`FolderSink` for a new export called ``name``."""
     check_encryptable(create_archive, recipients)
     return (
-        ZipSink(output_dir, name, recipients=recipients) if create_archive else FolderSink(output_dir, name)
+        ZipArchiveSink(output_dir, name, recipients=recipients)
+        if create_archive
+        else FolderSink(output_dir, name)
     )
 
 

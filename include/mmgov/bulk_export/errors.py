@@ -17,6 +17,7 @@ class ExportPermissionDenied(MmgovError, PermissionError):
 
     code = "EXPORT_PERMISSION_DENIED"
     status = 403
+    retryable = False  # the task edge fails the task at once
 
 
 class ExportOutputPathUnavailable(MmgovError, OSError):

@@ -17,17 +17,18 @@ The three steps are the three tasks of the ``gdpr_export`` DAG:
   updating per-entity progress (job row, log line, ``export.progress``); rename the output;
 * :func:`finish_export` - ``completed``; ``export.completed`` or ``export.completed_with_warnings``;
   return the run's summary.
+
+The task bodies that call them are :mod:`mmgov.bulk_export.tasks`; progress reporting is
+:mod:`~mmgov.bulk_export.progress`, the post count check :mod:`~mmgov.bulk_export.reconciliation`.
 """
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 import os
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,39 +45,32 @@ from mmgov.bulk_export.channels import export_channels
 from mmgov.bulk_export.context import BATCH_SIZE, PROGRESS_KEYS, ExportContext
 from mmgov.bulk_export.direct import export_direct_channels
 from mmgov.bulk_export.emoji import export_emoji
-from mmgov.bulk_export.errors import ExportFailed, ExportPermissionDenied
+from mmgov.bulk_export.errors import ExportFailed
 from mmgov.bulk_export.export_options import ExportOptions
-from mmgov.bulk_export.file_copy import FileCopier, FileStore
+from mmgov.bulk_export.file_copy import FileCopier
 from mmgov.bulk_export.jsonl_writer import JsonlWriter
 from mmgov.bulk_export.person_scope import build_person_scope, resolve_people
 from mmgov.bulk_export.post_sql import has_post_extras
 from mmgov.bulk_export.posts import PostCounts, PostStream
+from mmgov.bulk_export.progress import ProgressReporter
+from mmgov.bulk_export.reconciliation import count_posts_in_database, reconcile_posts
 from mmgov.bulk_export.roles import export_roles_and_schemes
 from mmgov.bulk_export.teams import export_teams
 from mmgov.bulk_export.users import export_bots, export_users
 from mmgov.custody.gdpr import ExportCustody, write_gdpr_manifest
 from mmgov.errors import MmgovError
+from mmgov.file_store import FileSource
+from mmgov.gc_passes import fewer_gc_passes
 from mmgov.settings import Settings
-from mmgov.twin_connection import can_export_snapshot, export_snapshot, open_twin
+from mmgov.twin_connection import can_export_snapshot, export_snapshot, open_twin, snapshot
 
 log = logging.getLogger(__name__)
-# Progress counters whose completion is an ``export.progress`` event, with the seed's entity names.
-ENTITY_OF_COUNTER = {
-    "team_schemes_exported": "team_schemes",
-    "channel_schemes_exported": "channel_schemes",
-    "roles_exported": "roles",
-    "teams_exported": "teams",
-    "channels_exported": "channels",
-    "users_exported": "users",
-    "bots_exported": "bots",
-    "posts_exported": "posts",
-    "emojis_exported": "emoji",
-    "direct_channels_exported": "direct_channels",
-    "direct_posts_exported": "direct_posts",
-}
-PROGRESS_ROW_EVERY_S = 5.0
+
+
 EXPORT_WORK_MEM = "128MB"
-# The export's per-transaction configuration (see snapshot()), on every connection it reads with.
+
+
+# The export's per-transaction configuration (mmgov.twin_connection.snapshot()), on every connection it reads with.
 # Scans start at the first block (no synchronized scans, e.g. with the reconciliation count running
 # beside the posts): the lines come in the same order whatever else reads the table.
 TRANSACTION_SETTINGS = sql.SQL(
@@ -152,74 +146,12 @@ def start_export(
 
 
 # -- step 2 -------------------------------------------------------------------------------------
-@contextmanager
-def snapshot(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
-    """One read-only, repeatable-read transaction: every query sees the same database state.
-
-    For this transaction only: JIT off (it costs more than it saves on streaming queries) and a
-    larger ``work_mem`` for the thread sort and the side aggregates (:data:`EXPORT_WORK_MEM`), and
-    no parallel workers (each would rebuild every side aggregate).
-    """
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        conn.rollback()
-    with conn.transaction():
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        conn.execute(TRANSACTION_SETTINGS)
-        yield conn
-
-
-@contextmanager
-def without_cyclic_gc() -> Iterator[None]:
-    """No cyclic garbage collection while the export streams (reference counting still frees every
-    row, line and buffer as soon as it is written: the streams create no cycles). Each collection
-    would traverse every object of the worker process (Airflow's imports) and, with an object
-    allocated per row, they come thousands of times: measured 1 s per 1,000,000 posts."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-class _Reporter:
-    """Pushes progress to the job row (throttled), the log and ``export.progress`` events."""
-
-    def __init__(self, state_conn: psycopg.Connection, job_id: str, ctx_progress: dict[str, int]):
-        self.state_conn = state_conn
-        self.job_id = job_id
-        self.progress = ctx_progress
-        self.last_write = 0.0
-
-    def __call__(self, key: str, value: int) -> None:
-        now = time.monotonic()
-        entity = ENTITY_OF_COUNTER.get(key)
-        if entity is None and now - self.last_write < PROGRESS_ROW_EVERY_S:
-            return
-        self.last_write = now
-        job_state.update_progress(self.state_conn, self.job_id, self.progress)
-        if entity is not None:
-            log.info(
-                "GDPR export %s: %s done, %d written (%s)",
-                self.job_id,
-                entity,
-                value,
-                ", ".join(f"{k}={v}" for k, v in self.progress.items() if v),
-            )
-            audit.record(
-                self.state_conn,
-                "export.progress",
-                {"job_id": self.job_id, "entity_type": entity, "records_written": value},
-            )
-
-
 def run_export(
     conn: psycopg.Connection,
     state_conn: psycopg.Connection,
     job_id: str,
     options: ExportOptions,
-    store: FileStore,
+    store: FileSource,
     *,
     batch_size: int = BATCH_SIZE,
     started: datetime | None = None,
@@ -231,7 +163,7 @@ def run_export(
     ``custody``: signing key and age recipients (default: the ``mmgov_signing`` connection, no
     encryption); the signed manifest is written beside the export once it is complete.
     ``missing_files`` (``Mmgov.MissingFiles``): ``fail`` aborts the export when a file could not be copied."""
-    from mmgov.file_store_root import enforce_missing_files
+    from mmgov.file_store import enforce_missing_files
 
     t0 = time.monotonic()
     custody = custody or ExportCustody.load()
@@ -254,7 +186,7 @@ def run_export(
         )
         copier = FileCopier(store, sink, output_dir / f".{name}.warnings.partial")
         writer = JsonlWriter(sink.jsonl())
-        with snapshot(conn):
+        with snapshot(conn, settings=TRANSACTION_SETTINGS):
             person = None
             if options.users:
                 people = resolve_people(conn, options.users)
@@ -262,12 +194,12 @@ def run_export(
             ctx = ExportContext(
                 conn=conn, writer=writer, copier=copier, options=options, person=person, batch_size=batch_size
             )
-            ctx.report = _Reporter(state_conn, job_id, ctx.progress)
+            ctx.report = ProgressReporter(state_conn, job_id, ctx.progress)
             ctx.post_extras = has_post_extras(conn)
             snapshot_id = export_snapshot(conn) if twin is not None else None
-            with without_cyclic_gc():
+            with fewer_gc_passes(disable=True):
                 _write_all(ctx, job_id, started, spool, twin if snapshot_id else None, snapshot_id)
-            reconciliation = _reconcile(ctx)
+            reconciliation = reconcile_posts(ctx)
         ctx.progress["attachments_exported"] = copier.copied["attachments"] + copier.copied["emoji"]
         ctx.progress["profile_pictures_exported"] = copier.copied["profile_pictures"]
         ctx.progress["num_warnings"] = copier.warnings
@@ -356,7 +288,7 @@ def _write_all(
                     )
                 )
             _write_before_posts(ctx, job_id, started)
-            _count_posts_in_database(ctx)
+            count_posts_in_database(ctx)
             streams = []
             if background is not None:
                 background.release()
@@ -396,53 +328,6 @@ def _section_done(ctx: ExportContext, key: str, counts: PostCounts) -> None:
     ctx.post_totals[key] = counts.posts
     ctx.post_totals[key.replace("_exported", "_skipped")] = counts.skipped_posts
     ctx.set_progress(key, counts.posts, entity_done=True)
-
-
-def _reconcile(ctx: ExportContext) -> dict[str, int]:
-    """Whole workspace: posts of the exported channels in the database == exported + named skips.
-
-    Skips (an author that no longer exists, a DM that cannot be imported) are already lines of
-    ``warnings.txt``; any other difference is a warning too, never silence.
-    """
-    if ctx.person is not None:
-        return {}
-    totals = ctx.post_totals
-    out = {
-        "posts_in_database": totals["posts_in_database"],
-        "posts_exported": totals.get("posts_exported", 0),
-        "posts_skipped": totals.get("posts_skipped", 0),
-        "direct_posts_in_database": totals["direct_posts_in_database"],
-        "direct_posts_exported": totals.get("direct_posts_exported", 0),
-        "direct_posts_skipped": totals.get("direct_posts_skipped", 0),
-    }
-    for kind in ("posts", "direct_posts"):
-        missing = out[f"{kind}_in_database"] - out[f"{kind}_exported"] - out[f"{kind}_skipped"]
-        if missing:
-            ctx.copier.warn(
-                "reconciliation",
-                kind,
-                "database",
-                f"{missing} {kind.replace('_', ' ')} of the exported channels are neither exported nor "
-                "named above",
-            )
-    return out
-
-
-def _count_posts_in_database(ctx: ExportContext) -> None:
-    """Whole workspace: the posts of the exported channels in the snapshot, for :func:`_reconcile`
-    (counted while the posts stream on the other connection, if there is one)."""
-    if ctx.person is not None:
-        return
-    row = ctx.conn.execute(
-        "SELECT count(*) FILTER (WHERE c.type NOT IN ('D', 'G')), count(*) FILTER (WHERE c.type IN ('D', 'G'))"
-        " FROM posts p JOIN channels c ON c.id = p.channelid LEFT JOIN teams t ON t.id = c.teamid"
-        " WHERE c.type IN ('D', 'G') OR (t.id IS NOT NULL AND c.type NOT IN ('D', 'G') AND (%(archived)s"
-        " OR (COALESCE(c.deleteat, 0) = 0 AND COALESCE(t.deleteat, 0) = 0)))",
-        {"archived": ctx.options.include_archived_channels},
-    ).fetchone()
-    assert row is not None
-    ctx.post_totals["posts_in_database"] = int(row[0])
-    ctx.post_totals["direct_posts_in_database"] = int(row[1])
 
 
 def _size(path: Path) -> int:
@@ -509,104 +394,3 @@ def finish_export(conn: psycopg.Connection, result: dict[str, Any]) -> dict[str,
         result["file_size_bytes"],
     )
     return summary
-
-
-def on_export_failure(context: dict[str, Any]) -> None:
-    """Task failure callback: ``export.failed`` for the run (unless the task recorded it already).
-
-    Covers failures the task body could not catch (killed worker, timeout, a failing start task).
-    """
-    try:
-        from mmgov.db import hook_connection
-
-        run_id = context.get("run_id") or getattr(context.get("dag_run"), "run_id", None)
-        if not run_id:
-            return
-        exc = context.get("exception")
-        reason = f"{type(exc).__name__}: {exc}" if exc is not None else "task failed (no exception: killed?)"
-        ti = context.get("ti") or context.get("task_instance")
-        reason = f"{getattr(ti, 'task_id', '?')}: {reason}"
-        with hook_connection() as conn:
-            conn.autocommit = True
-            from mmgov.state import ensure_mmgov_schema
-
-            ensure_mmgov_schema(conn)
-            record_failed(conn, run_id, reason)
-    except Exception:
-        log.exception("GDPR export: could not record export.failed")
-
-
-# -- Airflow task bodies (connections from the mattermost_db hook, settings from the variable) ----
-def start_run(params: dict[str, Any], run_id: str, actor: str | None) -> dict[str, Any]:
-    """Task ``start``: who may export (:mod:`mmgov.authz`), then :func:`start_export` on ``mattermost_db``.
-
-    ``actor`` is the run's triggering Airflow user. A refusal is audited (``export.permission_denied``)
-    and fails the task at once (``AirflowFailException``: no retry); nothing is written.
-    """
-    from mmgov.authz import check_export_permission, task_admins
-    from mmgov.db import hook_connection
-    from mmgov.file_store_root import check_file_store_root
-    from mmgov.settings import load_settings
-    from mmgov.state import ensure_mmgov_schema
-
-    settings = load_settings()
-    with hook_connection() as conn:
-        conn.autocommit = True
-        ensure_mmgov_schema(conn)
-        try:  # first: someone who may not export learns nothing more of the setup
-            check_export_permission(actor, settings, task_admins())
-        except ExportPermissionDenied as exc:
-            refuse_export(conn, run_id, actor, exc)
-        # a bad mmgov_signing key fails here, before any work
-        ExportCustody.load(settings.Mmgov.ExportRecipients)
-        check_file_store_root(settings.FileSettings)  # before the output folder is created
-        return start_export(conn, run_id, params, actor=actor, settings=settings)
-
-
-def refuse_export(
-    conn: psycopg.Connection, run_id: str, actor: str | None, exc: ExportPermissionDenied
-) -> None:
-    """Audit a refused export (actor: the triggering user) and fail the task without retry."""
-    from airflow.sdk.exceptions import AirflowFailException
-
-    audit.record(
-        conn,
-        "export.permission_denied",
-        {"job_id": run_id, "actor_id": actor, "error_reason": str(exc)},
-        actor or audit.SYSTEM_ACTOR,
-    )
-    log.error("%s: %s", exc.code, exc)
-    raise AirflowFailException(f"{exc.code}: {exc}") from exc
-
-
-def write_run(job: dict[str, Any]) -> dict[str, Any]:
-    """Task ``write``: :func:`run_export` with the file store of ``FileSettings``."""
-    from mmgov.bulk_export.file_copy import open_file_store
-    from mmgov.db import hook_connection
-    from mmgov.settings import load_settings
-
-    settings = load_settings()
-    options = ExportOptions.from_params(job["options"])
-    store = open_file_store(settings.FileSettings)
-    custody = ExportCustody.load(settings.Mmgov.ExportRecipients)
-    with hook_connection() as conn, hook_connection() as state_conn:
-        conn.autocommit = True
-        state_conn.autocommit = True
-        return run_export(
-            conn,
-            state_conn,
-            job["job_id"],
-            options,
-            store,
-            custody=custody,
-            missing_files=settings.Mmgov.MissingFiles,
-        ).to_dict()
-
-
-def finish_run(result: dict[str, Any]) -> dict[str, Any]:
-    """Task ``finish``: :func:`finish_export`; its return value is the run's summary (XCom)."""
-    from mmgov.db import hook_connection
-
-    with hook_connection() as conn:
-        conn.autocommit = True
-        return finish_export(conn, result)

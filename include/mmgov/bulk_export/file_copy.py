@@ -3,8 +3,8 @@
 Safety rule (the seed's rule_06): a file that cannot be copied (missing, unreadable, or a path that
 could leave the store root: absolute, ``..``, a symlink out) never aborts the export and is never
 read outside the store; it becomes one line of ``warnings.txt`` (kind, path, owner record, reason).
-Reading goes through :mod:`mmgov.compliance.file_store` (local folder or S3 via the amazon
-provider's ``S3Hook``, connection ``mattermost_s3``), the same reader the compliance export uses.
+Reading goes through :mod:`mmgov.file_store` (local folder or S3 via the amazon provider's
+``S3Hook``, connection ``mattermost_s3``), the same store the compliance export reads.
 """
 
 from __future__ import annotations
@@ -13,29 +13,14 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 from mmgov.bulk_export.archive import ExportSink
-from mmgov.compliance.file_store import file_store_from_settings
-from mmgov.compliance.formats import AttachmentUnavailable
-from mmgov.settings import FileSettings
+from mmgov.file_store import AttachmentUnavailable, FileSource
 
 log = logging.getLogger(__name__)
 DATA_DIR = "data"
 EMOJI_DIR = "exported_emoji"
-
-
-class FileStore(Protocol):
-    """What the export needs of a file store: a context manager opening a store-relative path."""
-
-    def open(self, path: str) -> Any: ...
-
-    def describe(self) -> str: ...
-
-
-def open_file_store(settings: FileSettings) -> FileStore:
-    """The store ``FileSettings`` describes (``local`` or ``amazons3``)."""
-    return file_store_from_settings(settings)
 
 
 class SourceReadError(OSError):
@@ -62,7 +47,7 @@ class _CheckedReader:
 class FileCopier:
     """Copies store files into an :class:`ExportSink`; failures go to a warnings file, not up."""
 
-    store: FileStore
+    store: FileSource
     sink: ExportSink
     warnings_path: Path
     warnings: int = 0

@@ -24,21 +24,22 @@ channels and the files lines name, never with posts otherwise: files of any size
 stream; profile pictures and emoji images are decoded (Pillow: the importer decodes them).
 
 ``python -m mmgov.bulk_export validate <import.jsonl | export folder | export.zip>``
+(:func:`mmgov.bulk_export.export_check.validate_export`: the lines, then the files they name; the
+report is :mod:`~mmgov.bulk_export.import_report`). :class:`ImportValidator` is one class (most of
+this module's 780 lines) on purpose: every line check reads and extends the same references (teams, channels,
+users, members, schemes) in line order, as the importer does.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import zipfile
-from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from collections.abc import Iterable
+from pathlib import PurePosixPath
+from typing import Any
 
 from mmgov.bulk_export import mattermost_rules as rules
+from mmgov.bulk_export.import_report import Finding, ValidationReport
 from mmgov.bulk_export.jsonl_writer import LINE_ORDER
 
 MAX_POST_RUNES = 16383
@@ -71,59 +72,6 @@ TEAM_SCHEME_ROLES = (
     "default_team_guest_role",
     "default_channel_guest_role",
 )
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem: line number (1-based), ``error`` or ``warning``, a stable code, a message."""
-
-    line: int
-    severity: str
-    code: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.severity} {self.code}: {self.message}"
-
-
-@dataclass
-class ValidationReport:
-    """The result of a validation: counts per line type and the findings (capped per severity)."""
-
-    lines: int = 0
-    counts: Counter[str] = field(default_factory=Counter)
-    errors: list[Finding] = field(default_factory=list)
-    warnings: list[Finding] = field(default_factory=list)
-    error_count: int = 0
-    warning_count: int = 0
-
-    @property
-    def ok(self) -> bool:
-        """True when there is no error (warnings allowed)."""
-        return self.error_count == 0
-
-    def codes(self, severity: str | None = None) -> Counter[str]:
-        """How often each finding code occurred (among the findings kept)."""
-        found = self.errors + self.warnings
-        return Counter(f.code for f in found if severity is None or f.severity == severity)
-
-    def summary(self) -> str:
-        kinds = ", ".join(
-            f"{t}={n}" for t, n in sorted(self.counts.items(), key=lambda kv: _RANK.get(kv[0], 99))
-        )
-        verdict = "valid" if self.ok else "INVALID"
-        return f"{verdict}: {self.lines} lines ({kinds}); {self.error_count} errors, {self.warning_count} warnings"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "lines": self.lines,
-            "counts": dict(self.counts),
-            "error_count": self.error_count,
-            "warning_count": self.warning_count,
-            "errors": [f.__dict__ for f in self.errors],
-            "warnings": [f.__dict__ for f in self.warnings],
-        }
 
 
 def _runes(value: str) -> int:
@@ -828,137 +776,3 @@ def validate_lines(
     if validator.report.lines == 0:
         validator.error("file.empty", "the file has no lines (a version line is required)")
     return validator
-
-
-class _ExportFiles:
-    """The members of an export (a ZIP or a folder): which exist, and their bytes as a stream."""
-
-    def __init__(self, root: Path | zipfile.ZipFile):
-        self.root = root
-        self.names = set(root.namelist()) if isinstance(root, zipfile.ZipFile) else None
-
-    def lines(self) -> Iterator[bytes]:
-        if isinstance(self.root, zipfile.ZipFile):
-            return iter(self.root.open("import.jsonl"))
-        return iter(open(self.root / "import.jsonl", "rb"))
-
-    def exists(self, name: str) -> bool:
-        if self.names is not None:
-            return name in self.names
-        assert isinstance(self.root, Path)
-        return (self.root / name).is_file()
-
-    def open(self, name: str) -> IO[bytes]:
-        if isinstance(self.root, zipfile.ZipFile):
-            return self.root.open(name)
-        return open(self.root / name, "rb")
-
-
-# What Mattermost does with a file a line names, when it is not in the export: the importer goes on
-# without an attachment (``uploadAttachments`` logs it); a profile picture (``ValidateUserImportData``
-# stats it) or an emoji image (``importEmoji``, and mmctl's validate) it cannot open stops the import.
-_MISSING_IS_ERROR = {"attachment": False, "profile_image": True, "emoji": True}
-
-
-def _check_files(validator: ImportValidator, files: _ExportFiles, options: dict[str, Any]) -> None:
-    """Every file a line names is in the export (under ``data/``, where Mattermost's importer and
-    ``mmctl import validate`` look); profile pictures and emoji images decode as Mattermost's do."""
-    for line, kind, name in validator.files:
-        if kind == "attachment" and options.get("include_attachments") is False:
-            continue  # exported without files on purpose
-        validator._line = line
-        member = f"data/{name}"
-        if not files.exists(member):
-            report = validator.error if _MISSING_IS_ERROR[kind] else validator.warning
-            report(f"{kind}.file.missing", f"{kind} {name!r} is not in the export ({member})")
-            continue
-        if kind == "attachment":
-            continue
-        with files.open(member) as stream:
-            if kind == "emoji" and name.lower().endswith(".svg"):
-                problem = rules.svg_problem(stream)
-            elif kind == "emoji":
-                problem = rules.image_problem(stream, rules.EMOJI_IMAGE_FORMATS)
-            else:
-                problem = rules.image_problem(
-                    stream, rules.PROFILE_IMAGE_FORMATS, max_pixels=rules.MAX_IMAGE_RESOLUTION
-                )
-        if problem and kind == "emoji" and not name.lower().endswith(".svg"):
-            with files.open(member) as stream:
-                if rules.is_svg(stream):
-                    # mmctl's validate tells SVG by the .svg extension and would reject it; the
-                    # server's importEmoji stores the bytes without decoding them
-                    validator.warning(
-                        "emoji.image.svg_without_extension",
-                        f"emoji {name!r} ({member}) is SVG: Mattermost's importer takes it as is, "
-                        "mmctl import validate (which tells SVG by the .svg extension) would reject it",
-                    )
-                    continue
-        if problem:
-            validator.error(f"{kind}.image.undecodable", f"{kind} {name!r} ({member}): {problem}")
-
-
-def validate_export(
-    path: str | Path,
-    *,
-    strict: bool | None = None,
-    check_files: bool = True,
-    max_findings: int = MAX_FINDINGS,
-) -> ValidationReport:
-    """Validate ``import.jsonl`` (a file), an export folder or an export ZIP.
-
-    ``strict`` defaults to what the version line says: strict for a whole-workspace export, lenient
-    references for a per-person one (other people are named but not exported). ``check_files``
-    checks that the files lines name are in the export under ``data/`` (a missing attachment is a
-    warning: it should then be listed in ``warnings.txt``) and that profile pictures and emoji
-    images decode.
-    """
-    path = Path(path)
-    archive = zipfile.ZipFile(path) if zipfile.is_zipfile(path) else None
-    try:
-        files = _ExportFiles(archive if archive is not None else path) if archive or path.is_dir() else None
-        lines = files.lines() if files is not None else iter(open(path, "rb"))  # noqa: SIM115
-        first = next(lines, b"")
-        scope, options = _scope_of(first)
-        if strict is None:
-            strict = scope != "users"
-        validator = validate_lines(_chain(first, lines), strict=strict, max_findings=max_findings)
-        close = getattr(lines, "close", None)
-        if close:
-            close()
-        if check_files and files is not None:
-            _check_files(validator, files, options)
-        return validator.report
-    finally:
-        if archive is not None:
-            archive.close()
-
-
-def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    if first:
-        yield first
-    yield from rest
-
-
-def _scope_of(first_line: bytes) -> tuple[str, dict[str, Any]]:
-    """The scope (``workspace`` or ``users``) and options mmgov recorded in the version line."""
-    try:
-        additional = (json.loads(first_line).get("info") or {}).get("additional") or {}
-        return str(additional.get("scope", "workspace")), dict(additional.get("options") or {})
-    except (ValueError, AttributeError, TypeError):
-        return "workspace", {}
-
-
-def validate_text(text: str, *, strict: bool = True) -> ValidationReport:
-    """Validate JSONL given as one string (tests, small files)."""
-    return validate_lines(io.StringIO(text), strict=strict).report
-
-
-def print_report(report: ValidationReport, out: IO[str], *, limit: int = 50) -> None:
-    """A human-readable report: the summary line, then the first findings."""
-    out.write(report.summary() + "\n")
-    for finding in (report.errors + report.warnings)[:limit]:
-        out.write(f"  {finding}\n")
-    hidden = report.error_count + report.warning_count - min(limit, len(report.errors) + len(report.warnings))
-    if hidden > 0:
-        out.write(f"  ... and {hidden} more\n")

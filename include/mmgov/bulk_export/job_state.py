@@ -16,8 +16,6 @@ from mmgov.state import register_ddl
 
 register_ddl("gdpr_export.sql")
 
-STATUSES = ("pending", "running", "completed", "failed")
-
 
 def create_job(conn: psycopg.Connection, job_id: str, actor: str, params: dict[str, Any]) -> None:
     """Create the job row as ``pending`` (a re-run of the same run id resets it)."""

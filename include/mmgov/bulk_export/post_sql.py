@@ -211,10 +211,8 @@ SELECT s.is_direct, s.skey, s.is_reply, s.id, s.channelid, s.deleteat,
  {outer_where}
  ORDER BY s.skey, s.is_reply, s.createat, s.id
 """
-# is_direct, thread key, is_reply, id, channelid, deleteat, head, body, reactions, flags, paths, followers, members,
-# author, priority, acknowledgements: the row layout of the thread stream
-ROW_TYPES = ["bool", "text", "bool", "text", "text", "int8", "text", "text", "text", "text", "text[]", "text",
-             "text[]", "text", "text", "text"]  # fmt: skip
+# The row layout of the thread stream: is_direct, thread key, is_reply, id, channelid, deleteat, head, body,
+# reactions, flags, paths, followers, members, author, priority, acknowledgements.
 _PERSON_THREADS = (
     "WHERE ch.is_direct OR {thread_of} = ANY(%(roots)s::text[]) OR p.id = ANY(%(orphans)s::text[])"
 )

@@ -36,8 +36,7 @@ from mmgov.bulk_export.file_copy import attachment_member
 from mmgov.bulk_export.jsonl_writer import JsonlWriter, dumps
 from mmgov.bulk_export.post_lines import ALL, LineStream
 from mmgov.bulk_export.post_sql import thread_query
-from mmgov.compliance.file_store import safe_relative_path
-from mmgov.compliance.formats import AttachmentUnavailable
+from mmgov.file_store import AttachmentUnavailable, safe_relative_path
 
 PROGRESS_EVERY_S = 5.0
 LINES_PER_WRITE = 2000

@@ -24,7 +24,7 @@ leaves at ``batch.end_ms`` (the closing leave). Times are epoch milliseconds.
 The XML is written incrementally into the zip entry's stream, chunk by chunk: memory holds one
 channel's sorted element keys, never a tree of the batch. Text is escaped as lxml escapes it
 (:mod:`~mmgov.compliance.actiance_xml`). The ``Message`` element of a plain post (not deleted, no
-files) comes from PostgreSQL (:data:`ACTIANCE_POST_LINE`, the same bytes as
+files) comes from PostgreSQL (:data:`ACTIANCE_POST_LINES`, the same bytes as
 :func:`~mmgov.compliance.actiance_messages.message_element`). Who enters and leaves each
 conversation, and when, is :mod:`~mmgov.compliance.actiance_participants`.
 """
@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import compress
 from operator import itemgetter
-from typing import Any, ClassVar
+from typing import Any
 
 from mmgov.compliance.actiance_messages import entry_time, general_element, message_element, sorted_elements
 from mmgov.compliance.actiance_participants import ParticipantBlocks
@@ -46,7 +46,10 @@ from mmgov.compliance.model import (
     ExportBatch,
     ExportedFile,
     RenderedPost,
+    UpdateType,
 )
+from mmgov.compliance.post_classifier import Rule, case_sql, entries_sql
+from mmgov.compliance.post_reader import SqlRendering
 
 ACTIANCE_XML = "actiance_export.xml"
 WARNING_TXT = "warning.txt"
@@ -77,8 +80,8 @@ def _sql_text(expr: str) -> str:
 XML_FORBIDDEN_SQL = "[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
 XML_SPECIAL_SQL = "[&<>\r\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
 
-# A plain post's Message element (one message entry, no files; see ComplianceFormat.rendered_line),
-# rendered by PostgreSQL exactly as actiance_messages.message_element renders it. The author's escaped e-mail and bot
+# A Message element of a post without files (ComplianceFormat.accelerator), rendered by
+# PostgreSQL exactly as actiance_messages.message_element renders it. The author's escaped e-mail and bot
 # flag come from a lateral subquery that PostgreSQL memoizes (once per author); a missing author row
 # gives an empty LoginName, as in Python.
 ACTIANCE_POST_JOINS = f"""
@@ -103,40 +106,26 @@ def _sql_updated(kind: str, at: str) -> str:
     return f"'{NL3}<UpdatedType>' || {kind} || '</UpdatedType>{NL3}<UpdatedDateTimeUTC>' || {at} || '</UpdatedDateTimeUTC>'"
 
 
-_CONTENT = _sql_text("COALESCE(p.message, '')")
-ACTIANCE_POST_LINE = _sql_message(
-    f"""CASE WHEN p.updateat <= COALESCE(p.createat, 0) THEN '' ELSE {
-        _sql_updated(
-            "CASE WHEN COALESCE(p.editat, 0) > 0 THEN 'EditedNewMsg' ELSE 'UpdatedNoMsgChange' END",
-            "p.updateat",
-        )
-    } END""",
-    _CONTENT,
-)
-# A deleted post without files: the Message elements of its entries (post_classifier.classify).
-ACTIANCE_DELETED_POST_LINES = f"""CASE
-WHEN COALESCE(p.deleteat, 0) > 0 AND COALESCE(p.originalid, '') <> ''
-THEN {
-    _sql_message(
-        _sql_updated("'EditedOriginalMsg'", "p.updateat")
-        + f" || '{NL3}<EditedNewMsgId>' || {_sql_text('p.originalid')} || '</EditedNewMsgId>'",
-        _CONTENT,
-    )
-}
-WHEN COALESCE(p.deleteat, 0) > 0 AND p.props->>'deleteBy' IS NOT NULL
-THEN CASE WHEN COALESCE(p.createat, 0) >= %(start)s THEN {_sql_message("''", _CONTENT)} ELSE '' END
-|| {_sql_message(_sql_updated("'Deleted'", "p.deleteat"), _sql_text("'delete ' || COALESCE(p.message, '')"))}
-ELSE {ACTIANCE_POST_LINE} END"""
-# The time a rendered post's first Message element sorts by (entry_time; the rendered row's time,
-# RenderedPost[1]): the update time of an edit's old text, of a deletion and of an edited or updated
-# post; the creation time of a new post and of the "created" entry of a post created and deleted in
-# the window (its Deleted element, the second, carries its own time in UpdatedDateTimeUTC).
-ACTIANCE_POST_TIME = """CASE
-WHEN COALESCE(p.deleteat, 0) > 0 AND COALESCE(p.originalid, '') <> '' THEN p.updateat
-WHEN COALESCE(p.deleteat, 0) > 0 AND p.props->>'deleteBy' IS NOT NULL
-THEN CASE WHEN COALESCE(p.createat, 0) >= %(start)s THEN COALESCE(p.createat, 0) ELSE p.deleteat END
-WHEN p.updateat <= COALESCE(p.createat, 0) THEN COALESCE(p.createat, 0)
-ELSE p.updateat END"""
+def _sql_entry(rule: Rule) -> str:
+    """The ``Message`` element of one message entry of ``rule``'s kind, in SQL."""
+    updated = "''" if rule.kind is UpdateType.CREATED else _sql_updated(f"'{rule.kind.value}'", rule.time_sql)
+    if rule.kind is UpdateType.EDITED_ORIGINAL:
+        updated += f" || '{NL3}<EditedNewMsgId>' || {_sql_text('p.originalid')} || '</EditedNewMsgId>'"
+    return _sql_message(updated, _sql_text(rule.message_sql))
+
+
+def _sql_first_time(rule: Rule) -> str:
+    """The time the post's first entry sorts by (:func:`entry_time`), in SQL."""
+    own = "COALESCE(p.createat, 0)" if rule.kind is UpdateType.CREATED else rule.time_sql
+    if rule.created_first is None:
+        return own
+    return f"CASE WHEN {rule.created_first.sql} THEN COALESCE(p.createat, 0) ELSE {own} END"
+
+
+# A post without files: the Message elements of its entries (post_classifier.RULES).
+ACTIANCE_POST_LINES = entries_sql(_sql_entry)
+# The time a rendered post's first Message element sorts by (the rendered row's time, RenderedPost[1]).
+ACTIANCE_POST_TIME = case_sql(_sql_first_time)
 
 
 class ActianceFormat(ComplianceFormat):
@@ -144,14 +133,12 @@ class ActianceFormat(ComplianceFormat):
 
     name = "actiance"
     # Plain posts (nearly all) come as Message elements from PostgreSQL: Python only orders them.
-    rendered_line = ACTIANCE_POST_LINE
-    rendered_deleted = ACTIANCE_DELETED_POST_LINES
-    rendered_time = ACTIANCE_POST_TIME
-    rendered_joins = ACTIANCE_POST_JOINS
-    rendered_params: ClassVar[dict[str, Any]] = {
-        "xml_special": XML_SPECIAL_SQL,
-        "xml_forbidden": XML_FORBIDDEN_SQL,
-    }
+    accelerator = SqlRendering(
+        ACTIANCE_POST_LINES,
+        ACTIANCE_POST_JOINS,
+        ACTIANCE_POST_TIME,
+        {"xml_special": XML_SPECIAL_SQL, "xml_forbidden": XML_FORBIDDEN_SQL},
+    )
 
     def __init__(self, settings: Any, export_format: str | None = None):
         super().__init__(settings, export_format)
@@ -275,7 +262,7 @@ def _keyed_rows(rows: list[RenderedPost]) -> list[_Keyed]:
 
 _LAST = itemgetter(-1)
 _RANK = itemgetter(2)
-_TIME_ID_ENTRIES_ELEMENT = itemgetter(1, 0, 8, 7)  # a RenderedPost's (time, id, entries, rendering)
-_ENTRIES = itemgetter(8)  # a RenderedPost's message entries
+_TIME_ID_ENTRIES_ELEMENT = itemgetter(1, 0, 3, 7)  # a RenderedPost's (time, id, entries, rendering)
+_ENTRIES = itemgetter(3)  # a RenderedPost's message entries
 _MESSAGE_OPEN = f"{NL2}<Message>".encode()  # never inside an element: its text is escaped
 _UPDATED_OPEN = b"<UpdatedDateTimeUTC>"

@@ -3,7 +3,7 @@
 Mattermost 10.5+ writes them in one sorted sequence (actiance_export.go, ``SortableSort``); see
 :func:`sorted_elements` for the order. :func:`message_element` renders a plain post's one message
 entry (nearly all posts) as one f-string; :func:`general_element` renders any element. PostgreSQL
-renders the same bytes for plain posts (``actiance_format.ACTIANCE_POST_LINE``).
+renders the same bytes for plain posts (``actiance_format.ACTIANCE_POST_LINES``).
 """
 
 from __future__ import annotations

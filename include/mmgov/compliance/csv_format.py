@@ -15,11 +15,13 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from itertools import compress
-from json.encoder import encode_basestring  # the C string encoder
 from operator import itemgetter
-from typing import Any, ClassVar
+from typing import Any
 
+from mmgov.compliance.csv_metadata import METADATA_JSON, metadata_document
+from mmgov.compliance.csv_sql import ACCELERATOR, QUOTE_PATTERN_SQL
 from mmgov.compliance.formats import BatchResult, ComplianceFormat, FileSource, ZipSink, copy_attachment
+from mmgov.compliance.membership import MemberListing
 from mmgov.compliance.model import (
     ChannelInfo,
     ClassifiedPost,
@@ -27,7 +29,6 @@ from mmgov.compliance.model import (
     ExportedFile,
     MemberEvent,
     MemberEventKind,
-    UpdateType,
     UserInfo,
 )
 
@@ -38,15 +39,12 @@ HEADER = (
 )
 POSTS_CSV = "posts.csv"
 WARNING_TXT = "warning.txt"
-METADATA_JSON = "metadata.json"
 
 _MEMBER_TEXT = {
     MemberEventKind.ENTER: "User {u} ({e}) joined the channel",
     MemberEventKind.PREVIOUSLY_JOINED: "User {u} ({e}) was already in the channel",
     MemberEventKind.LEAVE: "User {u} ({e}) left the channel",
 }
-# Go's encoding/json escapes these inside strings; so does metadata.json, to match byte for byte.
-_GO_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 
 def attachment_message(file: ExportedFile) -> str:
@@ -57,10 +55,7 @@ def attachment_message(file: ExportedFile) -> str:
 # Go's encoding/csv (Writer.fieldNeedsQuotes) quotes a field holding a comma, a quote, \n or \r, a
 # field whose first character is a Unicode space (unicode.IsSpace) and the field `\.`. Python's csv
 # module differs (a lone \r, leading spaces), so fields are escaped here, by hand (also faster).
-# One pattern for Python and PostgreSQL (which renders plain posts, see CSV_POST_LINE): the
-# characters are literal, and both engines read `[...]`, `^`, `|` and `\\`, `\.` alike.
-_GO_SPACES = "\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-QUOTE_PATTERN_SQL = '[,"\r\n]|^[' + _GO_SPACES + "]|^\\\\\\.$"
+# The same rule as one pattern, QUOTE_PATTERN_SQL, is what PostgreSQL runs (csv_sql).
 _NEEDS_QUOTES = re.compile(QUOTE_PATTERN_SQL[:-1] + "\\Z")  # Python's $ also matches before a final \n
 # The same test, faster in Python (a one-class search, then the first character): _needs_quotes.
 _QUOTE_CHARS = re.compile('[,"\r\n]')
@@ -85,67 +80,6 @@ def csv_field(value: object) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def csv_line(fields: list[Any]) -> str:
-    """A whole CSV line, ``\\n``-terminated."""
-    return ",".join([csv_field(f) for f in fields]) + "\n"
-
-
-def _sql_field(expr: str) -> str:
-    """:func:`csv_field` of a text expression, in PostgreSQL (``%(csv_quote)s`` = QUOTE_PATTERN_SQL)."""
-    return (
-        f"""CASE WHEN {expr} ~ %(csv_quote)s THEN '"' || replace({expr}, '"', '""') || '"' ELSE {expr} END"""
-    )
-
-
-def _sql_fields(*exprs: str) -> str:
-    return " || ',' || ".join(_sql_field(e) for e in exprs)
-
-
-# A plain post's CSV line (one message entry, no files; see ComplianceFormat.rendered_line), rendered
-# by PostgreSQL exactly as _Lines.block renders it: the same columns, escaped by the same rule.
-# The channel's and the author's columns come from lateral subqueries that PostgreSQL memoizes
-# (computed once per channel and per author); a missing channel or author row gives the columns
-# Python gives it (empty names; the id kept).
-_CHANNEL_COLS = f"""CASE WHEN c.type IN ('D', 'G') THEN ',,,' ELSE {
-    _sql_fields("COALESCE(c.teamid, '')", "COALESCE(t.name, '')", "COALESCE(t.displayname, '')")
-} || ',' END || {_sql_fields("c.id", "COALESCE(c.name, '')")} || ',' || CASE c.type
-WHEN 'D' THEN 'Direct Message' WHEN 'G' THEN 'Group Message' ELSE {
-    _sql_field("COALESCE(c.displayname, '')")
-} END
-|| ',' || CASE c.type WHEN 'O' THEN 'public' WHEN 'P' THEN 'private' WHEN 'D' THEN 'direct'
-WHEN 'G' THEN 'group' ELSE {_sql_field("COALESCE(c.type::text, '')")} END"""
-CSV_POST_JOINS = f"""
-LEFT JOIN LATERAL (SELECT {_CHANNEL_COLS} AS cols FROM channels c LEFT JOIN teams t ON t.id = c.teamid
-                   WHERE c.id = p.channelid OFFSET 0) ch ON true
-LEFT JOIN LATERAL (SELECT {_sql_fields("u.id", "COALESCE(u.email, '')", "COALESCE(u.username, '')")} AS cols,
-                          EXISTS (SELECT 1 FROM bots b WHERE b.userid = u.id) AS is_bot
-                   FROM users u WHERE u.id = p.userid OFFSET 0) us ON true"""
-
-
-def _sql_post_line(kind: str, edited: str, text: str) -> str:
-    """One message line of a post (``_Lines.post``): ``kind``, the edited-post id and the text as SQL."""
-    return f"""COALESCE(p.createat, 0) || ',' || p.updateat || ',' || {kind}
-|| ',' || COALESCE(ch.cols, ',,,' || {_sql_field("COALESCE(p.channelid, '')")} || ',,,')
-|| ',' || COALESCE(us.cols, {_sql_field("COALESCE(p.userid, '')")} || ',,')
-|| ',' || {_sql_field("p.id")} || ',' || {edited} || ',' || {_sql_field("COALESCE(p.rootid, '')")} || ',' || {text}
-|| ',message,' || CASE WHEN us.is_bot OR p.props->>'from_bot' = 'true' THEN 'bot' ELSE 'user' END
-|| ',' || {_sql_field("COALESCE(p.props->>'previewed_post', '')")} || chr(10)"""
-
-
-_MESSAGE = _sql_field("COALESCE(p.message, '')")
-_NOT_DELETED_KIND = """CASE WHEN p.updateat <= COALESCE(p.createat, 0) THEN ''
-WHEN COALESCE(p.editat, 0) > 0 THEN 'EditedNewMsg' ELSE 'UpdatedNoMsgChange' END"""
-CSV_POST_LINE = _sql_post_line(_NOT_DELETED_KIND, "''", _MESSAGE)
-# A deleted post without files: its entries (post_classifier.classify) as _Lines.post renders them.
-CSV_DELETED_POST_LINES = f"""CASE
-WHEN COALESCE(p.deleteat, 0) > 0 AND COALESCE(p.originalid, '') <> ''
-THEN {_sql_post_line("'EditedOriginalMsg'", _sql_field("p.originalid"), _MESSAGE)}
-WHEN COALESCE(p.deleteat, 0) > 0 AND p.props->>'deleteBy' IS NOT NULL
-THEN CASE WHEN COALESCE(p.createat, 0) >= %(start)s THEN {_sql_post_line("''", "''", _MESSAGE)} ELSE '' END
-|| {_sql_post_line("'Deleted'", "''", _sql_field("'delete ' || COALESCE(p.message, '')"))}
-ELSE {CSV_POST_LINE} END"""
-
-
 def _channel_cols(ch: ChannelInfo) -> list[Any]:
     return [
         ch.team_id,
@@ -158,95 +92,10 @@ def _channel_cols(ch: ChannelInfo) -> list[Any]:
     ]
 
 
-def post_rows(cp: ClassifiedPost, head: list[Any] | None = None) -> list[list[Any]]:
-    """The CSV rows of one classified post: messages, then uploads, then file deletions.
-
-    ``head``: the post's channel columns (:func:`_channel_cols`), when the caller caches them.
-    """
-    p = cp.post
-    u = p.user
-    if head is None:
-        head = _channel_cols(p.channel)
-    user_cols = [u.id, u.email, u.username, p.id]
-    rows = []
-    for m in cp.messages:
-        rows.append(
-            [
-                p.create_at,
-                p.update_at,
-                m.update_type.value,
-                *head,
-                *user_cols,
-                m.edited_new_msg_id,
-                p.root_id,
-                m.message,
-                "message",
-                u.user_type,
-                p.previewed_post,
-            ]
-        )
-    for f in cp.uploads:
-        rows.append(
-            [
-                p.create_at,
-                p.update_at,
-                "",
-                *head,
-                *user_cols,
-                "",
-                p.root_id,
-                attachment_message(f),
-                "attachment",
-                u.user_type,
-                p.previewed_post,
-            ]
-        )
-    for f in cp.file_deletions:
-        rows.append(
-            [
-                p.create_at,
-                f.delete_at,
-                UpdateType.FILE_DELETED.value,
-                *head,
-                *user_cols,
-                "",
-                p.root_id,
-                attachment_message(f),
-                "deleted attachment",
-                u.user_type,
-                p.previewed_post,
-            ]
-        )
-    return rows
-
-
-def member_row(ch: ChannelInfo, e: MemberEvent) -> list[Any]:
-    u = e.user
-    text = _MEMBER_TEXT[e.kind].format(u=u.username, e=u.email)
-    return [
-        e.time,
-        0,
-        "",
-        *_channel_cols(ch),
-        u.id,
-        u.email,
-        u.username,
-        "",
-        "",
-        "",
-        text,
-        e.kind.value,
-        u.user_type,
-        "",
-    ]
-
-
 class _Lines:
     """Renders rows to CSV lines, with each channel's and user's columns escaped once.
 
-    Equal to :func:`csv_line` of :func:`post_rows` / :func:`member_row` (a test checks it), about four
-    times faster: the hot path is one f-string per row and one regex search over its free-text fields.
-    One instance serves a whole window: the caches are keyed by object identity and keep the keyed
+    Each line is one f-string of escaped fields (:func:`csv_field`). One instance serves a whole window: the caches are keyed by object identity and keep the keyed
     objects alive (an id is never reused while cached), and each is emptied when it passes ``LIMIT``
     entries, so memory stays bounded whatever the window's size.
     """
@@ -282,22 +131,17 @@ class _Lines:
         return cached[1]
 
     def post(self, cp: ClassifiedPost) -> list[str]:
-        """The lines of one post, in :func:`post_rows` order."""
+        """The lines of one post: its messages, then its uploads, then its file deletions (the
+        columns of :data:`HEADER`; :data:`CSV_POST_LINES` renders a post without files alike)."""
         p = cp.post
         u = p.user
-        pid, root, preview = p.id, p.root_id, p.previewed_post
-        if _any_needs_quotes(pid, root, preview):  # never for Mattermost ids
-            return [csv_line(row) for row in post_rows(cp)]
-        who = f"{self.channel(p.channel)},{self.user(u)},{pid}"
+        root, preview = csv_field(p.root_id), csv_field(p.previewed_post)
+        who = f"{self.channel(p.channel)},{self.user(u)},{csv_field(p.id)}"
         tail = f"{u.user_type},{preview}\n"
         created = p.create_at
         lines = []
         for m in cp.messages:
-            text, edited = m.message, m.edited_new_msg_id
-            if _needs_quotes(text):
-                text = csv_field(text)
-            if edited and _needs_quotes(edited):
-                edited = csv_field(edited)
+            text, edited = csv_field(m.message), csv_field(m.edited_new_msg_id)
             lines.append(
                 f"{created},{p.update_at},{m.update_type.value},{who},{edited},{root},{text},message,{tail}"
             )
@@ -310,36 +154,6 @@ class _Lines:
                 f"{created},{f.delete_at},FileDeleted,{who},,{root},{text},deleted attachment,{tail}"
             )
         return lines
-
-    def block(self, cp: ClassifiedPost) -> str:
-        """All lines of one post as one string (``"".join(self.post(cp))``), fast for a post with one entry."""
-        p = cp.post
-        messages = cp.messages
-        if len(messages) != 1 or cp.uploads or cp.file_deletions:
-            return "".join(self.post(cp))
-        pid, root, preview = p.id, p.root_id, p.previewed_post
-        if _any_needs_quotes(pid, root, preview):  # never for Mattermost ids
-            return "".join(self.post(cp))
-        ch, u = p.channel, p.user
-        chs = self._channels.get(id(ch))
-        if chs is None:
-            self.channel(ch)
-            chs = self._channels[id(ch)]
-        us = self._users.get(id(u))
-        if us is None:
-            self.user(u)
-            us = self._users[id(u)]
-        m = messages[0]
-        kind, text = m.update_type, m.message
-        if _needs_quotes(text):
-            text = csv_field(text)
-        edited = p.original_id if kind is _EDITED_ORIGINAL else ""
-        if edited and _needs_quotes(edited):
-            edited = csv_field(edited)
-        return (
-            f"{p.create_at},{p.update_at},{_UPDATE_TYPE_TEXT[kind]},{chs[1]},{us[1]},{pid},{edited},{root},"
-            f"{text},message,{us[2]},{preview}\n"
-        )
 
     def member(self, ch: ChannelInfo, e: MemberEvent) -> str:
         u = e.user
@@ -356,113 +170,7 @@ class _Lines:
         return f"{e.time},0,,{self.channel(ch)},{cached[1]}"
 
 
-_CHANNEL_KEYS = (
-    "TeamId",
-    "TeamName",
-    "TeamDisplayName",
-    "ChannelId",
-    "ChannelName",
-    "ChannelDisplayName",
-    "ChannelType",
-    "RoomId",
-    "StartTime",
-    "EndTime",
-    "MessagesCount",
-    "AttachmentsCount",
-)
-
-
-def _channel_values(ch: ChannelInfo, batch: ExportBatch) -> tuple[Any, ...]:
-    """A channel's ``metadata.json`` values before its counts, in ``_CHANNEL_KEYS`` order."""
-    return (
-        ch.team_id,
-        ch.team_name,
-        ch.team_display_name,
-        ch.id,
-        ch.name,
-        ch.display_name,
-        ch.type,
-        ch.room_id,
-        batch.window.start_ms,
-        batch.window.end_ms,
-    )
-
-
-def metadata_fields(batch: ExportBatch, counts: dict[str, list[int]]) -> dict[str, Any]:
-    """``metadata.json`` as a dict: keys as Mattermost (Go) writes them, channels sorted by id."""
-    channels: dict[str, Any] | None = None
-    if batch.channels:
-        channels = {}
-        for cid, act in sorted(batch.channels.items()):
-            ch = act.channel
-            messages, attachments = counts.get(cid, (0, 0))
-            values = (*_channel_values(ch, batch), messages, attachments)
-            channels[cid] = dict(zip(_CHANNEL_KEYS, values, strict=True))
-    return {
-        "Channels": channels,
-        "MessagesCount": sum(c[0] for c in counts.values()),
-        "AttachmentsCount": sum(c[1] for c in counts.values()),
-        "StartTime": batch.start_ms,
-        "EndTime": batch.end_ms,
-    }
-
-
-def _go_escape(text: str) -> str:
-    for char, escaped in _GO_JSON_ESCAPES.items():
-        if char in text:
-            text = text.replace(char, escaped)
-    return text
-
-
-def metadata_document(
-    batch: ExportBatch, counts: dict[str, list[int]], cache: dict[tuple[str, int, int], str] | None = None
-) -> str:
-    """``metadata.json``: exactly ``json.dumps(metadata_fields(...), indent=2)`` with Go's escapes.
-
-    Written by hand because ``indent`` makes Python fall back to its pure-Python encoder, which
-    costs ~50 ms per batch on a workspace with hundreds of active channels. ``cache`` keeps each
-    channel's block up to its counts, rendered and escaped once per window (a window's channel
-    records do not change).
-    """
-    if not batch.channels:
-        channels = "null"
-    else:
-        cache = {} if cache is None else cache
-        blocks = []
-        start, end = batch.window.start_ms, batch.window.end_ms
-        for cid, act in sorted(batch.channels.items()):
-            head = cache.get((cid, start, end))
-            if head is None:
-                head = cache[(cid, start, end)] = _channel_block_head(cid, act.channel, batch)
-            messages, attachments = counts.get(cid, (0, 0))
-            blocks.append(f'{head}{messages},\n      "AttachmentsCount": {attachments}\n    }}')
-        channels = "{\n" + ",\n".join(blocks) + "\n  }"
-    messages = sum(c[0] for c in counts.values())
-    attachments = sum(c[1] for c in counts.values())
-    return (
-        f'{{\n  "Channels": {channels},\n  "MessagesCount": {messages},\n'
-        f'  "AttachmentsCount": {attachments},\n  "StartTime": {batch.start_ms},\n'
-        f'  "EndTime": {batch.end_ms}\n}}'
-    )
-
-
-def _channel_block_head(cid: str, ch: ChannelInfo, batch: ExportBatch) -> str:
-    """A channel's ``metadata.json`` block up to the value of ``MessagesCount`` (escaped)."""
-    enc = encode_basestring
-    inner = "".join(
-        f"      {enc(k)}: {enc(v) if isinstance(v, str) else v},\n"
-        for k, v in zip(_CHANNEL_KEYS, _channel_values(ch, batch), strict=False)
-    )
-    return _go_escape(f'    {enc(cid)}: {{\n{inner}      "MessagesCount": ')
-
-
-def _any_needs_quotes(*fields: str) -> bool:
-    return any(_needs_quotes(f) for f in fields)
-
-
 Entry = tuple[tuple[Any, ...], bytes]  # (sort key, CSV line in UTF-8)
-_EDITED_ORIGINAL = UpdateType.EDITED_ORIGINAL
-_UPDATE_TYPE_TEXT = {t: t.value for t in UpdateType}
 
 
 class CsvFormat(ComplianceFormat):
@@ -476,65 +184,53 @@ class CsvFormat(ComplianceFormat):
 
     State kept between batches is per channel (a number) plus the (channel, author) pairs given a
     synthetic join, never per membership row: it does not grow with the window's posts or history.
-    In window mode the format asks for no member lists (:attr:`member_lists`), so the membership
+    In window mode the format asks for no member lists (:attr:`member_listing`), so the membership
     source (:class:`~mmgov.compliance.window_membership.WindowMembership`) keeps only who is present.
     """
 
     name = "csv"
     # Plain posts (nearly all) come escaped from PostgreSQL: Python only joins the parts.
-    rendered_line = CSV_POST_LINE
-    rendered_deleted = CSV_DELETED_POST_LINES
-    rendered_joins = CSV_POST_JOINS
-    rendered_params: ClassVar[dict[str, Any]] = {"csv_quote": QUOTE_PATTERN_SQL}
-    # batch mode: at most this many rendered membership lines are kept for unchanged channels
-    CACHE_LINES = 50_000
+    accelerator = ACCELERATOR
 
     def __init__(self, settings: Any, export_format: str | None = None):
         super().__init__(settings, export_format)
         self.per_window = getattr(getattr(settings, "Mmgov", None), "CsvMembershipRows", "window") != "batch"
-        self.member_lists = not self.per_window  # window mode writes each membership row once
+        self.member_listing = MemberListing.ONCE_PER_WINDOW if self.per_window else MemberListing.EVERY_BATCH
         # window mode: channel -> end of the last batch written; synthetic joins written
         self._written_until: dict[str, int] = {}
         self._synthetic: set[tuple[str, str]] = set()
-        # batch mode: channel -> (joins list, its entries), while the channel's membership is unchanged
-        self._channel_entries: dict[str, tuple[list[MemberEvent], list[Entry]]] = {}
-        self._cached_lines = 0
         self._lines = _Lines(member_cache=not self.per_window)  # rendering caches, bounded
         self._metadata_heads: dict[tuple[str, int, int], str] = {}  # metadata.json channel blocks
 
     def _member_entries(self, batch: ExportBatch, result: BatchResult, lines: _Lines) -> Iterator[Entry]:
-        """The batch's membership rows, sorted by their keys."""
-        if self.per_window:
-            return self._member_entries_once(batch, result, lines)
-        entries = self._member_entries_every_batch(batch, result, lines)
-        entries.sort(key=_first)
-        return iter(entries)
+        """The batch's membership rows, sorted by their keys, rendered as they go.
 
-    def _member_entries_once(self, batch: ExportBatch, result: BatchResult, lines: _Lines) -> Iterator[Entry]:
-        """The membership rows not written by an earlier batch of the window, sorted, rendered as they go.
-
-        Every event before the end of the last batch written for a channel was written then (a join
-        or leave makes its channel active in the batch of its time, and batches tile the window), so
-        only the tail of ``joins`` (by time) and this batch's leaves can be new; a synthetic join is
-        written once per (channel, author). Within the batch, a repeated (user, time, kind) is written
-        once. Correct for whole member lists and for the new joins only (``member_lists`` False).
+        Batch mode: every join and leave of every active channel. Window mode: only the rows no
+        earlier batch of the window wrote. Every event before the end of the last batch written for
+        a channel was written then (a join or leave makes its channel active in the batch of its
+        time, and batches tile the window), so only the tail of ``joins`` (by time) and this
+        batch's leaves can be new; a synthetic join is written once per (channel, author). Within
+        the batch, a repeated (user, time, kind) is written once. Correct for whole member lists
+        and for the new joins only (``member_listing`` once per window).
 
         A channel's joins and leaves are each sorted by (time, e-mail, user id) (see
         :class:`~mmgov.compliance.model.ChannelActivity`), so the rows are a lazy merge of those
-        runs: the first batch of a big workspace names every member of every channel (1M posts:
-        ~80k rows), and none of them is held in memory before it is written.
+        runs (stable: the order of one sort of all rows): the first batch of a big workspace names
+        every member of every channel (1M posts: ~80k rows), and none of them is held in memory
+        before it is written.
         """
         runs: list[Iterator[Entry]] = []
         for cid, act in sorted(batch.channels.items()):
-            written_until = self._written_until.get(cid)
             joins = act.joins
-            if written_until is not None:
-                joins = joins[bisect.bisect_left(joins, written_until, key=_event_time) :]
+            if self.per_window:
+                written_until = self._written_until.get(cid)
+                if written_until is not None:
+                    joins = joins[bisect.bisect_left(joins, written_until, key=_event_time) :]
+                self._written_until[cid] = batch.end_ms
             if joins:
                 runs.append(self._member_run(cid, act.channel, joins, 0, result, lines))
             if act.leaves:
                 runs.append(self._member_run(cid, act.channel, act.leaves, 1, result, lines))
-            self._written_until[cid] = batch.end_ms
         return heapq.merge(*runs, key=_first)
 
     def _member_run(
@@ -548,52 +244,25 @@ class CsvFormat(ComplianceFormat):
     ) -> Iterator[Entry]:
         """One channel's joins (``order`` 0) or leaves (1) as entries, in their (sorted) order.
 
-        A repeated (user, time) is written once: equal events are adjacent in a sorted run.
+        Window mode writes a repeated (user, time) once (equal events are adjacent in a sorted run).
         """
+        once = self.per_window
         synthetic_done = self._synthetic
         last: tuple[str, int] | None = None
         for e in events:
             uid = e.user.id
-            if e.synthetic:
-                if (cid, uid) in synthetic_done:
-                    continue
-                synthetic_done.add((cid, uid))
-            else:
-                key = (uid, e.time)
-                if key == last:
-                    continue
-                last = key
+            if once:
+                if e.synthetic:
+                    if (cid, uid) in synthetic_done:
+                        continue
+                    synthetic_done.add((cid, uid))
+                else:
+                    key = (uid, e.time)
+                    if key == last:
+                        continue
+                    last = key
             result.members += 1
             yield (e.time, "", cid, order, e.user.email, uid), lines.member(ch, e).encode()
-
-    def _member_entries_every_batch(
-        self, batch: ExportBatch, result: BatchResult, lines: _Lines
-    ) -> list[Entry]:
-        entries: list[Entry] = []
-        for cid, act in sorted(batch.channels.items()):
-            cached = self._channel_entries.get(cid)
-            if cached is not None and cached[0] is act.joins and not act.leaves:
-                entries.extend(cached[1])
-                result.members += len(cached[1])
-                continue
-            ch = act.channel
-            done = [
-                ((e.time, "", cid, order, e.user.email, e.user.id), lines.member(ch, e).encode())
-                for order, events in ((0, act.joins), (1, act.leaves))
-                for e in events
-            ]
-            result.members += len(done)
-            entries.extend(done)
-            if cached is not None:
-                self._cached_lines -= len(cached[1])
-                del self._channel_entries[cid]
-            if not act.leaves:
-                if self._cached_lines + len(done) > self.CACHE_LINES:  # bound memory on huge workspaces
-                    self._channel_entries.clear()
-                    self._cached_lines = 0
-                self._channel_entries[cid] = (act.joins, done)
-                self._cached_lines += len(done)
-        return entries
 
     def write_batch(self, batch: ExportBatch, out: ZipSink, files: FileSource) -> BatchResult:
         result = BatchResult.of(batch)
@@ -601,13 +270,13 @@ class CsvFormat(ComplianceFormat):
         members = self._member_entries(batch, result, lines)
         counts: dict[str, list[int]] = {}
         blocks: list[tuple[int, str, bytes]] = []  # (creation time, post id, the post's lines)
-        block = lines.block
+        post_lines = lines.post
         messages = uploads = deletions = 0
         with_files: list[ClassifiedPost] = []
         for cp in batch.posts:
             p = cp.post
             cid = p.channel.id
-            blocks.append((p.create_at, p.id, block(cp).encode()))
+            blocks.append((p.create_at, p.id, "".join(post_lines(cp)).encode()))
             if p.files:
                 with_files.append(cp)
             c = counts.get(cid)
@@ -643,7 +312,7 @@ class CsvFormat(ComplianceFormat):
     def _rendered_blocks(
         batch: ExportBatch, blocks: list[tuple[int, str, bytes]], counts: dict[str, list[int]]
     ) -> int:
-        """The batch's rendered posts (CSV_POST_LINE, CSV_DELETED_POST_LINES) as blocks; their
+        """The batch's rendered posts (CSV_POST_LINES) as blocks; their
         channels' message counts; the number of message entries."""
         rendered = batch.rendered
         blocks.extend(map(_CREATED_ID_LINE, rendered))
@@ -651,7 +320,7 @@ class CsvFormat(ComplianceFormat):
         entries = sum(map(_ENTRIES, rendered))
         if entries != len(rendered):  # deleted posts with their "created" entry: two lines
             for r in compress(rendered, map((1).__ne__, map(_ENTRIES, rendered))):  # C-level scan
-                per_channel[r[6]] += r[8] - 1
+                per_channel[r[6]] += r[3] - 1
         channel_of = batch.channel_of
         for cid, n in per_channel.items():
             key = channel_of[cid].id
@@ -715,7 +384,7 @@ def _sorted_row_by_row(members: Iterable[Entry], batch: ExportBatch, lines: _Lin
 _second = itemgetter(1)
 _CREATED_ID_LINE = itemgetter(1, 0, 7)  # a RenderedPost's (createat, id, line): its block
 _CHANNEL_ID = itemgetter(6)  # a RenderedPost's channel id
-_ENTRIES = itemgetter(8)  # a RenderedPost's message entries
+_ENTRIES = itemgetter(3)  # a RenderedPost's message entries
 
 
 def _event_time(e: MemberEvent) -> int:

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mmgov.compliance.file_store import S3_CONN_ID, s3_client
 from mmgov.errors import MmgovError
+from mmgov.file_store import S3Location
 from mmgov.settings import Settings
 
 EXPORT_SUBDIR = "export"  # Mattermost's model.ComplianceExportPath
@@ -171,34 +171,10 @@ class LocalDestination:
         return sorted(p.name for p in final_dir.iterdir()) if final_dir.is_dir() else []
 
 
-class S3Destination:
+class S3Destination(S3Location):
     """A prefix in an S3 bucket. Zips are built locally, uploaded to a staging key, then copied."""
 
     kind = "s3"
-
-    def __init__(
-        self,
-        bucket: str,
-        prefix: str = "",
-        *,
-        client: Any = None,
-        conn_id: str = S3_CONN_ID,
-        endpoint: str = "",
-        region: str = "",
-        ssl: bool = True,
-    ):
-        self.bucket = bucket
-        self.prefix = prefix.strip("/")
-        self._client = client
-        self._conn = (conn_id, endpoint, region, ssl)
-        self._tmp = Path(tempfile.gettempdir())
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            conn_id, endpoint, region, ssl = self._conn
-            self._client = s3_client(conn_id, endpoint=endpoint, region=region, ssl=ssl)
-        return self._client
 
     def _key(self, *parts: str) -> str:
         return "/".join(p for p in (self.prefix, *parts) if p)
@@ -326,24 +302,10 @@ def destination_from_settings(settings: Settings, *, s3_client_override: Any = N
         bucket, _, prefix = dest[len("s3://") :].partition("/")
         if not bucket:
             raise DeliveryError(f"Mmgov.ExportDestination {dest!r} names no bucket (s3://bucket/prefix)")
-        return S3Destination(
-            bucket,
-            prefix,
-            client=s3_client_override,
-            endpoint=fs.AmazonS3Endpoint,
-            region=fs.AmazonS3Region,
-            ssl=fs.AmazonS3SSL,
-        )
+        return S3Destination.from_file_settings(fs, bucket, prefix, client=s3_client_override)
     if dest:
         return LocalDestination(dest)
     if fs.DriverName == "amazons3":
         prefix = "/".join(p for p in (fs.AmazonS3PathPrefix.strip("/"), EXPORT_SUBDIR) if p)
-        return S3Destination(
-            fs.AmazonS3Bucket,
-            prefix,
-            client=s3_client_override,
-            endpoint=fs.AmazonS3Endpoint,
-            region=fs.AmazonS3Region,
-            ssl=fs.AmazonS3SSL,
-        )
+        return S3Destination.from_file_settings(fs, fs.AmazonS3Bucket, prefix, client=s3_client_override)
     return LocalDestination(Path(fs.Directory) / EXPORT_SUBDIR)

@@ -12,14 +12,13 @@ snapshot, so a post edited while the export runs cannot make the counts disagree
 and no row can be missed or read twice between batches. Memory holds the batch being written and
 the next one being built (the reader looks one row ahead to know the last batch); no query runs per
 row: post rows are narrow (authors and channels are looked up by id once per window, see
-:mod:`mmgov.compliance.post_rows`), files come from a second server-side cursor in the posts'
+:mod:`mmgov.compliance.post_reader`), files come from a second server-side cursor in the posts'
 order, membership is cached per channel (:mod:`mmgov.compliance.membership`) or, for a format
 that writes it once per window, streamed in time order (:mod:`mmgov.compliance.window_membership`).
 
-A format with ``rendered_line`` (CSV, Actiance) gets its plain posts rendered by PostgreSQL (and its
-deleted posts, ``rendered_deleted``): the stream then returns short rows with the format's
-rendering, and only posts with files and the deleted posts the format does not render are read
-again in full (one query per batch, same snapshot) and classified.
+A format with an ``accelerator`` (CSV, Actiance) gets its posts without files rendered by
+PostgreSQL: the stream then returns short rows with the format's rendering, and only posts with
+files are read again in full (one query per batch, same snapshot) and classified.
 """
 
 from __future__ import annotations
@@ -29,60 +28,35 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import compress
 from operator import itemgetter
-from typing import Any
 
 import psycopg
 
 from mmgov.compliance.export_window import ExportWindow
-from mmgov.compliance.membership import ChannelMembership, MembershipSource
+from mmgov.compliance.membership import ChannelMembership, MemberListing, MembershipSource
 from mmgov.compliance.model import (
     ChannelInfo,
     ClassifiedPost,
     ExportBatch,
     ExportedFile,
-    MessageEntry,
     PostRecord,
     RenderedPost,
-    UpdateType,
     UserInfo,
 )
 from mmgov.compliance.post_classifier import classify
-from mmgov.compliance.post_rows import (
+from mmgov.compliance.post_reader import (
     POST_QUERY,
     POSTS_BY_ID,
-    RENDERED_CREATEAT,
     WINDOW_PREDICATE,
     FileStream,
     Lookups,
+    SqlRendering,
     rendered_post_query,
 )
 from mmgov.compliance.post_stream import post_stream
 from mmgov.compliance.window_membership import WindowMembership
-from mmgov.twin_connection import can_export_snapshot, open_twin
+from mmgov.twin_connection import can_export_snapshot, open_twin, snapshot
 
 DEFAULT_BATCH_SIZE = 10_000
-
-# The selection with its channel, team, author and bot joins: what a post row means, and the
-# benchmark's COPY baseline. The export reads the same rows narrower (POST_QUERY) and looks the
-# joined attributes up by id (:class:`mmgov.compliance.post_rows.Lookups`).
-POST_COLUMNS = """
-    p.id, p.createat, p.updateat, COALESCE(p.deleteat, 0), COALESCE(p.editat, 0), p.userid, p.channelid,
-    COALESCE(p.rootid, ''), COALESCE(p.originalid, ''), COALESCE(p.message, ''), COALESCE(p.type, ''),
-    p.props->>'deleteBy', p.props->>'previewed_post', p.props->>'from_webhook', p.props->>'from_bot',
-    p.props->>'from_plugin', p.props->>'override_username', p.props->>'webhook_display_name',
-    c.name, c.displayname, c.type::text, c.teamid, t.name, t.displayname,
-    u.username, u.email, COALESCE(u.deleteat, 0), b.userid IS NOT NULL"""
-
-POST_JOINS = """
-FROM posts p
-LEFT JOIN channels c ON c.id = p.channelid
-LEFT JOIN teams t ON t.id = c.teamid
-LEFT JOIN users u ON u.id = p.userid
-LEFT JOIN bots b ON b.userid = p.userid"""
-
-STREAM_QUERY = (
-    f'SELECT {POST_COLUMNS} {POST_JOINS} WHERE {WINDOW_PREDICATE} ORDER BY p.updateat, p.id COLLATE "C"'
-)
 
 # The files of the window's posts, in the posts' own order (merged with the post stream, no per-batch query).
 FILES_STREAM = (
@@ -96,15 +70,6 @@ FILES_STREAM = (
 
 COUNT_POSTS = "SELECT count(*) FROM posts p WHERE " + WINDOW_PREDICATE
 COUNT_FILES = "SELECT count(*) FROM fileinfo f JOIN posts p ON p.id = f.postid WHERE " + WINDOW_PREDICATE
-
-
-def sql_literal(query: str, window: ExportWindow) -> str:
-    """A window query with its two parameters inlined (for COPY, which takes no parameters)."""
-    return (
-        query.replace("%(start)s", str(int(window.start_ms)))
-        .replace("%(end)s", str(int(window.end_ms)))
-        .replace("%%", "%")
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,18 +110,6 @@ def _restricted(query: str, unexported_only: bool) -> str:
     return only_unexported(query)
 
 
-@contextmanager
-def snapshot(conn: psycopg.Connection, *, read_only: bool = True) -> Iterator[psycopg.Connection]:
-    """A REPEATABLE READ transaction (READ ONLY unless the run records its ledger in it): one
-    consistent snapshot of the database."""
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        conn.rollback()
-    with conn.transaction():
-        mode = ", READ ONLY" if read_only else ""
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ" + mode)
-        yield conn
-
-
 class WindowReader:
     """Iterate over a window's batches; :attr:`counts` holds the database's counts of the same snapshot.
 
@@ -174,23 +127,18 @@ class WindowReader:
         window: ExportWindow,
         batch_size: int = DEFAULT_BATCH_SIZE,
         *,
-        rendered_line: str | None = None,
-        rendered_joins: str = "",
-        rendered_deleted: str | None = None,
-        rendered_time: str = RENDERED_CREATEAT,
-        rendered_params: dict[str, Any] | None = None,
-        member_lists: bool = True,
+        rendering: SqlRendering | None = None,
+        member_listing: MemberListing = MemberListing.EVERY_BATCH,
         ledger_run: int | None = None,
         unexported_only: bool = False,
         zip_prefix: str = "",
     ):
-        """``rendered_*``: a format's SQL rendering of plain posts
-        (:attr:`mmgov.compliance.formats.ComplianceFormat.rendered_line`, ``rendered_deleted``,
-        ``rendered_time``);
-        those posts then come in ``batch.rendered`` and only the others are classified into
-        ``batch.posts``. ``member_lists``: False gives each channel's membership once per window
-        (:attr:`mmgov.compliance.formats.ComplianceFormat.member_lists`,
-        :class:`~mmgov.compliance.window_membership.WindowMembership`).
+        """``rendering``: a format's SQL rendering of posts without files
+        (:attr:`mmgov.compliance.formats.ComplianceFormat.accelerator`); those posts then come in
+        ``batch.rendered`` and only the others are classified into ``batch.posts``.
+        ``member_listing``: how the format writes membership
+        (:attr:`mmgov.compliance.formats.ComplianceFormat.member_listing`); once per window, the
+        membership source is :class:`~mmgov.compliance.window_membership.WindowMembership`.
 
         ``ledger_run``: record the rows read as that run's in the compliance ledger, in the same
         snapshot (:mod:`mmgov.compliance.ledger`). ``unexported_only``: a late read, only the versions
@@ -202,12 +150,8 @@ class WindowReader:
         self.conn = conn
         self.window = window
         self.batch_size = batch_size
-        self.rendered_line = rendered_line
-        self.rendered_joins = rendered_joins
-        self.rendered_deleted = rendered_deleted
-        self.rendered_time = rendered_time
-        self.rendered_params = rendered_params or {}
-        self.member_lists = member_lists
+        self.rendering = rendering
+        self.member_listing = member_listing
         self.ledger_run = ledger_run
         self.unexported_only = unexported_only
         self.zip_prefix = zip_prefix
@@ -222,7 +166,8 @@ class WindowReader:
             # Plan for the whole result (like COPY), not for the first rows.
             conn.execute("SET LOCAL cursor_tuple_fraction = 1.0")
             self.counts = count_window(conn, window, unexported_only=late)
-            source = MembershipSource if self.member_lists else WindowMembership
+            every_batch = self.member_listing is MemberListing.EVERY_BATCH
+            source = MembershipSource if every_batch else WindowMembership
             params = {"start": window.start_ms, "end": window.end_ms}
             if self.ledger_run is not None:
                 from mmgov.compliance.ledger import RECORD
@@ -231,12 +176,10 @@ class WindowReader:
             # a late read's membership: who was present at the window start, no joins or leaves
             m_start, m_end = (window.start_ms, window.start_ms) if late else (window.start_ms, window.end_ms)
             self._membership_range = (m_start, m_end) if late else None
-            rendered = self.rendered_line is not None
-            if rendered:
-                query = rendered_post_query(
-                    self.rendered_line, self.rendered_joins, self.rendered_deleted, self.rendered_time
-                )
-                query_params = {**params, **self.rendered_params}
+            rendered = self.rendering is not None
+            if self.rendering is not None:
+                query = rendered_post_query(self.rendering)
+                query_params = {**params, **self.rendering.params}
             else:
                 query, query_params = POST_QUERY, params
             query = _restricted(query, late)
@@ -294,7 +237,7 @@ class WindowReader:
         batch_channels: dict[str, ChannelInfo] = {}
         authors: dict[str, dict[str, UserInfo]] = {}
         rendered: list[RenderedPost] = []
-        if self.rendered_line is None:
+        if self.rendering is None:
             posts = _classified_posts(rows, files, lookups, self.window.start_ms)
             for cp in posts:
                 p = cp.post
@@ -361,7 +304,6 @@ def iter_batches(
 
 _ID = itemgetter(0)
 _FROM_BOT = itemgetter(4)  # of a rendered read's row
-_CLASSIFY = itemgetter(3)  # of a rendered read's row: a deleted post the format does not render
 _AUTHOR = itemgetter(6, 5)  # (channel id, user id): the same places in both kinds of row
 
 
@@ -379,23 +321,15 @@ def _first_author_posts(rows: list[tuple]) -> dict[tuple[str, str], bool]:
 def _full_rows(
     conn: psycopg.Connection, rows: list[tuple], files: dict[str, list[ExportedFile]]
 ) -> dict[int, tuple]:
-    """Position -> full row (:data:`POSTS_BY_ID`) of a rendered read's posts with files, and its deleted
-    posts unless the format renders them.
+    """Position -> full row (:data:`POSTS_BY_ID`) of a rendered read's posts with files.
 
-    Those posts need the classifier (several entries, files); one query per batch, same snapshot.
+    Those posts need the classifier (their files); one query per batch, same snapshot.
     """
-    ids = dict.fromkeys(map(_ID, compress(rows, map(_CLASSIFY, rows))))
-    ids.update(dict.fromkeys(files))
-    if not ids:
+    if not files:
         return {}
-    found = {r[0]: r for r in conn.execute(POSTS_BY_ID, {"ids": list(ids)}).fetchall()}
+    found = {r[0]: r for r in conn.execute(POSTS_BY_ID, {"ids": list(files)}).fetchall()}
     position = dict(zip(map(_ID, rows), range(len(rows)), strict=True))
     return {position[pid]: row for pid, row in found.items() if pid in position}
-
-
-_CREATED = UpdateType.CREATED
-_EDITED_NEW = UpdateType.EDITED_NEW
-_UPDATED = UpdateType.UPDATED_NO_MSG_CHANGE
 
 
 def _classified_posts(
@@ -403,8 +337,8 @@ def _classified_posts(
 ) -> list[ClassifiedPost]:
     """The batch's post records, classified (:func:`~mmgov.compliance.post_classifier.classify`).
 
-    A post with no files that is neither deleted nor an edit's old text (nearly all of them) gets
-    its single entry here, without the classifier's general path.
+    Every post goes through the rule table: an inline test for the common kinds saved 0.12 us of
+    CPU per post (100k posts: 192 ms inline, 204 ms through the table), under 1% of a post's cost.
     """
     users, channels = lookups.users, lookups.channels
     out: list[ClassifiedPost] = []
@@ -453,9 +387,5 @@ def _classified_posts(
             webhook_display_name or "",
             tuple(post_files) if post_files else (),
         )
-        if post_files or deleteat > 0:
-            append(classify(post, window_start))
-        else:
-            kind = _CREATED if updateat <= createat else (_EDITED_NEW if editat > 0 else _UPDATED)
-            append(ClassifiedPost(post, (MessageEntry(post, kind, message, updateat),)))
+        append(classify(post, window_start))
     return out

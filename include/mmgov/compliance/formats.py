@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, ClassVar, Protocol
 
+from mmgov.compliance.membership import MemberListing
 from mmgov.compliance.model import ExportBatch, ExportedFile
-from mmgov.compliance.post_rows import RENDERED_CREATEAT
+from mmgov.compliance.post_reader import SqlRendering
 from mmgov.errors import MmgovError
+from mmgov.file_store import AttachmentUnavailable, FileSource
 from mmgov.settings import EXPORT_FORMATS, Settings
 
 # Mattermost's own warning texts (shared/export.go), kept so that existing tooling recognises them.
@@ -34,22 +35,6 @@ class UnknownFormatError(MmgovError, ValueError):
 
     code = "COMPLIANCE_EXPORT_UNKNOWN_FORMAT"
     status = 400
-
-
-class AttachmentUnavailable(MmgovError):
-    """An attachment that cannot be read from the file store (missing, unreadable, unsafe path).
-
-    Formats turn it into a warning (:func:`copy_attachment` does): never a failure of the export.
-    """
-
-    code = "COMPLIANCE_EXPORT_FILE_UNAVAILABLE"
-    status = 404
-
-    def __init__(self, path: str, reason: str, *, during_copy: bool = False):
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
-        self.during_copy = during_copy
 
 
 class ZipSink(Protocol):
@@ -75,18 +60,6 @@ class ZipSink(Protocol):
     @property
     def names(self) -> list[str]:
         """Entry names written so far, in order."""
-        ...
-
-
-class FileSource(Protocol):
-    """Read-only access to the Mattermost file store (local folder or S3), confined to its root."""
-
-    def open(self, path: str) -> AbstractContextManager[IO[bytes]]:
-        """Open ``fileinfo.path`` for reading; raise :class:`AttachmentUnavailable` when it cannot be read."""
-        ...
-
-    def describe(self) -> str:
-        """Where the store is, for logs (no secrets)."""
         ...
 
 
@@ -167,28 +140,13 @@ class ComplianceFormat(ABC):
     #: False when the zips are a means of delivery, not the deliverable (``globalrelay`` mails the
     #: EMLs and does not keep the zips in the export root); True publishes them there.
     publishes_archive: ClassVar[bool] = True
-    #: An SQL expression over ``posts p`` (and the relations :attr:`rendered_joins` adds) that
-    #: renders a plain post (not deleted, no files: one message entry) for this format, or None.
-    #: When set, the extractor reads those posts as :data:`~mmgov.compliance.model.RenderedPost`
-    #: rows into ``batch.rendered`` instead of classifying them into ``batch.posts`` (the CSV
-    #: format: PostgreSQL writes the whole line), the rendering as UTF-8 ``bytes``. Named query
-    #: parameters: :attr:`rendered_params`.
-    rendered_line: ClassVar[str | None] = None
-    #: With :attr:`rendered_line`: an SQL expression rendering a deleted post without files (all its
-    #: message entries), or None to have deleted posts classified in Python.
-    rendered_deleted: ClassVar[str | None] = None
-    #: With :attr:`rendered_line`: the SQL expression of a rendered row's time (``RenderedPost[1]``),
-    #: the time the format orders the post's first entry by; default the post's ``createat``.
-    rendered_time: ClassVar[str] = RENDERED_CREATEAT
-    rendered_joins: ClassVar[str] = ""
-    rendered_params: ClassVar[dict[str, Any]] = {}
-    #: True: every batch's ``ChannelActivity.joins`` lists every member present (Actiance and
-    #: Global Relay name all participants of each conversation). False, for a format that writes
-    #: each membership row once per window: a channel's present members come only in the first
-    #: batch where it is active, later batches hold only new joins, and the membership source
-    #: (:class:`mmgov.compliance.window_membership.WindowMembership`) keeps only who is present
-    #: between batches (memory stays flat on big workspaces).
-    member_lists: bool = True
+    #: PostgreSQL's rendering of a post without files for this format, or None (rendered in
+    #: Python). With one, the extractor reads those posts as
+    #: :data:`~mmgov.compliance.model.RenderedPost` rows into ``batch.rendered`` instead of
+    #: classifying them into ``batch.posts``; it must give the bytes the Python path gives.
+    accelerator: ClassVar[SqlRendering | None] = None
+    #: How the format writes membership (:class:`~mmgov.compliance.membership.MemberListing`).
+    member_listing: MemberListing = MemberListing.EVERY_BATCH
 
     def __init__(self, settings: Settings, export_format: str | None = None):
         self.settings = settings
@@ -240,42 +198,29 @@ _BUILTIN: dict[str, str] = {
     "globalrelay": "mmgov.compliance.globalrelay_format:GlobalRelayFormat",
     "globalrelay-zip": "mmgov.compliance.globalrelay_format:GlobalRelayFormat",
 }
-_REGISTRY: dict[str, Callable[[Settings, str], ComplianceFormat]] = {}
-
-
-def register_format(name: str, factory: Callable[[Settings, str], ComplianceFormat]) -> None:
-    """Register (or replace) the factory for ``name``: ``factory(settings, name) -> ComplianceFormat``."""
-    _REGISTRY[name] = factory
 
 
 def format_names() -> list[str]:
     """Every name a run may ask for."""
-    return sorted(set(_BUILTIN) | set(_REGISTRY) | set(EXPORT_FORMATS))
+    return sorted(set(_BUILTIN) | set(EXPORT_FORMATS))
+
+
+def format_class(name: str) -> type[ComplianceFormat]:
+    """The class of the format named ``name``."""
+    if name not in _BUILTIN:
+        raise UnknownFormatError(f"export_format must be one of {', '.join(format_names())}; got {name!r}")
+    module_name, _, class_name = _BUILTIN[name].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        raise UnknownFormatError(
+            f"export_format {name!r} is not available in this build yet ({module_name} is missing)"
+        ) from exc
+    return getattr(module, class_name)
 
 
 def get_format(name: str, settings: Settings) -> ComplianceFormat:
-    """Build the format registered as ``name`` for one run."""
-    factory = _REGISTRY.get(name)
-    if factory is None and name in _BUILTIN:
-        module_name, _, class_name = _BUILTIN[name].partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            raise UnknownFormatError(
-                f"export_format {name!r} is not available in this build yet ({module_name} is missing)"
-            ) from exc
-        factory = getattr(module, class_name)
-    if factory is None:
-        raise UnknownFormatError(f"export_format must be one of {', '.join(format_names())}; got {name!r}")
-    return factory(settings, name)
-
-
-def iter_post_files(batch: ExportBatch) -> Iterator[ExportedFile]:
-    """Every attachment of the batch once, in post order then (createat, id): what formats copy.
-
-    (Rendered posts, ``batch.rendered``, have no files.)
-    """
-    for cp in batch.posts:
-        yield from cp.post.files
+    """Build the format named ``name`` for one run."""
+    return format_class(name)(settings, name)

@@ -20,46 +20,36 @@ Failures: a temporary one (a 4xx reply, a timeout, a dropped or refused connecti
 task with backoff (1, 2 and 4 s by default), then raises :class:`GlobalRelayTemporaryError` so the
 Airflow task retry resumes after the ledger. A permanent one (a 5xx reply: refused sender, recipient
 or message, failed AUTH) raises :class:`GlobalRelayPermanentError` with the server's reply code and
-text; it is an ``AirflowFailException``, so Airflow fails the task without retrying (no retry would
-help) and alerts. Missing configuration raises :class:`GlobalRelayConfigError` (also no retry).
+text; it is not ``retryable``, so the task edge fails the task without retrying (no retry would help)
+and alerts. Missing configuration raises :class:`GlobalRelayConfigError` (also no retry).
 
 Memory: emails are streamed from the zip to the socket in 1 MiB chunks (dot-stuffed, CRLF), never
-held whole.
+held whole. The ledger is :mod:`~mmgov.compliance.globalrelay_ledger`; the SMTP conversation (the
+smtp provider's hook, so Airflow-bound) is :mod:`~mmgov.compliance.globalrelay_smtp`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import smtplib
-import ssl
 import time
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass
 from email import policy as email_policy
 from email.parser import HeaderParser
-from functools import cached_property
 from pathlib import Path
-from typing import IO, Any
 
-import psycopg
-from airflow.providers.smtp.hooks.smtp import SmtpHook
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
-
+from mmgov.compliance.globalrelay_ledger import DeliveryLedger
 from mmgov.errors import MmgovError, SettingsError
 from mmgov.settings import GlobalRelaySettings, Settings
-from mmgov.state import SCHEMA, ensure_mmgov_schema, register_ddl
-
-register_ddl("globalrelay.sql")
 
 log = logging.getLogger(__name__)
 
 GLOBALRELAY_CONN_ID = "globalrelay_smtp"
 CUSTOMER_SERVERS = {"A9": ("mailarchivespool1.globalrelay.com", 25), "A10": ("feeds.globalrelay.com", 25)}
 MAX_EMAILS_PER_CONNECTION = 400  # Global Relay closes connections after 400 messages (Mattermost's constant)
-LEDGER_TABLE = f"{SCHEMA}.globalrelay_delivery"
 _CHUNK = 1024 * 1024
 _MAX_HEADER_BYTES = 1024 * 1024
 _SETTINGS_KEY = "MessageExportSettings.GlobalRelaySettings"
@@ -80,11 +70,12 @@ class GlobalRelayTemporaryError(GlobalRelayDeliveryError):
     retryable = True  # mmgov.outcome.is_deterministic: keeps its retries
 
 
-class GlobalRelayPermanentError(GlobalRelayDeliveryError, AirflowFailException):
+class GlobalRelayPermanentError(GlobalRelayDeliveryError):
     """The SMTP server refused for good (5xx): retrying cannot help. Carries the reply code and text."""
 
     code = "GLOBAL_RELAY_SMTP_REJECTED"
     status = 502
+    retryable = False  # the task edge fails the task at once: no Airflow retry
 
     def __init__(self, message: str, *, smtp_code: int | None = None, smtp_text: str = ""):
         super().__init__(message)
@@ -92,11 +83,12 @@ class GlobalRelayPermanentError(GlobalRelayDeliveryError, AirflowFailException):
         self.smtp_text = smtp_text
 
 
-class GlobalRelayConfigError(GlobalRelayDeliveryError, SettingsError, AirflowFailException):
+class GlobalRelayConfigError(GlobalRelayDeliveryError, SettingsError):
     """Global Relay delivery is not configured well enough to try (a setting or the connection): no retry."""
 
     code = "GLOBAL_RELAY_NOT_CONFIGURED"
     status = 400
+    retryable = False  # the task edge fails the task at once: no Airflow retry
 
 
 @dataclass(frozen=True)
@@ -146,50 +138,6 @@ def smtp_server(
         f"{_SETTINGS_KEY}.CustomerType is CUSTOM but neither {_SETTINGS_KEY}.CustomSMTPServerName nor the "
         f"host of the Airflow connection {GLOBALRELAY_CONN_ID} is set"
     )
-
-
-class GlobalRelaySmtpHook(SmtpHook):
-    """The smtp provider's hook, talking to the server chosen by ``CustomerType`` (not the connection's host)."""
-
-    def __init__(self, smtp_conn_id: str = GLOBALRELAY_CONN_ID, *, server: tuple[str, int] | None = None):
-        super().__init__(smtp_conn_id=smtp_conn_id)
-        self._server = server
-
-    @property
-    def host(self) -> str:
-        return self._server[0] if self._server else super().host
-
-    @property
-    def port(self) -> int:
-        return self._server[1] if self._server else super().port
-
-    @property
-    def client(self) -> smtplib.SMTP:
-        """The logged-in client of :meth:`get_conn`."""
-        if self._smtp_client is None:
-            raise GlobalRelayTemporaryError("not connected to the Global Relay SMTP server")
-        return self._smtp_client  # type: ignore[return-value]
-
-    def check_config(self) -> None:
-        """Refuse a connection that would send in clear text, without AUTH, or with a bad ssl_context."""
-        where = f"Airflow connection {self.smtp_conn_id}"
-        try:
-            self.smtp_connection = self.get_connection(self.smtp_conn_id)
-        except Exception as exc:
-            raise GlobalRelayConfigError(
-                f"{where} is missing ({exc}); create it (type smtp) with the Global Relay SMTP login, "
-                "password and TLS options"
-            ) from exc
-        if not (self.smtp_starttls or self.use_ssl):
-            raise GlobalRelayConfigError(
-                f"{where} disables both STARTTLS (disable_tls) and SSL (disable_ssl); Global Relay needs TLS"
-            )
-        if not (self.smtp_user and self.smtp_password):
-            raise GlobalRelayConfigError(f"{where} needs a login and a password (Global Relay SMTP AUTH)")
-        if self.ssl_context not in (None, "default", "none"):
-            raise GlobalRelayConfigError(
-                f"{where}: extra ssl_context must be 'default' or 'none'; got {self.ssl_context!r}"
-            )
 
 
 # --- the emails of a zip -------------------------------------------------------------------------
@@ -248,223 +196,6 @@ def scan_zip(zf: zipfile.ZipFile) -> list[EmlEntry]:
     return entries
 
 
-def _send_data(client: smtplib.SMTP, stream: IO[bytes]) -> None:
-    """Stream a message body after DATA: CRLF line ends, leading dots doubled, then ``.``."""
-    carry = b""
-    at_line_start = True
-    while True:
-        chunk = stream.read(_CHUNK)
-        if not chunk:
-            break
-        data = carry + chunk
-        if data.endswith(b"\r"):  # a CRLF may straddle two chunks
-            data, carry = data[:-1], b"\r"
-        else:
-            carry = b""
-        data = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-        if not data:
-            continue
-        if at_line_start and data.startswith(b"."):
-            data = b"." + data
-        data = data.replace(b"\n.", b"\n..")
-        at_line_start = data.endswith(b"\n")
-        client.send(data)
-    if carry:
-        client.send(b"\r\n")
-        at_line_start = True
-    client.send((b"" if at_line_start else b"\r\n") + b".\r\n")
-
-
-# --- the ledger ----------------------------------------------------------------------------------
-
-
-class DeliveryLedger:
-    """``mmgov.globalrelay_delivery``: which emails the server accepted (autocommit, one row per email)."""
-
-    def __init__(self, conn: psycopg.Connection):
-        self.conn = conn
-        self.conn.autocommit = True
-        ensure_mmgov_schema(conn)
-
-    @classmethod
-    @contextmanager
-    def open(cls) -> Iterator[DeliveryLedger]:
-        """On the ``mattermost_db`` connection (the mmgov schema lives in the Mattermost database)."""
-        from mmgov.db import hook_connection
-
-        conn = hook_connection()
-        try:
-            yield cls(conn)
-        finally:
-            conn.close()
-
-    def delivered(self, key: str) -> set[tuple[int, str]]:
-        rows = self.conn.execute(
-            f"SELECT email_index, sha256 FROM {LEDGER_TABLE} WHERE delivery_key = %s", (key,)
-        ).fetchall()
-        return {(int(i), s) for i, s in rows}
-
-    def sent(self, keys: list[str]) -> list[dict[str, Any]]:
-        """The ledger rows of these delivery keys, in key and email order (the custody manifest)."""
-        rows = self.conn.execute(
-            f"SELECT delivery_key, email_index, email_name, message_id, sha256, size_bytes, rcpt_to,"
-            f" smtp_server, smtp_reply, sent_at FROM {LEDGER_TABLE} WHERE delivery_key = ANY(%s)"
-            " ORDER BY delivery_key, email_index",
-            (keys,),
-        ).fetchall()
-        names = ("delivery_key", "email_index", "email_name", "message_id", "sha256", "size")
-        names += ("rcpt_to", "smtp_server", "smtp_reply", "sent_at")
-        return [dict(zip(names, (*r[:9], r[9].isoformat()), strict=True)) for r in rows]
-
-    def record(self, key: str, entry: EmlEntry, rcpt: str, server: str, reply: str) -> None:
-        self.conn.execute(
-            f"INSERT INTO {LEDGER_TABLE} (delivery_key, email_index, sha256, email_name, size_bytes, mail_from,"
-            " rcpt_to, smtp_server, smtp_reply, message_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT DO NOTHING",
-            (
-                key,
-                entry.index,
-                entry.sha256,
-                entry.name,
-                entry.size,
-                entry.mail_from,
-                rcpt,
-                server,
-                reply,
-                entry.message_id,
-            ),
-        )
-
-
-# --- SMTP ----------------------------------------------------------------------------------------
-
-
-def _reply_text(raw: Any) -> str:
-    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-
-
-def classify(exc: BaseException) -> tuple[bool, int | None, str]:
-    """(permanent?, reply code, reply text) of an SMTP failure; 5xx and TLS/AUTH misfits are permanent."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
-        code, text = next(iter(exc.recipients.values()))
-        return 500 <= code < 600, code, _reply_text(text)
-    if isinstance(exc, smtplib.SMTPResponseException):
-        code = exc.smtp_code
-        return 500 <= code < 600, code, _reply_text(exc.smtp_error)
-    if isinstance(exc, smtplib.SMTPNotSupportedError | ssl.SSLCertVerificationError):
-        return True, None, str(exc)
-    return False, None, str(exc) or type(exc).__name__
-
-
-_TRANSIENT = (smtplib.SMTPException, OSError, AirflowException)  # OSError covers timeouts and TLS errors
-
-
-@dataclass
-class SmtpSession:
-    """One SMTP conversation at a time through :class:`GlobalRelaySmtpHook`, reopened every N emails."""
-
-    conn_id: str
-    server: tuple[str, int]
-    emails_per_connection: int = MAX_EMAILS_PER_CONNECTION
-    retry: RetryPolicy = field(default_factory=lambda: DEFAULT_RETRY)
-    connections: int = 0
-    retries: int = 0
-    _hook: GlobalRelaySmtpHook | None = None
-    _on_connection: int = 0
-
-    @cached_property
-    def describe(self) -> str:
-        return f"{self.server[0]}:{self.server[1]}"
-
-    def _client(self) -> smtplib.SMTP:
-        if self._hook is not None and self._on_connection >= self.emails_per_connection:
-            self.close()
-        if self._hook is None:
-            hook = GlobalRelaySmtpHook(self.conn_id, server=self.server)
-            try:
-                hook.get_conn()  # connect, STARTTLS, EHLO, AUTH
-            except BaseException:
-                if hook._smtp_client is not None:
-                    hook.__exit__(None, None, None)
-                raise
-            self._hook, self._on_connection = hook, 0
-            self.connections += 1
-        return self._hook.client
-
-    def close(self) -> None:
-        hook, self._hook = self._hook, None
-        if hook is None or hook._smtp_client is None:
-            return
-        with suppress(smtplib.SMTPException, OSError):
-            hook.client.quit()
-        hook.__exit__(None, None, None)
-
-    def send(self, entry: EmlEntry, rcpt: str, opener: Callable[[], IO[bytes]]) -> str:
-        """Mail one email (retrying temporary failures); returns the server's final reply."""
-        for attempt in range(self.retry.attempts):
-            try:
-                reply = self._transmit(self._client(), entry, rcpt, opener)
-            except _TRANSIENT as exc:
-                self.close()
-                permanent, code, text = classify(exc)
-                what = f"Global Relay SMTP server {self.describe} did not accept {entry.name!r} (email {entry.index})"
-                if permanent:
-                    raise GlobalRelayPermanentError(
-                        f"{what}: {code} {text}" if code else f"{what}: {text}",
-                        smtp_code=code,
-                        smtp_text=text,
-                    ) from exc
-                if attempt + 1 >= self.retry.attempts:
-                    raise GlobalRelayTemporaryError(
-                        f"{what} after {self.retry.attempts} tries: "
-                        + (f"{code} {text}" if code else text)
-                        + " (temporary; the task retry resumes after the emails already accepted)"
-                    ) from exc
-                delay = self.retry.delays[attempt]
-                log.warning("%s: %s %s; retrying in %.1f s", what, code or "", text, delay)
-                self.retries += 1
-                self.retry.sleep(delay)
-                continue
-            self._on_connection += 1
-            return reply
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    @staticmethod
-    def _transmit(client: smtplib.SMTP, entry: EmlEntry, rcpt: str, opener: Callable[[], IO[bytes]]) -> str:
-        options = [f"SIZE={entry.size}"] if client.has_extn("size") else []
-        client.command_encoding = "ascii"
-        if not (entry.mail_from.isascii() and rcpt.isascii()):
-            # An internationalised address (RFC 6531): only over SMTPUTF8, never mangled.
-            if not client.has_extn("smtputf8"):
-                raise smtplib.SMTPNotSupportedError(
-                    f"the address {entry.mail_from if not entry.mail_from.isascii() else rcpt!r} is not ASCII "
-                    "and the server does not offer SMTPUTF8"
-                )
-            options.append("SMTPUTF8")
-            client.command_encoding = "utf-8"
-        code, text = client.mail(entry.mail_from, options)
-        if code != 250:
-            raise smtplib.SMTPSenderRefused(code, text, entry.mail_from)
-        code, text = client.rcpt(rcpt)
-        if code not in (250, 251):
-            raise smtplib.SMTPRecipientsRefused({rcpt: (code, text)})
-        code, text = client.docmd("data")
-        if code != 354:
-            raise smtplib.SMTPDataError(code, text)
-        with opener() as stream:
-            _send_data(client, stream)
-        code, text = client.getreply()
-        if code != 250:
-            raise smtplib.SMTPDataError(code, text)
-        return f"{code} {_reply_text(text)}"
-
-    def __enter__(self) -> SmtpSession:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
 # --- delivery of one batch -----------------------------------------------------------------------
 
 
@@ -514,6 +245,8 @@ def deliver_zip(
             todo = [e for e in entries if (e.index, e.sha256) not in done]
             report.already_sent = len(entries) - len(todo)
             if todo:
+                from mmgov.compliance.globalrelay_smtp import GlobalRelaySmtpHook, SmtpSession
+
                 hook = GlobalRelaySmtpHook(conn_id)
                 hook.check_config()
                 server = smtp_server(gr, hook.smtp_connection.host or "", hook.smtp_connection.port)

@@ -49,7 +49,6 @@ from typing import IO, Any
 from mmgov.compliance.formats import (
     MISSING_FILE_DURING_COPY,
     MISSING_FILE_DURING_READ,
-    AttachmentUnavailable,
     BatchResult,
     ComplianceFormat,
     FileSource,
@@ -76,6 +75,7 @@ from mmgov.compliance.globalrelay_transcript import (
     message_line,
 )
 from mmgov.compliance.model import ClassifiedPost, ExportBatch, ExportedFile, UpdateType
+from mmgov.file_store import AttachmentUnavailable
 from mmgov.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Where the last successful compliance export ended: the start of an on-demand "since last" run.
 
 Each successful run records ``compliance_export.completed`` with its ``window_end_ms`` in the audit
-trail (``mmgov.compliance.run``). The retention export guard reads the same mark: nothing updated at
+trail (``mmgov.compliance.tasks``). The retention export guard reads the same mark: nothing updated at
 or after it may be deleted.
 """
 

@@ -35,7 +35,7 @@ from typing import Any
 import psycopg
 
 from mmgov.compliance.export_window import ExportWindow
-from mmgov.compliance.post_rows import WINDOW_PREDICATE
+from mmgov.compliance.post_reader import WINDOW_PREDICATE
 from mmgov.state import register_ddl
 
 register_ddl("compliance_ledger.sql")

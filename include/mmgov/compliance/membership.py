@@ -24,6 +24,10 @@ This module's :class:`MembershipSource` hands out whole member lists (Actiance, 
 CSV's batch mode). A format that writes each membership row once per window (the CSV's window
 mode) uses :class:`mmgov.compliance.window_membership.WindowMembership` instead, which streams the
 window's joins and leaves in time order and keeps only who is present.
+
+Over 400 lines on purpose: the per-channel state machine (:class:`_Channel`) and the source that
+drives it batch by batch are one invariant (the prefix of present members and its deltas) and are
+read together.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from __future__ import annotations
 import bisect
 from array import array
 from collections.abc import Iterable
+from enum import Enum
 
 import psycopg
 
@@ -42,7 +47,20 @@ from mmgov.compliance.model import (
     MembersDelta,
     UserInfo,
 )
-from mmgov.compliance.post_rows import user_pair
+from mmgov.compliance.post_reader import CHANNELS_BY_ID, channel_info, user_pair
+
+
+class MemberListing(Enum):
+    """How a format writes a channel's membership: the member lists the extractor hands it."""
+
+    # every batch's ChannelActivity.joins lists every member present (Actiance, Global Relay and
+    # the CSV's batch mode name all participants of each batch): MembershipSource
+    EVERY_BATCH = "batch"
+    # each membership row once per window: a channel's present members come only in the first batch
+    # where it is active, later batches hold only new joins; WindowMembership keeps only who is
+    # present between batches (memory stays flat on big workspaces)
+    ONCE_PER_WINDOW = "window"
+
 
 _HISTORY_REACHES = "SELECT EXISTS (SELECT 1 FROM channelmemberhistory WHERE jointime <= %s)"
 
@@ -56,8 +74,9 @@ SELECT channelid, array_agg(t ORDER BY t) FROM (
 ) e GROUP BY channelid
 """
 
-# Every history row of the given channels that overlaps the window (cached per channel for all batches).
-_MEMBERS_FROM_HISTORY = """
+# Every history row of the given channels that overlaps [start, end) (the whole list source caches the
+# window's per channel; the window-mode source asks for those present at a batch start, start = end).
+MEMBERS_FROM_HISTORY = """
 SELECT h.channelid, h.userid, h.jointime, h.leavetime, u.username, u.email, u.deleteat, b.userid IS NOT NULL
 FROM channelmemberhistory h
 JOIN users u ON u.id = h.userid
@@ -75,28 +94,6 @@ LEFT JOIN bots b ON b.userid = m.userid
 WHERE m.channelid = ANY(%(channels)s)
 ORDER BY m.channelid, u.email COLLATE "C", m.userid
 """
-
-CHANNELS_BY_ID = """
-SELECT c.id, c.name, c.displayname, c.type::text, COALESCE(c.teamid, ''), COALESCE(t.name, ''),
-       COALESCE(t.displayname, '')
-FROM channels c LEFT JOIN teams t ON t.id = c.teamid
-WHERE c.id = ANY(%s)
-"""
-
-
-def channel_info_row(row: tuple) -> ChannelInfo:
-    cid, name, display, ctype, team_id, team_name, team_display = row
-    is_dm = ctype in ("D", "G")
-    return ChannelInfo(
-        id=cid,
-        name=name or "",
-        display_name=display or "",
-        type=ctype or "",
-        team_id="" if is_dm else team_id,
-        team_name="" if is_dm else team_name,
-        team_display_name="" if is_dm else team_display,
-    )
-
 
 _NO_LEAVE = -1  # leavetime NULL in the leaves array (real leave times are >= the window start >= 0)
 
@@ -324,7 +321,7 @@ class ChannelMembership:
         window_end: int,
         users: dict[str | None, tuple[UserInfo, UserInfo]] | None = None,
     ):
-        """``users``: the window's user registry (:attr:`mmgov.compliance.post_rows.Lookups.users`),
+        """``users``: the window's user registry (:attr:`mmgov.compliance.post_reader.Lookups.users`),
         so that a member who also posts is one object (and one cached CSV rendering)."""
         self.conn = conn
         self.window_start = window_start
@@ -351,8 +348,8 @@ class ChannelMembership:
         unknown = sorted(extra - set(self._channels))
         if unknown:
             for row in self.conn.execute(CHANNELS_BY_ID, (unknown,)).fetchall():
-                info = channel_info_row(row)
-                self._channels[info.id] = info
+                if row[1] is not None:  # a channel without its channels row is left out
+                    self._channels[row[0]] = channel_info(*row)
         for cid in extra:
             if cid in self._channels:
                 active[cid] = self._channels[cid]
@@ -420,7 +417,7 @@ class MembershipSource(ChannelMembership):
 
     def _load(self, channel_ids: list[str]) -> None:
         history = self.uses_history
-        query = _MEMBERS_FROM_HISTORY if history else MEMBERS_FROM_CURRENT
+        query = MEMBERS_FROM_HISTORY if history else MEMBERS_FROM_CURRENT
         # per channel: its rows' users, join times and leave times (arrays: no int object is kept)
         rows: dict[str, tuple[list[UserInfo], array, array]] = {
             cid: ([], array("q"), array("q")) for cid in channel_ids
@@ -475,12 +472,3 @@ class MembershipSource(ChannelMembership):
 def event_key(e: MemberEvent) -> tuple[int, str, str]:
     """The order of a channel's joins and of its leaves: (time, e-mail, user id)."""
     return (e.time, e.user.email, e.user.id)
-
-
-def participants(activity: ChannelActivity) -> Iterable[UserInfo]:
-    """Distinct members of a channel activity, in join order."""
-    seen: set[str] = set()
-    for e in activity.joins:
-        if e.user.id not in seen:
-            seen.add(e.user.id)
-            yield e.user

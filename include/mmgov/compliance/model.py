@@ -253,14 +253,14 @@ class ChannelActivity:
     delta: MembersDelta | None = None
 
 
-# A post without files (exactly one message entry, CREATED / EDITED_NEW / UPDATED_NO_MSG_CHANGE; or,
-# for a format that renders deleted posts, the entries of a deleted one) as the database rendered it
-# for a format that asks for it: the row as read,
-# ``(id, time, updateat, classify, from_bot, userid, channelid, rendering, entries)``, ``time`` being
-# the post's createat or 0 unless the format orders by another time (``ComplianceFormat.rendered_time``;
-# see mmgov.compliance.post_rows.rendered_post_query). Its channel is ``batch.channel_of[channelid]``,
+# A post without files (all its message entries) as the database rendered it for a format with an
+# accelerator (``ComplianceFormat.accelerator``): the row as read,
+# ``(id, time, updateat, entries, from_bot, userid, channelid, rendering)``, ``time`` being the
+# post's createat or 0 unless the format orders by another time (``SqlRendering.time``; see
+# mmgov.compliance.post_reader.rendered_post_query), ``entries`` its number of message entries.
+# Its channel is ``batch.channel_of[channelid]``,
 # its author ``batch.author_of[userid][from_bot]``. Rows, not records: an export reads millions.
-RenderedPost = tuple[str, int, int, bool, bool, str | None, str | None, bytes, int]
+RenderedPost = tuple[str, int, int, int, bool, str | None, str | None, bytes]
 
 
 @dataclass(slots=True)
@@ -281,7 +281,7 @@ class ExportBatch:
     channels: dict[str, ChannelActivity]  # channel id -> activity, every channel of this batch
     is_last: bool = False
     # Plain posts the database rendered for the format (only for a format with
-    # ``ComplianceFormat.rendered_line``; see RenderedPost). ``posts`` then holds the others.
+    # ``ComplianceFormat.accelerator``; see RenderedPost). ``posts`` then holds the others.
     rendered: list[RenderedPost] = field(default_factory=list)
     # channel id -> channel, author id -> (author, author as a bot): for ``rendered`` rows
     channel_of: dict[str | None, ChannelInfo] = field(default_factory=dict)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import shutil
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -280,10 +279,3 @@ def _known_size(source: IO[bytes]) -> int | None:
         pass
     size = getattr(source, "content_length", None)
     return int(size) if isinstance(size, int) else None
-
-
-def copy_stream(source: IO[bytes], dest: IO[bytes]) -> int:
-    """Copy in 1 MiB chunks; returns bytes copied."""
-    before = dest.tell() if dest.seekable() else 0
-    shutil.copyfileobj(source, dest, CHUNK)
-    return (dest.tell() - before) if dest.seekable() else 0

@@ -23,6 +23,7 @@ import psycopg
 
 from mmgov.compliance.membership import (
     MEMBERS_FROM_CURRENT,
+    MEMBERS_FROM_HISTORY,
     ChannelMembership,
     event_key,
 )
@@ -44,16 +45,6 @@ FROM (
 LEFT JOIN users u ON u.id = e.userid
 LEFT JOIN bots b ON b.userid = e.userid
 ORDER BY e.t, e.leaving, u.email COLLATE "C", e.userid
-"""
-
-# The members of the given channels present at ``at`` (their history rows), in the history's order.
-_PRESENT_FROM_HISTORY = """
-SELECT h.channelid, h.userid, h.jointime, h.leavetime, u.username, u.email, u.deleteat, b.userid IS NOT NULL
-FROM channelmemberhistory h
-JOIN users u ON u.id = h.userid
-LEFT JOIN bots b ON b.userid = h.userid
-WHERE h.channelid = ANY(%(channels)s) AND h.jointime < %(at)s AND (h.leavetime IS NULL OR h.leavetime >= %(at)s)
-ORDER BY h.channelid, h.jointime, u.email COLLATE "C", h.userid
 """
 
 _PREVIOUSLY_JOINED = MemberEventKind.PREVIOUSLY_JOINED
@@ -130,8 +121,9 @@ class WindowMembership(ChannelMembership):
         out: dict[str, list[MemberEvent]] = {cid: [] for cid in channel_ids}
         numbers: dict[str, list[int]] = {cid: [] for cid in channel_ids}
         history = self.uses_history
-        query = _PRESENT_FROM_HISTORY if history else MEMBERS_FROM_CURRENT
-        params = {"channels": channel_ids, "at": start}
+        # the rows overlapping the empty range [start, start): those present at ``start``
+        query = MEMBERS_FROM_HISTORY if history else MEMBERS_FROM_CURRENT
+        params = {"channels": channel_ids, "start": start, "end": start}
         with self.conn.cursor(name="mmgov_membership_rows") as cur:
             cur.execute(query, params)
             while chunk := cur.fetchmany(5000):

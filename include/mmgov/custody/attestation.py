@@ -8,7 +8,8 @@ version with the restored counts. Every version is kept in ``mmgov.retention_att
 exact signed bytes) and written under the export root as
 ``retention-attestations/YYYY/MM/<run>.v<N>.json`` (+ ``.json.sig``) and ``.csv`` (one row per
 channel; the JSON lists the CSV's SHA-256). :func:`write_rollup` files a month: one signed JSON and
-CSV over the latest version of every run of the month.
+CSV over the latest version of every run of the month. (About 400 lines: a run's attestation and
+the month's rollup share their rows, CSV and signed writing, so they stay together.)
 """
 
 from __future__ import annotations

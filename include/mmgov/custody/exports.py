@@ -1,6 +1,6 @@
 """The manifests of the two exports: the compliance export's run folder and the GDPR archive.
 
-Compliance export (written by :func:`mmgov.compliance.run.deliver` after the zips are published):
+Compliance export (written by :func:`mmgov.compliance.publishing.deliver` after the zips are published):
 ``<run folder>/manifest.json`` lists every batch zip of the folder (name, size, SHA-256, the counts
 the format wrote, the first and last ``(updateat, id)``, the entries in the zip), the
 reconciliation's database counts, the settings that shape the output, Mattermost's schema version,
@@ -24,9 +24,9 @@ from mmgov.custody.signing import Signer
 from mmgov.custody.store import ArtifactStore, LocalStore, S3Store, store_of
 
 if TYPE_CHECKING:
+    from mmgov.compliance.export_request import ExportRequest
     from mmgov.compliance.formats import ComplianceFormat
-    from mmgov.compliance.run import ExportRequest
-    from mmgov.compliance.run import Manifest as StagedRun
+    from mmgov.compliance.staging import Manifest as StagedRun
 
 __all__ = ["store_of", "withdraw", "write_compliance_manifest"]
 
@@ -153,7 +153,7 @@ def write_compliance_manifest(
 
 def _ledger_emails(request: ExportRequest, records: list[Any]) -> list[dict[str, Any]]:
     """Global Relay by SMTP: what the delivery ledger says the server accepted for this run's batches."""
-    from mmgov.compliance.globalrelay_delivery import DeliveryLedger
+    from mmgov.compliance.globalrelay_ledger import DeliveryLedger
 
     keys = [f"{request.run_folder}/{rec.zip_name}" for rec in records]
     with DeliveryLedger.open() as ledger:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +29,7 @@ class SigningKeyError(SettingsError):
     """The ``mmgov_signing`` connection holds no usable Ed25519 private key (no retry can fix it)."""
 
     code = "MMGOV_SIGNING_KEY_INVALID"
+    retryable = False  # the task edge fails the task at once
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
@@ -102,17 +101,6 @@ def load_signer(conn_id: str = SIGNING_CONN_ID) -> Signer | None:
     if not conn.password:
         raise SigningKeyError(f"Airflow connection {conn_id} has no password: put the PEM private key there")
     return Signer.from_pem(conn.password, where=f"Airflow connection {conn_id}")
-
-
-@contextmanager
-def fail_fast_on_bad_key() -> Iterator[None]:
-    """In a task: a bad key in ``mmgov_signing`` fails it at once (no retry can fix it; the alert goes out)."""
-    try:
-        yield
-    except SigningKeyError as exc:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        raise AirflowFailException(f"{exc.code}: {exc}") from exc
 
 
 def load_public_keys(paths: list[Path]) -> dict[str, Ed25519PublicKey]:

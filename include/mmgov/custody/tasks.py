@@ -16,13 +16,12 @@ def _months(now: dt.datetime) -> list[str]:
 def task_expire() -> dict[str, Any]:
     """Remove expired exports; fail (alert) without retry when some were kept because verify failed."""
     from mmgov.custody.expiry import expire_exports, raise_if_refused
-    from mmgov.custody.signing import fail_fast_on_bad_key
     from mmgov.retention.tasks import mattermost_connection
     from mmgov.settings import load_settings
     from mmgov.state import ensure_mmgov_schema
 
     settings = load_settings()
-    with mattermost_connection() as conn, fail_fast_on_bad_key():
+    with mattermost_connection() as conn:  # a bad signing key (SigningKeyError): no retry, at the task edge
         ensure_mmgov_schema(conn)
         summary = expire_exports(conn, settings)
     raise_if_refused(summary)  # ExpiryRefused: no retry (mmgov_airflow.outcomes.task_edge)
@@ -32,14 +31,13 @@ def task_expire() -> dict[str, Any]:
 def task_rollup(logical_date: dt.datetime | None = None) -> list[dict[str, Any]]:
     """Write the signed monthly rollups of the previous and the current month."""
     from mmgov.custody.attestation import export_root, write_rollup
-    from mmgov.custody.signing import fail_fast_on_bad_key, load_signer
+    from mmgov.custody.signing import load_signer
     from mmgov.retention.tasks import mattermost_connection
     from mmgov.settings import load_settings
     from mmgov.state import ensure_mmgov_schema
 
     settings = load_settings()
-    with fail_fast_on_bad_key():
-        signer = load_signer()
+    signer = load_signer()  # a bad key (SigningKeyError): no retry, at the task edge
     store = export_root(settings)
     with mattermost_connection() as conn:
         ensure_mmgov_schema(conn)

@@ -39,14 +39,14 @@ import psycopg
 from mmgov.actor import API_URL_ENV, TOKEN_ENV
 from mmgov.db import cli_connection
 from mmgov.errors import MmgovError
-from mmgov.settings import VARIABLE_NAME, Settings
+from mmgov.settings import ENV_NAME, Settings
 
 
 def _settings(raw: str | None) -> Settings:
     if raw:
         path = Path(raw)
         return Settings.parse(path.read_text(encoding="utf-8") if not raw.lstrip().startswith("{") else raw)
-    env = os.environ.get("AIRFLOW_VAR_" + VARIABLE_NAME.upper())
+    env = os.environ.get(ENV_NAME)
     if env is not None:
         return Settings.parse(env)
     try:

@@ -25,11 +25,11 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from mmgov import audit
+from mmgov.file_store import FileRemover, RemovalResult
 from mmgov.ids import new_id
 from mmgov.retention import approval
 from mmgov.retention.effective_policy import DAY_MS, fingerprints
 from mmgov.retention.errors import RetentionError
-from mmgov.retention.file_objects import FileStore, RemovalResult
 from mmgov.retention.legal_hold import held_predicate
 from mmgov.retention.post_rows import PostKeyedTable, delete_post_rows, existing_post_keyed_tables
 from mmgov.retention.runs import db_now_ms, find_run, get_run, update_run
@@ -216,7 +216,7 @@ def remove_expired(
     conn: psycopg.Connection,
     settings: Settings,
     run_id: str,
-    store: FileStore,
+    store: FileRemover,
     *,
     hitl_result: dict[str, Any] | None = None,
     batch_size: int | None = None,
@@ -353,7 +353,7 @@ def _remove_files(
     conn.execute(_FORGET_STALE, {**arrays, "removed": ids})
 
 
-def _drain_outbox(conn: psycopg.Connection, store: FileStore, result: dict[str, Any]) -> None:
+def _drain_outbox(conn: psycopg.Connection, store: FileRemover, result: dict[str, Any]) -> None:
     """Remove the queued objects from the store; clear the entries that are done (or refused)."""
     while True:
         pending = conn.execute(

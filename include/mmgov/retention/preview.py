@@ -31,7 +31,7 @@ from mmgov.retention.effective_policy import (
 from mmgov.retention.export_guard import export_guard
 from mmgov.retention.legal_hold import held_predicate
 from mmgov.retention.preview_text import readable_facts
-from mmgov.retention.runs import db_now_ms, find_run, get_run, update_run
+from mmgov.retention.runs import db_now_ms, find_run, update_run
 from mmgov.settings import Settings
 from mmgov.state import ensure_mmgov_schema
 
@@ -385,8 +385,3 @@ def summary_line(summary: dict[str, Any]) -> str:
         f"spared_pinned={sp.get('messages_pinned', 0)} spared_not_exported={sp.get('messages_not_exported', 0)} "
         f"export_guard={summary['export_guard']['state']} needs_approval={summary['approval']['needs_approval']}"
     )
-
-
-def stored_summary(conn: psycopg.Connection, run_id: str) -> dict[str, Any]:
-    """The preview summary stored on a run."""
-    return get_run(conn, run_id)["summary"]

@@ -221,13 +221,6 @@ def list_policies(conn: psycopg.Connection, *, page: int = 0, per_page: int = 60
     return [loaded[i] for i in ids], int(total)
 
 
-def all_policies(conn: psycopg.Connection) -> list[Policy]:
-    """Every policy, ordered by id (for fingerprints and the CLI)."""
-    ids = [r[0] for r in conn.execute("SELECT id FROM retentionpolicies ORDER BY id")]
-    loaded = _load(conn, ids)
-    return [loaded[i] for i in ids]
-
-
 # --- writes -------------------------------------------------------------------------------------
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterator
 from typing import Annotated, Any
@@ -12,7 +11,7 @@ import psycopg
 from fastapi import Depends, Request
 
 from mmgov.errors import MmgovError
-from mmgov.settings import VARIABLE_NAME, Settings
+from mmgov.settings import Settings, load_raw_variable
 
 _schema_ready: set[str] = set()
 _schema_lock = threading.Lock()
@@ -39,13 +38,9 @@ def mattermost_db() -> Iterator[psycopg.Connection]:
 
 
 def mattermost_settings() -> Settings:
-    """The ``mattermost_settings`` variable (environment first, then Airflow's metadata database)."""
-    raw = os.environ.get("AIRFLOW_VAR_" + VARIABLE_NAME.upper())
-    if raw is None:
-        from airflow.models import Variable
-
-        raw = Variable.get(VARIABLE_NAME, default_var=None)
-    return Settings.parse(raw)
+    """The ``mattermost_settings`` variable, read as the API server reads it (environment first, then
+    Airflow's metadata database: :func:`mmgov.settings.load_raw_variable`)."""
+    return Settings.parse(load_raw_variable(api_server=True))
 
 
 async def json_body(request: Request) -> Any:

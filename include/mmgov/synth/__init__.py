@@ -1,6 +1,0 @@
-"""Deterministic synthetic Mattermost workspaces, bulk-loaded with COPY (demo and test data)."""
-
-from mmgov.synth.config import SynthConfig, SynthConfigError, SynthSummary, SynthTargetNotEmpty
-from mmgov.synth.generator import generate
-
-__all__ = ["SynthConfig", "SynthConfigError", "SynthSummary", "SynthTargetNotEmpty", "generate"]

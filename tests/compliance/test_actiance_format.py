@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from mmgov.compliance.actiance_format import ACTIANCE_XML, XSI_NAMESPACE, ActianceFormat, xml_text
+from mmgov.compliance.actiance_format import ACTIANCE_XML, XSI_NAMESPACE, ActianceFormat
 from mmgov.compliance.export_window import ExportWindow
 from mmgov.compliance.extract import iter_batches
 from mmgov.compliance.formats import get_format
@@ -473,21 +473,6 @@ class TestCharacters:
         with zipfile.ZipFile(buf) as zf:
             root = etree.fromstring(zf.read(ACTIANCE_XML))
         assert root.findtext("Conversation/Message/Content") == "a\ufffdb\ufffdc\U0001f600"
-
-    @pytest.mark.parametrize(
-        ("raw", "clean"),
-        [
-            ("\x00", "\ufffd"),
-            ("\ud83d", "\ufffd"),
-            ("\ufffe\uffff", "\ufffd\ufffd"),
-            ("\t\n\r", "\t\n\r"),
-            ("\ud7ff\ue000\ufffd\U0010ffff", "\ud7ff\ue000\ufffd\U0010ffff"),
-            (12, "12"),
-        ],
-        ids=["nul", "lone-surrogate", "nonchars", "whitespace", "edges-kept", "int"],
-    )
-    def test_xml_text(self, raw, clean):
-        assert xml_text(raw) == clean
 
 
 class TestBatchesAndFiles:

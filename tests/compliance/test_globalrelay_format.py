@@ -9,19 +9,11 @@ from email.utils import parsedate_to_datetime
 import pytest
 
 from mmgov.compliance.formats import get_format
-from mmgov.compliance.globalrelay_format import (
-    ATTACHMENTS_REMOVED_ID,
-    b64_size,
-    content_type_for,
-    entry_name,
-    format_duration,
-    format_time,
-)
+from mmgov.compliance.globalrelay_format import ATTACHMENTS_REMOVED_ID
 from mmgov.errors import SettingsError
 from mmgov.outcome import is_deterministic
 from tests.compliance.builders import Workspace, mmid
 from tests.compliance.gr_support import (
-    GR_ADDRESS,
     attachments,
     gr_settings,
     html_body,
@@ -579,41 +571,3 @@ class TestFormatObject:
             get_format("globalrelay", gr_settings(file_store, export_format="globalrelay", email_address=""))
         assert is_deterministic(err.value)  # a task retry cannot fix a setting
         get_format("globalrelay-zip", gr_settings(file_store, email_address=""))  # keeping zips needs none
-
-    @pytest.mark.parametrize(
-        ("ms", "text"),
-        [
-            (0, "1970-01-01T00:00:00.000Z"),
-            (T0 + 5, "2026-01-01T00:00:00.005Z"),
-            (-1, "1969-12-31T23:59:59.999Z"),
-        ],
-        ids=["epoch", "ms", "negative"],
-    )
-    def test_format_time(self, ms, text):
-        assert format_time(ms) == text
-
-    @pytest.mark.parametrize(
-        ("ms", "text"),
-        [
-            (0, "0 seconds"),
-            (999, "0 seconds"),
-            (61_000, "1 minute 1 second"),
-            (90_061_000, "1 day 1 hour 1 minute 1 second"),
-            (7_200_000, "2 hours"),
-        ],
-    )
-    def test_format_duration(self, ms, text):
-        assert format_duration(ms) == text
-
-    @pytest.mark.parametrize("n", [0, 1, 56, 57, 58, 114, 1000, 123_457])
-    def test_b64_size_is_exact(self, n):
-        import base64
-
-        assert b64_size(n) == len(base64.encodebytes(b"x" * n).replace(b"\n", b"\r\n"))
-
-    def test_entry_name_and_types(self):
-        assert entry_name("a/b\\c\nd", "cid", 2) == "a_b_c_d - (cid) - 2.eml"
-        assert entry_name("", "cid", 0) == "cid - (cid) - 0.eml"
-        assert content_type_for("x.PDF") == "application/pdf"
-        assert content_type_for("noext") == "application/octet-stream"
-        assert GR_ADDRESS

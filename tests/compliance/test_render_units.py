@@ -1,4 +1,4 @@
-"""The fast renderers (CSV lines, Actiance participant blocks) against their plain definitions; no database."""
+"""The fast CSV renderers against their plain definitions; no database."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import io
 import random
 
 import pytest
-from lxml import etree
 
-from mmgov.compliance.actiance_format import _Participants, escape_attribute, escape_text
 from mmgov.compliance.csv_format import _MEMBER_TEXT, HEADER, _Lines, attachment_message, csv_field
 from mmgov.compliance.model import (
     ChannelInfo,
@@ -174,109 +172,6 @@ def test_csv_quoting_follows_go_encoding_csv():
         assert csv_field(text) == text, repr(text)
 
 
-def test_xml_escapes_parse_back():
-    raw = "a&<>\"'\r\n\t]]>\x00\ud800\ufffe é"
-    clean = "a&<>\"'\r\n\t]]>\ufffd\ufffd\ufffd é"
-    doc = f'<x a="{escape_attribute(raw)}">{escape_text(raw)}</x>'.encode()  # fails if a surrogate remained
-    element = etree.fromstring(doc)
-    assert element.get("a") == clean
-    assert element.text == clean  # \r survives as &#13;
-
-
-def test_participant_blocks_reused_for_an_unchanged_member_list():
-    users = [UserInfo(f"u{i}", f"n{i}", f"{'zyx'[i]}@x") for i in range(3)]
-    joins = [MemberEvent(u, MemberEventKind.PREVIOUSLY_JOINED, 100 + i) for i, u in enumerate(users)]
-    kept = _Participants()
-    for end in (500, 700, 900):
-        fresh = _Participants().blocks("c", list(joins), end)
-        assert kept.blocks("c", joins, end) == fresh
-        kept.next_batch()
-        entered, left = fresh
-        assert entered.count(b"<ParticipantEntered>") == left.count(f"<DateTimeUTC>{end}<".encode()) == 3
-        assert left.index(b"x@x") < left.index(b"y@x") < left.index(b"z@x")  # closing leaves by e-mail
-    with_leave = [*joins[:2], MemberEvent(users[2], MemberEventKind.ENTER, 150, left_at=600)]
-    for end in (700, 500):  # a left_at at or after the end becomes a closing leave at the end
-        assert kept.blocks("c", with_leave, end) == _Participants().blocks("c", list(with_leave), end)
-        kept.next_batch()
-
-
-def _plain_participant_blocks(joins: list[MemberEvent], end: int) -> tuple[bytes, bytes]:
-    """The participant blocks by their definition: entered in member order; real leaves by (time,
-    e-mail, id); closing leaves at ``end`` by (e-mail, id), a stable sort."""
-
-    def element(tag: str, user: UserInfo, time: int) -> str:
-        email = escape_text(user.email)
-        return (
-            f"\n    <{tag}>\n      <LoginName>{email}</LoginName>\n      <UserType>{user.user_type}</UserType>"
-            f"\n      <DateTimeUTC>{time}</DateTimeUTC>\n      <CorporateEmailID>{email}</CorporateEmailID>"
-            f"\n    </{tag}>"
-        )
-
-    entered = "".join(element("ParticipantEntered", e.user, e.time) for e in joins)
-    real = sorted(
-        (e for e in joins if e.left_at is not None and e.left_at < end),
-        key=lambda e: (e.left_at, e.user.email, e.user.id),
-    )
-    closing = sorted(
-        (e for e in joins if e.left_at is None or e.left_at >= end), key=lambda e: (e.user.email, e.user.id)
-    )
-    left = [element("ParticipantLeft", e.user, e.left_at) for e in real]
-    left += [element("ParticipantLeft", e.user, end) for e in closing]
-    return entered.encode(), "".join(left).encode()
-
-
-def test_participant_blocks_follow_changing_member_lists_exactly():
-    """Members come and go, users appear late (ranked between others), one user has two objects with
-    different bot flags (ordered as they come): every batch equals the plain definition."""
-    rng = random.Random(7)
-    emails = ["a@x", "a@x.c", "a@x.c1", "a<b@x", "a'b@x", "b&c@x", "z@x", "é@x", "A@x"]
-    users = [UserInfo(f"u{i}", f"n{i}", e) for i, e in enumerate(emails)]
-    users += [UserInfo(f"v{i}", f"m{i}", f"{rng.random():.6f}@y") for i in range(60)]
-    twin = UserInfo(
-        users[3].id, users[3].username, users[3].email, is_bot=True
-    )  # a synthetic author's object
-    same = UserInfo(users[4].id, users[4].username, users[4].email)  # same closing leave: no ambiguity
-    kept = _Participants()
-    lists: dict[str, list[MemberEvent]] = {"c1": [], "c2": []}
-    for batch in range(40):
-        end = 1000 * (batch + 1)
-        for cid, joins in lists.items():
-            if rng.random() < 0.6:  # the list changes: some go, some come (kept events stay the same objects)
-                joins = [e for e in joins if e.left_at is None and rng.random() > 0.1]
-                pool = users if batch > 5 else users[:20]  # later users rank between earlier ones
-                for _ in range(rng.randrange(4)):
-                    user = rng.choice([*pool, twin, same] if batch > 10 else pool)
-                    left_at = rng.choice([None, None, end - 10, end, end + 5])
-                    joins.append(MemberEvent(user, MemberEventKind.ENTER, end - 100, left_at=left_at))
-                lists[cid] = joins
-            assert kept.blocks(cid, joins, end) == _plain_participant_blocks(joins, end), (batch, cid)
-        kept.next_batch()
-    assert kept._ambiguous  # the twin was met
-
-
-def test_participant_ranks_renumber_when_no_float_is_left_between_neighbours():
-    parts = _Participants()
-    users = [UserInfo("lo", "lo", "a@x"), UserInfo("hi", "hi", "b@x")]
-    joins = [MemberEvent(u, MemberEventKind.PREVIOUSLY_JOINED, 1) for u in users]
-    for i in range(80):  # each new e-mail sorts just above "a@x": halves the same gap 80 times
-        user = UserInfo(f"n{i}", "n", "a@x" + "\x01" * (80 - i))
-        joins.append(MemberEvent(user, MemberEventKind.PREVIOUSLY_JOINED, 1))
-        assert parts.blocks("c", list(joins), 5) == _plain_participant_blocks(joins, 5)
-        parts.next_batch()
-
-
-def test_participant_user_cache_is_bounded_between_batches():
-    parts = _Participants()
-    parts.MAX_USERS = 3
-    users = [UserInfo(f"u{i}", "n", f"{'qwertyuiop'[i]}@x") for i in range(8)]
-    for batch in range(3):
-        joins = [MemberEvent(u, MemberEventKind.PREVIOUSLY_JOINED, batch) for u in users[batch : batch + 6]]
-        assert parts.blocks("c", joins, 99) == _plain_participant_blocks(joins, 99)
-        parts.next_batch()
-        assert len(parts._users) <= 3
-        assert len(parts._rank) <= 3
-
-
 def test_csv_merge_of_posts_and_members_equals_one_sort_of_all_rows():
     from mmgov.compliance.csv_format import _merged, _sorted_row_by_row
     from mmgov.compliance.export_window import ExportWindow
@@ -314,20 +209,6 @@ def test_csv_line_caches_stay_bounded_and_exact():
             assert len(lines._channels) <= 3
 
 
-def test_actiance_message_fast_path_equals_the_general_element():
-    from mmgov.compliance.actiance_format import _Element, _message_element, _other_element
-
-    nasty = ["a&b<c>", "cr\ronly", "ctl\x01\x0b", "emoji 😀", "\ufffe", "]]>"]
-    for cp in _plain_posts() + _posts():
-        p = cp.post
-        for text in nasty:
-            for m in cp.messages:
-                m.message = text
-                p.previewed_post = text if text.startswith("a") else p.previewed_post
-                general = _other_element(_Element(p.create_at, p.id, 0, 0, cp, m, None))
-                assert _message_element(p, m, {}) == general
-
-
 def _random_users(rng: random.Random, count: int) -> list[UserInfo]:
     """Users with random e-mails (their sort order); one in ten deactivated at 4000."""
     return [
@@ -346,63 +227,6 @@ def _random_history_rows(rng: random.Random, users: list[UserInfo], count: int) 
         leave = rng.choice([_NO_LEAVE, _NO_LEAVE, join + rng.randrange(1, 3000)])
         rows.append((join, rng.choice(users), leave))
     return rows
-
-
-def test_participant_blocks_from_membership_deltas_equal_the_plain_definition():
-    """The incremental path (``delta_blocks``: prefix blocks cut and spliced from batch to batch) on
-    member lists from the real membership state machine (``_Channel``): joins, leaves, deactivations,
-    a user with two history rows, late users ranked between others, ranks renumbered, a channel
-    skipping batches, the user cache dropped. Every batch equals the plain definition."""
-    from array import array
-
-    from mmgov.compliance.membership import _NO_LEAVE, _Channel
-    from mmgov.compliance.model import ChannelActivity
-
-    rng = random.Random(11)
-    users = _random_users(rng, 70)
-    # late users, each ranked just below the one before: the same gap halved until no float is left
-    late = [UserInfo(f"v{i}", "v", "a@x" + "\x01" * (80 - i)) for i in range(80)]
-    channels = {}
-    for c in range(4):
-        rows = _random_history_rows(rng, users, 120)
-        if c == 0:
-            rows += [(5000 + 50 * i, user, _NO_LEAVE) for i, user in enumerate(late)]
-        rows.append((100, users[0], 200))  # one user, two rows
-        rows.append((150, users[0], _NO_LEAVE))
-        rows.sort(key=lambda r: (r[0], r[1].email, r[1].id))
-        channels[f"c{c}"] = _Channel(
-            [r[1] for r in rows], array("q", [r[0] for r in rows]), array("q", [r[2] for r in rows])
-        )
-    renumbered = []
-
-    class Counting(_Participants):
-        def _renumber(self) -> None:
-            renumbered.append(self._epoch)
-            super()._renumber()
-
-    parts = Counting()
-    parts.MAX_USERS = 140  # dropped (with every rank) once more users than that were seen
-    info = ChannelInfo("c", "n", "d", "O", "t", "tn", "td")
-    incremental = 0
-    for batch in range(40):
-        start, end = 250 * batch, 250 * (batch + 1)
-        for cid, state in channels.items():
-            if cid == "c3" and batch % 3 == 1:
-                continue  # not active in this batch: its cached blocks are dropped
-            joins, leaves, _, leaving = state.during(start, end, 0)
-            activity = ChannelActivity(info, joins, leaves, state.delta(leaving))
-            pieces = parts.delta_blocks(cid, activity, end)
-            assert pieces is not None, (batch, cid)
-            blocks = b"".join(pieces[0]), b"".join(pieces[1])
-            assert blocks == _plain_participant_blocks(joins, end), (batch, cid)
-            incremental += 1
-        parts.next_batch()
-    assert incremental == 4 * 40 - 13  # every active channel took the incremental path
-    assert renumbered
-    assert parts._epoch > len(renumbered) + 1  # the user cache was dropped too
-    # two objects of one user with different closing leaves: their order needs the full render
-    parts._add_rank(UserInfo(users[5].id, users[5].username, users[5].email, is_bot=not users[5].is_bot))
-    assert parts.delta_blocks(cid, activity, end) is None
 
 
 def test_csv_window_membership_rows_are_merged_in_one_sort_order_once_each():

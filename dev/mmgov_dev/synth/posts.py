@@ -6,6 +6,9 @@ and loaded after. Rows are counted as they are emitted, so the total is exactly 
 system join/leave posts first, then "units" (a post with its edit-history rows, a thread, a burst
 of posts sharing one millisecond, ...) until the budget is spent. A forced schedule at the start
 makes every kind and context appear even in small workspaces.
+
+Over 400 lines on purpose: :class:`PostStream` is one generator whose units share the running
+budget, the membership windows and the side collections; split, each piece would need all of them.
 """
 
 from __future__ import annotations

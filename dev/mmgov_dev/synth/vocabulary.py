@@ -1,4 +1,7 @@
-"""Fixed word lists for names, channels and messages (no randomness here)."""
+"""Fixed word lists for names, channels and messages (no randomness here).
+
+Over 400 lines of data only (tuples of words), no logic: splitting it would scatter one table.
+"""
 
 from __future__ import annotations
 

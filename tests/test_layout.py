@@ -41,7 +41,6 @@ EXCEPTIONS = {
     # not yet mirrored: their tests are in the scenario modules named
     "mmgov/actor.py": "tests/retention/test_cli_actor.py",
     "mmgov/airflow_settings.py": "tests/ops/test_airflow_settings.py",
-    "mmgov/db.py": "tests/support/postgres.py users; tests/retention/test_cli_names.py",
     "mmgov/governance.py": "tests/plugins/test_console.py",
     "mmgov/names.py": "tests/retention/test_cli_names.py",
     "mmgov/bulk_export/background_lines.py": "tests/bulk_export/test_post_order.py, test_concurrent_posts.py",

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from mmgov.db import ConnectionInvalid, conninfo_from_airflow
 from mmgov.retention.approval import record_rejection
 from mmgov.retention.cli import main
 from mmgov.retention.preview import preview_purge
@@ -216,50 +215,6 @@ def test_restore_of_a_dry_run_says_why(admin_cli, conn, ws, named):
 
 
 # --- finding the database -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (
-            "postgres://mm%40corp:p%2Fw@db.example:5433/mattermost?sslmode=require&cursor=dictcursor",
-            {
-                "host": "db.example",
-                "port": 5433,
-                "user": "mm@corp",
-                "password": "p/w",
-                "dbname": "mattermost",
-                "sslmode": "require",
-            },
-        ),
-        (
-            '{"conn_type": "postgres", "host": "/run/pg", "login": "mm", "schema": "mm", "port": 5432,'
-            ' "extra": {"sslmode": "disable", "cursor": "x"}}',
-            {"host": "/run/pg", "user": "mm", "dbname": "mm", "port": 5432, "sslmode": "disable"},
-        ),
-        (
-            'postgresql://mm@db/mm?__extra__={"connect_timeout": "5"}',
-            {"host": "db", "user": "mm", "dbname": "mm", "connect_timeout": "5"},
-        ),
-        (
-            "postgresql://postgres:@/mm?host=/tmp/mmgov-pg/pgdata",  # the embedded server's unix socket
-            {"host": "/tmp/mmgov-pg/pgdata", "user": "postgres", "dbname": "mm"},
-        ),
-    ],
-    ids=["uri", "json", "uri-extra-json", "uri-socket-host"],
-)
-def test_conninfo_from_airflow_forms(value, expected):
-    assert conninfo_from_airflow(value) == expected
-
-
-@pytest.mark.parametrize(
-    ("value", "words"),
-    [("{not json", "not valid JSON"), ("mysql://u@h/db", "must be a postgres connection, got type 'mysql'")],
-    ids=["bad-json", "not-postgres"],
-)
-def test_conninfo_from_airflow_refusals(value, words):
-    with pytest.raises(ConnectionInvalid, match=words):
-        conninfo_from_airflow(value)
 
 
 # ``mmgov retention ...`` that says on its last stderr line whether Airflow was imported.

@@ -67,7 +67,6 @@ EXCEPTIONS = {
     "mmgov/custody/tasks.py": "tests/custody/test_exports.py (the custody DAG's tasks)",
     "mmgov/custody/zip_checks.py": "tests/custody/test_compliance_s3_and_encryption.py",
     "mmgov/retention/tasks.py": "tests/retention/test_dags.py (task bodies, under renaming by issue 22)",
-    "mmgov_airflow/retention_alerts.py": "tests/retention/test_dags.py",
     "mmgov_airflow/api/app.py": "tests/plugins/api/test_retention.py (the app on a real api-server)",
     "mmgov_airflow/api/deps.py": "tests/test_settings.py",
     "mmgov_airflow/api/docs.py": "tests/plugins/api/test_retention.py",

@@ -3,22 +3,15 @@
 Users of three SimpleAuthManager roles: the admin approves; a viewer and an op user are refused the
 approval (mmgov's approval guard), and an op user's gdpr_export run fails with EXPORT_PERMISSION_DENIED.
 
-Airflow is started by the same code as ``make airflow`` (``scripts/airflow_local.py``: ``airflow
-standalone``, LocalExecutor, SimpleAuthManager login) on free ports, in a temp AIRFLOW_HOME, with its
-metadata in a database of the test PostgreSQL server and a copy of the demo workspace as the
-Mattermost database. Chromium is Debian's (``/usr/bin/chromium``), driven by Playwright. Screenshots
-land in ``test-artifacts/airflow-ui/`` with the Airflow log.
+Airflow runs as ``make airflow`` starts it, on a copy of the demo workspace
+(``tests/support/airflow_ui.py``). Screenshots land in ``test-artifacts/airflow-ui/`` with the Airflow log.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,30 +19,23 @@ from urllib.parse import quote, unquote
 
 import pytest
 
-from tests.support.local_airflow import airflow_local
+from tests.support.airflow_ui import (
+    APPROVAL_SETTLE_SECONDS,
+    DAGS,
+    EXPORT_FROM,
+    EXPORT_TO,
+    demo_airflow,
+    ensure_compliance_export,
+    shot,
+    wait_for_run,
+)
+from tests.support.local_airflow import PROJECT
 
-PROJECT = Path(__file__).resolve().parents[2]
-DAGS = PROJECT / "dags"
 ARTIFACTS = PROJECT / "test-artifacts" / "airflow-ui"
-CHROMIUM = Path(os.environ.get("MMGOV_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# A week inside the demo workspace (60 days up to 2026-01-01, tests/conftest.py).
-EXPORT_FROM = "2025-12-01T00:00:00Z"
-EXPORT_TO = "2025-12-08T00:00:00Z"
 EXPORT_FORMAT = "actiance"  # not the settings' default (csv): proves the form's value was used
 
 pytestmark = [pytest.mark.browser, pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(1200)]
 
-APPROVAL_SETTLE_SECONDS = 15.0
 # Non-admin users besides LocalAirflow's admin (SimpleAuthManager role = the name).
 OTHER_USERS = {"viewer": secrets.token_urlsafe(12), "op": secrets.token_urlsafe(12)}
 
@@ -59,34 +45,7 @@ def _ms(iso: str) -> int:
 
 
 def _shot(page, name: str) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
-
-
-@pytest.fixture(scope="module")
-def browser_page() -> Iterator[Any]:
-    """A page of headless Debian Chromium (new empty profile), or a skip saying what is missing."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}: apt-get install chromium (make browser-deps)")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not installed (requirements-dev.txt; make install)"
-    )
-    with sync_api.sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="mmgov-chromium-") as profile:
-        context = pw.chromium.launch_persistent_context(
-            user_data_dir=profile,
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_FLAGS,
-            viewport={"width": 1400, "height": 900},
-        )
-        context.set_default_timeout(30_000)
-        page = context.new_page()
-        try:
-            yield page
-        finally:
-            context.close()
+    return shot(page, ARTIFACTS, name)
 
 
 @pytest.fixture(scope="module")
@@ -94,49 +53,16 @@ def ui_airflow(db_factory, demo_template, tmp_path_factory):
     """A running local Airflow (as ``make airflow`` starts it) on a copy of the demo workspace."""
     if not (DAGS / "compliance_export.py").exists():
         pytest.skip("dags/compliance_export.py does not exist yet")
-    al = airflow_local()
-    for stale in ARTIFACTS.glob("*.png"):
-        stale.unlink()
-    root = tmp_path_factory.mktemp("airflow-ui")
-    name, files, _summary = demo_template
-    store = root / "filestore"
-    shutil.copytree(files, store)
-    mattermost = db_factory.create("uimm", template=name)
-    metadata = db_factory.create("uiairflow")
-    local = al.LocalAirflow(
-        home=root / "home",
-        metadata_url=al.sqlalchemy_url(metadata),
-        mattermost_dsn=mattermost,
-        settings=al.local_settings(store, approval="always"),
-        port=al.free_port(),
-        worker_log_port=al.free_port(),
-        trigger_log_port=al.free_port(),
-        password=secrets.token_urlsafe(12),
-        extra_env={
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
-                ["admin:admin", *(f"{user}:{user}" for user in OTHER_USERS)]
-            )
-        },
-    )
-    local.write_passwords(keep_existing=False)
-    local.passwords_file.write_text(json.dumps({local.username: local.password, **OTHER_USERS}) + "\n")
-    local.migrate()
-    local.load_settings()
-    log = root / "standalone.log"
-    proc = local.start(log_file=log)
-    try:
-        local.wait_ready(proc)
-        local.wait_for_dags(sorted(p.stem for p in DAGS.glob("*.py") if not p.name.startswith("_")))
-        yield local, store
-    finally:
-        al.stop_process_group(proc.pid)
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        if log.exists():
-            shutil.copyfile(log, ARTIFACTS / "airflow-standalone.log")
-        task_logs = local.home / "logs"
-        if task_logs.exists():
-            shutil.rmtree(ARTIFACTS / "task-logs", ignore_errors=True)
-            shutil.copytree(task_logs, ARTIFACTS / "task-logs")
+    with demo_airflow(
+        db_factory,
+        demo_template,
+        tmp_path_factory.mktemp("airflow-ui"),
+        name="ui",
+        dags=sorted(p.stem for p in DAGS.glob("*.py") if not p.name.startswith("_")),
+        users={user: (user, password) for user, password in OTHER_USERS.items()},
+        artifacts=ARTIFACTS,
+    ) as running:
+        yield running.local, running.store
 
 
 def sign_in(page, local, username: str, password: str) -> None:
@@ -183,23 +109,6 @@ def fill_param(dialog, page, name: str, value: str) -> None:
         field.fill(str(_ms(value)))
     else:
         field.fill(value)
-
-
-def wait_for_run(local, dag_id: str, run_id: str, *, timeout: float = 600) -> dict:
-    """Poll the REST API until the run ends; return it (with its task states on failure)."""
-    deadline = time.monotonic() + timeout
-    token = local.token()
-    path = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}"
-    run: dict = {}
-    while time.monotonic() < deadline:
-        run = local.api("GET", path, token=token)
-        if run["state"] in ("success", "failed"):
-            break
-        time.sleep(3)
-    if run.get("state") != "success":
-        tis = local.api("GET", f"{path}/taskInstances", token=token)["task_instances"]
-        run["tasks"] = {t["task_id"]: t["state"] for t in tis}
-    return run
 
 
 def xcom(local, dag_id: str, run_id: str, task_id: str) -> Any:
@@ -252,26 +161,12 @@ def test_trigger_compliance_export_from_the_form(logged_in, ui_airflow):
     assert sorted(summary["batches"]) == [b.name for b in batches]
 
 
-def _ensure_compliance_export(local) -> None:
-    """Retention deletes only what an export captured: make sure one export has completed."""
-    runs = local.api("GET", "/dags/compliance_export/dagRuns?state=success&limit=1")["dag_runs"]
-    if runs:
-        return
-    local.api("PATCH", "/dags/compliance_export", {"is_paused": False})
-    run = local.api(
-        "POST",
-        "/dags/compliance_export/dagRuns",
-        {"logical_date": None, "conf": {"export_from": EXPORT_FROM, "export_to": EXPORT_TO}},
-    )
-    assert wait_for_run(local, "compliance_export", run["dag_run_id"])["state"] == "success"
-
-
 def test_approve_a_retention_purge_in_the_ui(logged_in, ui_airflow):
     if not (DAGS / "retention_purge.py").exists():
         pytest.skip("dags/retention_purge.py does not exist yet (retention engineer)")
     local, _store = ui_airflow
     page = logged_in
-    _ensure_compliance_export(local)
+    ensure_compliance_export(local)
 
     # Trigger from the form with dry_run off (the default). The form unpauses the DAG, so the
     # scheduler may also start the latest scheduled run, which asks first (max_active_runs=1):

@@ -10,25 +10,23 @@ Screenshots: ``test-artifacts/governance-ui/``.
 
 from __future__ import annotations
 
-import json
 import secrets
-import shutil
 import time
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from tests.ops.test_airflow_ui import (  # noqa: F401 - browser_page is a fixture
+from tests.support.airflow_ui import (
     APPROVAL_SETTLE_SECONDS,
     DAGS,
-    _ensure_compliance_export,
-    browser_page,
+    demo_airflow,
+    ensure_compliance_export,
+    shot,
     wait_for_run,
 )
-from tests.support.local_airflow import airflow_local
+from tests.support.local_airflow import PROJECT
 
-PROJECT = Path(__file__).resolve().parents[2]
 ARTIFACTS = PROJECT / "test-artifacts" / "governance-ui"
 TIMEZONE = "Europe/Berlin"
 VIEWER, VIEWER_PASSWORD = "auditor", "auditor-" + secrets.token_urlsafe(8)
@@ -37,52 +35,23 @@ pytestmark = [pytest.mark.browser, pytest.mark.airflow, pytest.mark.slow, pytest
 
 
 def _shot(page, name: str) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
+    return shot(page, ARTIFACTS, name)
 
 
 @pytest.fixture(scope="module")
 def gov_airflow(db_factory, demo_template, tmp_path_factory):
     """A running local Airflow with an admin and a viewer (``auditor``) on a copy of the demo workspace."""
-    al = airflow_local()
-    for stale in ARTIFACTS.glob("*.png"):
-        stale.unlink()
-    root = tmp_path_factory.mktemp("governance-ui")
-    name, files, _summary = demo_template
-    store = root / "filestore"
-    shutil.copytree(files, store)
-    mattermost = db_factory.create("govmm", template=name)
-    metadata = db_factory.create("govairflow")
-    settings = al.local_settings(store, approval="always")
-    settings["Mmgov"]["Timezone"] = TIMEZONE
-    local = al.LocalAirflow(
-        home=root / "home",
-        metadata_url=al.sqlalchemy_url(metadata),
-        mattermost_dsn=mattermost,
-        settings=settings,
-        port=al.free_port(),
-        worker_log_port=al.free_port(),
-        trigger_log_port=al.free_port(),
-        password=secrets.token_urlsafe(12),
-        extra_env={"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"admin:admin,{VIEWER}:viewer"},
-    )
-    local.write_passwords(keep_existing=False)
-    local.passwords_file.write_text(json.dumps({local.username: local.password, VIEWER: VIEWER_PASSWORD}))
-    local.migrate()
-    local.load_settings()
-    log = root / "standalone.log"
-    proc = local.start(log_file=log)
-    try:
-        local.wait_ready(proc)
-        local.wait_for_dags(["compliance_export", "retention_purge"])
-        yield local, mattermost
-    finally:
-        al.stop_process_group(proc.pid)
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        if log.exists():
-            shutil.copyfile(log, ARTIFACTS / "airflow-standalone.log")
+    with demo_airflow(
+        db_factory,
+        demo_template,
+        tmp_path_factory.mktemp("governance-ui"),
+        name="gov",
+        dags=["compliance_export", "retention_purge"],
+        users={VIEWER: ("viewer", VIEWER_PASSWORD)},
+        timezone=TIMEZONE,
+        artifacts=ARTIFACTS,
+    ) as running:
+        yield running.local, running.mattermost_dsn
 
 
 def _open(frame, name: str) -> None:
@@ -118,7 +87,7 @@ def names(gov_airflow) -> dict[str, str]:
     return {"channel": f"{team}/{channel}", "label": display, "user": user, "email": email}
 
 
-def test_governance_console_end_to_end(browser_page, gov_airflow, names):  # noqa: F811 - the imported fixture
+def test_governance_console_end_to_end(browser_page, gov_airflow, names):
     if not (DAGS / "retention_purge.py").exists():
         pytest.skip("dags/retention_purge.py does not exist")
     local, _dsn = gov_airflow
@@ -165,7 +134,7 @@ def test_governance_console_end_to_end(browser_page, gov_airflow, names):  # noq
     _shot(page, "04-legal-hold-by-email")
 
     # A purge: the preview a person decides on, then the approval in Airflow.
-    _ensure_compliance_export(local)
+    ensure_compliance_export(local)
     local.api("PATCH", "/dags/retention_purge", {"is_paused": False})
     local.api("POST", "/dags/retention_purge/dagRuns", {"logical_date": None, "conf": {}})
     # Unpausing may also start the latest scheduled run first (max_active_runs=1): take whichever waits.

@@ -8,58 +8,37 @@ its note. Screenshots: ``test-artifacts/run-notes/``.
 from __future__ import annotations
 
 import re
-import secrets
-import shutil
 import time
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-from tests.ops.test_airflow_ui import (
+from tests.support.airflow_ui import (
     APPROVAL_SETTLE_SECONDS,
     CHROMIUM,
     EXPORT_FROM,
     EXPORT_TO,
-    browser_page,
+    demo_airflow,
     wait_for_run,
 )
-from tests.support.local_airflow import airflow_local
 
 pytestmark = [pytest.mark.browser, pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(1500)]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "run-notes"
-__all__ = ["browser_page"]  # the Chromium page fixture of the UI test
 
 
 @pytest.fixture(scope="module")
 def notes_airflow(db_factory, demo_template, tmp_path_factory):
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM}")
-    al = airflow_local()
-    root = tmp_path_factory.mktemp("run-notes-ui")
-    name, files, _summary = demo_template
-    store = root / "filestore"
-    shutil.copytree(files, store)
-    local = al.LocalAirflow(
-        home=root / "home",
-        metadata_url=al.sqlalchemy_url(db_factory.create("notesairflow")),
-        mattermost_dsn=db_factory.create("notesmm", template=name),
-        settings=al.local_settings(store, approval="always"),
-        port=al.free_port(),
-        worker_log_port=al.free_port(),
-        trigger_log_port=al.free_port(),
-        password=secrets.token_urlsafe(12),
-    )
-    local.write_passwords(keep_existing=False)
-    local.migrate()
-    local.load_settings()
-    proc = local.start(log_file=root / "standalone.log")
-    try:
-        local.wait_ready(proc)
-        local.wait_for_dags(["compliance_export", "retention_purge"])
-        yield local, store
-    finally:
-        al.stop_process_group(proc.pid)
+    with demo_airflow(
+        db_factory,
+        demo_template,
+        tmp_path_factory.mktemp("run-notes-ui"),
+        name="notes",
+        dags=["compliance_export", "retention_purge"],
+    ) as running:
+        yield running.local, running.store
 
 
 def _sign_in(page, local) -> None:

@@ -6,19 +6,16 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from html import unescape
 from urllib.parse import urlencode
 
-import psycopg
 import pytest
 
 import mmgov.retention  # noqa: F401 - registers retention.sql
 from mmgov import audit
 from mmgov.ids import new_id
-from mmgov.state import ensure_mmgov_schema
-from tests.retention.builders import Workspace, deleted_posts, settings
-from tests.support.airflow_api import ApiServer, start_api_server
+from tests.retention.builders import deleted_posts, settings
+from tests.support.airflow_api import ApiServer
 
 pytestmark = pytest.mark.airflow
 SETTINGS = {
@@ -30,40 +27,6 @@ SETTINGS = {
     "Mmgov": {"RetentionApproval": "never", "Timezone": "Europe/Berlin"},
 }
 PAGE_SECONDS = 1.0
-
-
-@pytest.fixture(scope="module")
-def console_dsn(db_factory, mm_template) -> str:
-    import mmgov.bulk_export.job_state  # noqa: F401 - registers gdpr_export.sql
-
-    dsn = db_factory.create("mmconsole", template=mm_template)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        ensure_mmgov_schema(conn)
-    return dsn
-
-
-@pytest.fixture(scope="module")
-def api(console_dsn, tmp_path_factory, airflow_metadata_template) -> Iterator[ApiServer]:
-    from mmgov_dev.devenv import AirflowEnv
-
-    env = AirflowEnv(
-        home=tmp_path_factory.mktemp("af-console"), mattermost_dsn=console_dsn, settings=SETTINGS
-    )
-    env.migrate(template=airflow_metadata_template)
-    server = start_api_server(env)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def db(console_dsn) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(console_dsn, autocommit=True) as conn:
-        yield conn
-
-
-@pytest.fixture
-def ws(db) -> Workspace:
-    return Workspace(db)
 
 
 class Browser:

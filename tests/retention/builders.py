@@ -20,6 +20,30 @@ def settings(**sections: dict[str, Any]) -> Settings:
     return Settings.parse(sections)
 
 
+def mode_settings(mode: str, days: int = 100, factor: float = 3.0) -> Settings:
+    """Purge settings with ``Mmgov.RetentionApproval`` = ``mode`` (always, on_change, never)."""
+    return settings(
+        DataRetentionSettings={
+            "EnableMessageDeletion": True,
+            "MessageRetentionDays": days,
+            "BatchSize": 50,
+            "TimeBetweenBatchesMilliseconds": 0,
+        },
+        Mmgov={"RetentionApproval": mode, "RetentionAnomalyFactor": factor},
+    )
+
+
+APPROVED = {"chosen_options": ["Approve"], "responded_by_user": {"id": "ann", "name": "ann"}}
+
+
+def complete(conn: psycopg.Connection, s: Settings, summary: dict) -> dict:
+    """Soft-delete a previewed run, approved by ``ann`` when it asks for a person."""
+    from mmgov.retention.purge import soft_delete
+
+    hitl = APPROVED if summary["approval"]["needs_approval"] else None
+    return soft_delete(conn, s, summary["run_id"], hitl_result=hitl, sleep=lambda _: None)
+
+
 @dataclass
 class Workspace:
     """Inserts teams, channels, users, posts, files and post children; remembers what it made."""

@@ -7,14 +7,13 @@ Airflow 3.3 enforces a Human-in-the-loop ``response_timeout`` in the scheduler's
 
 from __future__ import annotations
 
-import secrets
 import time
 
 import psycopg
 import pytest
 
 from tests.retention.builders import Workspace, deleted_posts
-from tests.support.local_airflow import airflow_local
+from tests.support.local_airflow import running_airflow
 from tests.support.webhook import WebhookServer
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -22,7 +21,6 @@ TIMEOUT_HOURS = 0.002  # 7.2 s
 
 
 def test_unanswered_approval_times_out_deletes_nothing_and_alerts(db_factory, mm_template, tmp_path):
-    al = airflow_local()
     mattermost = db_factory.create("mmtimeout", template=mm_template)
     with psycopg.connect(mattermost, autocommit=True) as conn:
         ws = Workspace(conn, now=int(time.time() * 1000))
@@ -33,24 +31,15 @@ def test_unanswered_approval_times_out_deletes_nothing_and_alerts(db_factory, mm
         "Mmgov": {"RetentionApproval": "always", "RetentionApprovalTimeoutHours": TIMEOUT_HOURS},
     }
     with WebhookServer() as hook:
-        local = al.LocalAirflow(
-            home=tmp_path / "home",
-            metadata_url=al.sqlalchemy_url(db_factory.create("timeoutairflow")),
+        with running_airflow(
+            db_factory,
+            tmp_path,
+            name="timeout",
             mattermost_dsn=mattermost,
             settings=settings,
-            port=al.free_port(),
-            worker_log_port=al.free_port(),
-            trigger_log_port=al.free_port(),
-            password=secrets.token_urlsafe(12),
+            dags=["retention_purge"],
             extra_env={"AIRFLOW_CONN_MMGOV_ALERT_WEBHOOK": hook.airflow_conn_json()},
-        )
-        local.write_passwords(keep_existing=False)
-        local.migrate()
-        local.load_settings()
-        proc = local.start(log_file=tmp_path / "standalone.log")
-        try:
-            local.wait_ready(proc)
-            local.wait_for_dags(["retention_purge"])
+        ) as local:
             local.api("PATCH", "/dags/retention_purge", {"is_paused": False})
             local.api(
                 "POST", "/dags/retention_purge/dagRuns", {"logical_date": None, "conf": {"dry_run": False}}
@@ -66,8 +55,6 @@ def test_unanswered_approval_times_out_deletes_nothing_and_alerts(db_factory, mm
             tis = local.api("GET", "/dags/retention_purge/dagRuns/~/taskInstances?limit=100")[
                 "task_instances"
             ]
-        finally:
-            al.stop_process_group(proc.pid)
         texts = [call.body.get("text", "") for call in hook.calls]
     assert runs, "no retention_purge run"
     assert {r["state"] for r in runs} == {"failed"}, runs

@@ -7,7 +7,6 @@ whose token it is (``GET /mmgov/api/v4/me``); ``--actor`` is for scripts and aud
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,23 +14,12 @@ from mmgov import audit
 from mmgov.retention.cli import main
 from mmgov.retention.preview import preview_purge
 from mmgov.retention.purge import soft_delete
-from mmgov_dev.devenv import AirflowEnv
 from tests.retention.builders import deleted_posts, settings
-from tests.support.airflow_api import ApiServer, start_api_server
 
 pytestmark = pytest.mark.airflow
 RETENTION = {"EnableMessageDeletion": True, "MessageRetentionDays": 100, "TimeBetweenBatchesMilliseconds": 0}
 MMGOV = {"RetentionApproval": "never", "GdprExportAdmins": ["dpo"]}
 SETTINGS = json.dumps({"DataRetentionSettings": RETENTION, "Mmgov": MMGOV})
-
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory, airflow_metadata_template, pg_server) -> Iterator[ApiServer]:
-    env = AirflowEnv(home=tmp_path_factory.mktemp("af-cli"), mattermost_dsn=pg_server)
-    env.migrate(template=airflow_metadata_template)
-    server = start_api_server(env)
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -53,7 +41,7 @@ def test_the_airflow_user_behind_the_token_is_the_actor(cli, api, conn, ws, monk
         "policies", "create", "--name", "Sales", "--days", "90", "--team", team, user="admin"
     )
     assert code == 0, err
-    # the same name the REST API (tests/plugins/test_retention_api.py) and the UI's approval record
+    # the same name the REST API (tests/plugins/api/test_retention.py) and the UI's approval record
     assert audit.history(conn, event_prefix="retention.policy_created")[0]["actor"] == "admin"
     code, _, err = cli("policies", "delete", created["id"], "--yes", user="admin")
     assert code == 0, err

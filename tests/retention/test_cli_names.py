@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,9 +24,7 @@ from mmgov.retention.cli import main
 from mmgov.retention.preview import preview_purge
 from mmgov.retention.purge import soft_delete
 from mmgov.retention.runs import update_run
-from mmgov_dev.devenv import AirflowEnv
 from tests.retention.builders import NOW, deleted_posts, settings
-from tests.support.airflow_api import ApiServer, start_api_server
 
 SETTINGS = json.dumps(
     {
@@ -50,16 +47,6 @@ def cli(mm_dsn, conn, capsys):
         return code, json.loads(out) if out.strip() else None, err
 
     return run
-
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory, airflow_metadata_template, pg_server) -> Iterator[ApiServer]:
-    """A real api-server: a restore on the command line needs an Airflow admin's token (mmgov.actor)."""
-    env = AirflowEnv(home=tmp_path_factory.mktemp("af-cli-names"), mattermost_dsn=pg_server)
-    env.migrate(template=airflow_metadata_template)
-    server = start_api_server(env)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -3,78 +3,41 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
-import psycopg
 import pytest
 from mmgov_airflow.assets import RETENTION
 
 from mmgov import audit
-from mmgov_dev.devenv import AIRFLOW_BIN, PROJECT_ROOT, AirflowEnv
-from tests.retention.builders import Workspace, deleted_posts
-from tests.support.airflow_api import start_api_server
+from mmgov_dev.devenv import AIRFLOW_BIN, PROJECT_ROOT
+from tests.retention.builders import deleted_posts
+from tests.retention.dag_runs import (
+    BASE_SETTINGS,
+    purge_waiting_for_approval,
+    return_value,
+    task_states,
+    world,
+)
 
-BASE_SETTINGS = {
-    "DataRetentionSettings": {
-        "EnableMessageDeletion": True,
-        "MessageRetentionDays": 30,
-        "BatchSize": 2,
-        "TimeBetweenBatchesMilliseconds": 10,
-        "PreservePinnedPosts": True,
-    },
-}
-
-
-@pytest.fixture(autouse=True)
-def _export_root(tmp_path, monkeypatch):
-    """The export root (retention attestations are written there) in this test's folder."""
-    monkeypatch.setitem(BASE_SETTINGS, "FileSettings", {"Directory": str(tmp_path / "filestore")})
-
-
-def _world(dsn: str) -> tuple[set[str], set[str]]:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        ws = Workspace(conn, now=int(time.time() * 1000))
-        team = ws.team("eng")
-        chan, keep = ws.channel(team), ws.channel(team)
-        ws.policy("keep", None, channels=[keep])
-        expired = {ws.post(chan, 40) for _ in range(5)}
-        spared = {ws.post(chan, 5), ws.post(chan, 40, pinned=True), ws.post(keep, 400)}
-    return expired, spared
-
-
-def _states(env: AirflowEnv, dag_id: str) -> dict[str, str]:
-    with sqlite3.connect(env.home / "airflow.db") as db:
-        rows = db.execute("SELECT task_id, state FROM task_instance WHERE dag_id = ?", (dag_id,)).fetchall()
-    return dict(rows)
-
-
-def _return_value(env: AirflowEnv, dag_id: str, task_id: str):
-    with sqlite3.connect(env.home / "airflow.db") as db:
-        row = db.execute(
-            "SELECT value FROM xcom WHERE dag_id = ? AND task_id = ? AND key = 'return_value'",
-            (dag_id, task_id),
-        ).fetchone()
-    value = json.loads(row[0])
-    return json.loads(value) if isinstance(value, str) else value
+pytestmark = pytest.mark.usefixtures("export_root")
 
 
 @pytest.mark.airflow
 def test_unattended_run_deletes_and_reports(mm_dsn, conn, airflow_env):
-    expired, spared = _world(mm_dsn)
+    expired, spared = world(mm_dsn)
     env = airflow_env(mm_dsn, {**BASE_SETTINGS, "Mmgov": {"RetentionApproval": "never"}})
     result = env.dags_test("retention_purge", {"dry_run": False})
     assert deleted_posts(conn) == expired
-    assert _states(env, "retention_purge") == {
+    assert task_states(env, "retention_purge") == {
         "preview": "success",
         "decide": "success",
         "approval": "skipped",
         "soft_delete": "success",
         "report": "success",
     }
-    summary = _return_value(env, "retention_purge", "report")
+    summary = return_value(env, "retention_purge", "report")
     assert (summary["status"], summary["messages_deleted"], summary["approval"]) == (
         "completed",
         5,
@@ -90,18 +53,18 @@ def test_unattended_run_deletes_and_reports(mm_dsn, conn, airflow_env):
 
 @pytest.mark.airflow
 def test_dry_run_deletes_nothing(mm_dsn, conn, airflow_env):
-    _world(mm_dsn)
+    world(mm_dsn)
     env = airflow_env(mm_dsn, {**BASE_SETTINGS, "Mmgov": {"RetentionApproval": "always"}})
     env.dags_test("retention_purge", {"dry_run": True})
     assert deleted_posts(conn) == set()
-    assert _states(env, "retention_purge") == {
+    assert task_states(env, "retention_purge") == {
         "preview": "success",
         "decide": "success",
         "approval": "skipped",
         "soft_delete": "skipped",
         "report": "success",
     }
-    summary = _return_value(env, "retention_purge", "report")
+    summary = return_value(env, "retention_purge", "report")
     assert (summary["status"], summary["messages_to_delete"], summary["messages_deleted"]) == (
         "dry_run",
         5,
@@ -122,51 +85,19 @@ def test_dry_run_deletes_nothing(mm_dsn, conn, airflow_env):
 @pytest.mark.parametrize("answer", ["Reject", "Approve"])
 def test_a_person_answers_in_airflow(mm_dsn, conn, airflow_env, answer):
     """RetentionApproval=always: the run waits in the approval task until a person answers via Airflow's API."""
-    expired, _ = _world(mm_dsn)
+    expired, _ = world(mm_dsn)
     env = airflow_env(mm_dsn, {**BASE_SETTINGS, "Mmgov": {"RetentionApproval": "always"}})
-    server = start_api_server(env)
-    log_path = env.home / "dags-test.log"
-    try:
-        with log_path.open("w") as log:
-            run = subprocess.Popen(
-                [str(AIRFLOW_BIN), "dags", "test", "retention_purge", "-c", '{"dry_run": false}'],
-                env=env.environ(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        details = []
-        deadline = time.monotonic() + 240
-        while not details:
-            assert run.poll() is None, log_path.read_text()[-3000:]
-            assert time.monotonic() < deadline, "the approval task never asked"
-            time.sleep(1)
-            status, body = server.request(
-                "GET", "/api/v2/dags/retention_purge/dagRuns/~/hitlDetails", user="admin"
-            )
-            details = (
-                [d for d in body.get("hitl_details", []) if not d.get("response_received")]
-                if status == 200
-                else []
-            )
-        detail = details[0]
+    with purge_waiting_for_approval(env) as waiting:
+        detail = waiting.detail
         assert "Will soft-delete **5 messages**" in detail["body"]
         assert "approve deleting 5 messages" in detail["subject"]
         assert deleted_posts(conn) == set()  # nothing happens while waiting
-        run_id = detail["task_instance"]["dag_run_id"]
-        status, body = server.request(
-            "PATCH",
-            f"/api/v2/dags/retention_purge/dagRuns/{run_id}/taskInstances/approval/-1/hitlDetails",
-            {"chosen_options": [answer], "params_input": {}},
-            user="admin",
-        )
+        run_id, log_path = waiting.run_id, waiting.log_path
+        status, body = waiting.answer(answer, "admin")
         assert status == 200, body
-        assert run.wait(timeout=240) == 0, log_path.read_text()[-3000:]
-    finally:
-        if run.poll() is None:
-            run.kill()
-        server.stop()
-    states = _states(env, "retention_purge")
-    summary = _return_value(env, "retention_purge", "report")
+        waiting.finish()
+    states = task_states(env, "retention_purge")
+    summary = return_value(env, "retention_purge", "report")
     if answer == "Reject":
         assert deleted_posts(conn) == set()
         assert states["soft_delete"] == "skipped"
@@ -205,7 +136,7 @@ def test_a_person_answers_in_airflow(mm_dsn, conn, airflow_env, answer):
 
 @pytest.mark.airflow
 def test_physical_removal_dag(mm_dsn, conn, airflow_env, file_store):
-    expired, _ = _world(mm_dsn)
+    expired, _ = world(mm_dsn)
     settings = {
         **BASE_SETTINGS,
         "Mmgov": {"RetentionApproval": "never", "PurgeGraceDays": 0},
@@ -219,7 +150,7 @@ def test_physical_removal_dag(mm_dsn, conn, airflow_env, file_store):
     remaining = {r[0] for r in conn.execute("SELECT id FROM posts")}
     assert remaining.isdisjoint(expired)
     assert len(remaining) == 3
-    summary = _return_value(env, "retention_physical_removal", "report")
+    summary = return_value(env, "retention_physical_removal", "report")
     assert (summary["status"], summary["messages_removed"]) == ("completed", 5)
 
 

@@ -159,7 +159,7 @@ _SCOPES = {
     RENDERED_DIRECT: ("c.type IN ('D', 'G')", _REPLY, f"WHERE {_RENDERED_DIRECT}"),
 }
 # The keys of a post after its author, in POST_FIELDS' order, rendered from the raw columns of a row
-# alias by _MEMBERS (tests/bulk_export/test_post_paths.py: the same bytes as the Python path).
+# alias by _MEMBERS (tests/bulk_export/test_post_lines.py: the same bytes as the Python path).
 _REST_KEYS = ["type", "message", "props", "create_at", "edit_at", "is_pinned"]
 if [key for key, _expr, _kind in POST_FIELDS] != ["user", *_REST_KEYS]:  # pragma: no cover - a guard
     raise RuntimeError("POST_FIELDS changed: update _MEMBERS, which renders these keys in this order")

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import psycopg
 import pytest
 
 import mmgov.retention  # noqa: F401 - registers retention.sql
 from mmgov import audit
 from mmgov.ids import new_id
-from mmgov.state import ensure_mmgov_schema
-from mmgov_dev.devenv import AirflowEnv
-from tests.retention.builders import Workspace, deleted_posts
-from tests.support.airflow_api import ApiServer, start_api_server
+from tests.retention.builders import deleted_posts
 
 pytestmark = pytest.mark.airflow
 BASE = "/mmgov/api/v4/data_retention"
@@ -25,34 +19,6 @@ SETTINGS = {
     },
     "Mmgov": {"RetentionApproval": "never", "GdprExportAdmins": ["dpo"]},
 }
-
-
-@pytest.fixture(scope="module")
-def api_dsn(db_factory, mm_template) -> str:
-    dsn = db_factory.create("mmapi", template=mm_template)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        ensure_mmgov_schema(conn)
-    return dsn
-
-
-@pytest.fixture(scope="module")
-def api(api_dsn, tmp_path_factory, airflow_metadata_template) -> Iterator[ApiServer]:
-    env = AirflowEnv(home=tmp_path_factory.mktemp("af-api"), mattermost_dsn=api_dsn, settings=SETTINGS)
-    env.migrate(template=airflow_metadata_template)
-    server = start_api_server(env)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def db(api_dsn) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(api_dsn, autocommit=True) as conn:
-        yield conn
-
-
-@pytest.fixture
-def ws(db) -> Workspace:
-    return Workspace(db)
 
 
 class TestAuth:

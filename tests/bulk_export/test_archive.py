@@ -1,8 +1,7 @@
-"""ZIP and folder outputs, atomic completion, the output path check, and file copying safety."""
+"""ZIP and folder outputs, atomic completion, the output path check, safe member names."""
 
 from __future__ import annotations
 
-import os
 import zipfile
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from mmgov.bulk_export.archive import FolderSink, ZipArchiveSink, check_output_p
 from mmgov.bulk_export.errors import ExportFailed, ExportOutputPathUnavailable
 from mmgov.bulk_export.export_job import run_export, start_export
 from mmgov.bulk_export.export_options import ExportOptions
-from mmgov.bulk_export.file_copy import FileCopier
 from mmgov.bulk_export.job_state import get_job
 from mmgov.file_store import LocalFileStore
 from mmgov.settings import Settings
@@ -164,36 +162,6 @@ def test_member_names_cannot_escape_the_export(name):
         safe_member_name(name)
 
 
-@pytest.mark.parametrize(
-    ("path", "reason"),
-    [
-        ("../outside.txt", "'..' refused"),
-        ("/etc/hostname", "absolute file path refused"),
-        ("link/secret.txt", "outside the file store"),
-        ("missing.txt", "not found"),
-        ("a-folder", "not a regular file"),
-    ],
-    ids=["dotdot", "absolute", "symlink-out", "missing", "directory"],
-)
-def test_a_file_that_cannot_be_copied_is_a_warning(tmp_path, path, reason):
-    store = tmp_path / "store"
-    (store / "a-folder").mkdir(parents=True)
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (outside / "secret.txt").write_text("never copied")
-    os.symlink(outside, store / "link")
-    (tmp_path / "outside.txt").write_text("never copied")
-    sink = FolderSink(tmp_path, "exp")
-    copier = FileCopier(LocalFileStore(store), sink, tmp_path / "w.txt")
-    assert copier.copy("attachment", path, f"data/{path.replace('..', 'x')}", "post p") is False
-    warnings = copier.close().read_text().splitlines()
-    assert len(warnings) == 1
-    assert warnings[0].startswith(f'attachment "{path}" (post p): ')
-    assert reason in warnings[0]
-    sink.commit(None)
-    assert not any(p.is_file() and p.name != "import.jsonl" for p in (tmp_path / "exp").rglob("*"))
-
-
 def test_folder_sink_refuses_to_replace_an_existing_export(tmp_path):
     (tmp_path / "same").mkdir()
     sink = FolderSink(tmp_path, "same")
@@ -201,15 +169,6 @@ def test_folder_sink_refuses_to_replace_an_existing_export(tmp_path):
         sink.commit(None)
     sink.abort()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["same"]
-
-
-def test_file_names_with_odd_characters_survive(edge_workspace, tmp_path):
-    odd = "20260101/teams/alpha/channels/town/users/alice/f9/rapport été, v2 (final).txt"
-    edge_workspace.b.file("f9", "p4", "dave", odd, b"contenu")
-    export = export_once(edge_workspace.dsn, tmp_path / "out", edge_workspace.store)
-    assert export.members[f"data/{odd}"] == b"contenu"
-    p4 = next(p for p in export.of_type("post") if p["message"] == "Dave asks something")
-    assert p4["attachments"] == [{"path": odd}]
 
 
 def test_relative_member_path(tmp_path: Path):

@@ -15,7 +15,7 @@ from mmgov.compliance.actiance_messages import (
 )
 from mmgov.compliance.model import ChannelInfo, ExportedFile, PostRecord, UserInfo
 from mmgov.compliance.post_classifier import classify
-from tests.compliance.test_render_units import _plain_posts, _posts
+from tests.compliance.classified_posts import nasty_posts, plain_posts
 
 USER = UserInfo("u", "n", "e@x")
 CHANNEL = ChannelInfo("c", "n", "d", "O")
@@ -44,7 +44,7 @@ def test_elements_sort_by_time_and_id_transfers_after_the_messages_of_their_mill
 
 def test_actiance_message_fast_path_equals_the_general_element():
     nasty = ["a&b<c>", "cr\ronly", "ctl\x01\x0b", "emoji 😀", "\ufffe", "]]>"]
-    for cp in _plain_posts() + _posts():
+    for cp in plain_posts() + nasty_posts():
         p = cp.post
         for text in nasty:
             for m in cp.messages:

@@ -11,44 +11,13 @@ import pytest
 from mmgov.compliance.csv_format import _MEMBER_TEXT, HEADER, _Lines, attachment_message, csv_field
 from mmgov.compliance.model import (
     ChannelInfo,
-    ExportedFile,
     MemberEvent,
     MemberEventKind,
     PostRecord,
     UserInfo,
 )
 from mmgov.compliance.post_classifier import classify
-
-NASTY = ["a,b", 'say "hi"', "line\nbreak", "cr\ronly", "", "plain", "é ü", " lead"]
-
-
-def _posts() -> list:
-    out = []
-    for i, text in enumerate(NASTY):
-        user = UserInfo(f"u{i}", f"name{text}", f"e{i}{text}@x", is_bot=i % 2 == 0)
-        channel = ChannelInfo(f"c{i}", f"n{text}", f"d{text}", "OPDG"[i % 4], "t", f"tn{text}", f"td{text}")
-        files = (ExportedFile(f"f{i}", f"p{i}", f"file{text}", f"a/b{i}", delete_at=i % 2),)
-        post = PostRecord(
-            f"p{i}", 10 + i, 20 + i, 30 if i % 3 else 0, i % 2, user, channel, "root", "orig" if i == 4 else "",
-            text, "", "u" if i % 3 == 1 else None, "prev" if i == 2 else "", files=files,
-        )  # fmt: skip
-        out.append(classify(post, 0))
-    return out
-
-
-def _plain_posts() -> list:
-    """Posts without files (the renderer's fast path): created, edited, updated, an edit's old text."""
-    out = []
-    for i, text in enumerate(NASTY):
-        user = UserInfo(f"u{i}", f"name{text}", f"e{i}{text}@x", is_bot=i % 2 == 1)
-        channel = ChannelInfo(f"c{i}", f"n{text}", f"d{text}", "OPDG"[i % 4], "t", f"tn{text}", f"td{text}")
-        update_at, edit_at = (10, 0) if i % 3 == 0 else (20 + i, i % 2)
-        post = PostRecord(
-            f"q{i}", 10, update_at, 30 if i == 5 else 0, edit_at, user, channel, "root" if i % 2 else "",
-            "orig" + text if i == 5 else "", text, "", None, "prev" if i == 2 else "",
-        )  # fmt: skip
-        out.append(classify(post, 0))
-    return out
+from tests.compliance.classified_posts import NASTY, nasty_posts, plain_posts
 
 
 def csv_line(fields: list) -> str:
@@ -148,7 +117,7 @@ def test_csv_lines_equal_the_escaped_rows(member_cache):
         None,
         'p"v',
     )
-    for cp in [*_posts(), *_plain_posts(), classify(odd, 0)]:
+    for cp in [*nasty_posts(), *plain_posts(), classify(odd, 0)]:
         assert lines.post(cp) == [csv_line(r) for r in post_rows(cp)]
         for kind in MemberEventKind:
             e = MemberEvent(cp.post.user, kind, 5)
@@ -178,7 +147,7 @@ def test_csv_merge_of_posts_and_members_equals_one_sort_of_all_rows():
     from mmgov.compliance.model import ExportBatch
 
     lines = _Lines()
-    posts = _posts() + _plain_posts()  # creation times 10..17, several posts at 10
+    posts = nasty_posts() + plain_posts()  # creation times 10..17, several posts at 10
     members = []
     for t in (5, 10, 10, 12, 17, 30):  # ties with posts' creation times go first
         for cp in posts[:3]:
@@ -203,7 +172,7 @@ def test_csv_line_caches_stay_bounded_and_exact():
     lines = _Lines()
     lines.LIMIT = 3
     for _ in range(2):  # the second pass renders from refilled caches
-        for cp in _plain_posts():  # 8 distinct users and channels
+        for cp in plain_posts():  # 8 distinct users and channels
             assert lines.post(cp) == [csv_line(r) for r in post_rows(cp)]
             assert len(lines._users) <= 3
             assert len(lines._channels) <= 3

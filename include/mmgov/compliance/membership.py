@@ -310,6 +310,10 @@ def _without_rows(
     return events, kept
 
 
+Channels = dict[str, ChannelInfo]  # a batch's channels by id
+Authors = dict[str, dict[str, UserInfo]]  # a batch's post authors: channel id -> user id -> user
+
+
 class ChannelMembership:
     """What both membership sources share: the window, whether ``channelmemberhistory`` covers it,
     the users met in membership rows, and the channels active by membership events alone."""
@@ -329,6 +333,10 @@ class ChannelMembership:
         self.uses_history = bool(conn.execute(_HISTORY_REACHES, (window_start,)).fetchone()[0])
         self._users = {} if users is None else users
         self._channels: dict[str, ChannelInfo] = {}
+        self._open()
+
+    def _open(self) -> None:
+        """Set up the source's own state (called at the end of ``__init__``)."""
 
     def _user(
         self, uid: str, username: str | None, email: str | None, deleteat: int | None, is_bot: bool
@@ -365,11 +373,7 @@ class ChannelMembership:
         self.close()
 
     def activity(
-        self,
-        start: int,
-        end: int,
-        channels: dict[str, ChannelInfo],
-        authors: dict[str, dict[str, UserInfo]],
+        self, start: int, end: int, channels: Channels, authors: Authors
     ) -> dict[str, ChannelActivity]:
         """Channel id -> membership for a batch ``[start, end)``; batches come in order and tile the window.
 
@@ -388,20 +392,13 @@ class MembershipSource(ChannelMembership):
     for each batch would dominate the export.
     """
 
-    def __init__(
-        self,
-        conn: psycopg.Connection,
-        window_start: int,
-        window_end: int,
-        users: dict[str | None, tuple[UserInfo, UserInfo]] | None = None,
-    ):
-        super().__init__(conn, window_start, window_end, users)
+    def _open(self) -> None:
         # channel id -> sorted event times (joins and leaves) inside the window, 8 bytes each.
         self._events: dict[str, array] = {}
         self._members: dict[str, _Channel] = {}
         if self.uses_history:
-            with conn.cursor(name="mmgov_membership_events") as cur:  # server-side: a chunk at a time
-                cur.execute(_WINDOW_EVENTS, {"start": window_start, "end": window_end})
+            with self.conn.cursor(name="mmgov_membership_events") as cur:  # server-side: a chunk at a time
+                cur.execute(_WINDOW_EVENTS, {"start": self.window_start, "end": self.window_end})
                 while chunk := cur.fetchmany(100):
                     for cid, times in chunk:
                         self._events[cid] = array("q", times)
@@ -441,11 +438,7 @@ class MembershipSource(ChannelMembership):
                 self._members[cid] = _Channel(members, None, None)
 
     def activity(
-        self,
-        start: int,
-        end: int,
-        channels: dict[str, ChannelInfo],
-        authors: dict[str, dict[str, UserInfo]],
+        self, start: int, end: int, channels: Channels, authors: Authors
     ) -> dict[str, ChannelActivity]:
         result = self._activities(channels, self.channels_with_events(start, end))
         new = [cid for cid in result if cid not in self._members]

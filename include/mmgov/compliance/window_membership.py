@@ -24,10 +24,12 @@ import psycopg
 from mmgov.compliance.membership import (
     MEMBERS_FROM_CURRENT,
     MEMBERS_FROM_HISTORY,
+    Authors,
     ChannelMembership,
+    Channels,
     event_key,
 )
-from mmgov.compliance.model import ChannelActivity, ChannelInfo, MemberEvent, MemberEventKind, UserInfo
+from mmgov.compliance.model import ChannelActivity, MemberEvent, MemberEventKind, UserInfo
 
 # The window's joins and leaves, in time order (joins of one time by e-mail and user id, the order
 # of the history rows). ``u.id IS NOT NULL``: an event of a user missing from ``users`` still makes
@@ -86,22 +88,15 @@ class WindowMembership(ChannelMembership):
     Use as a context manager (or :meth:`close`): the event cursor stays open for the window.
     """
 
-    def __init__(
-        self,
-        conn: psycopg.Connection,
-        window_start: int,
-        window_end: int,
-        users: dict[str | None, tuple[UserInfo, UserInfo]] | None = None,
-    ):
-        super().__init__(conn, window_start, window_end, users)
+    def _open(self) -> None:
         # channel id -> the user numbers of its present rows, sorted (one per row: a user with two
         # overlapping rows is there twice); a channel is here from its first active batch on.
         self._present: dict[str, array] = {}
         self._number: dict[str, int] = {}  # user id -> its small number in ``_present``
         self._cursor: psycopg.ServerCursor | None = None
         if self.uses_history:
-            self._cursor = conn.cursor(name="mmgov_membership_stream")
-            self._cursor.execute(_EVENTS_IN_WINDOW, {"start": window_start, "end": window_end})
+            self._cursor = self.conn.cursor(name="mmgov_membership_stream")
+            self._cursor.execute(_EVENTS_IN_WINDOW, {"start": self.window_start, "end": self.window_end})
         self._events = _Events(self._cursor)
 
     def close(self) -> None:
@@ -155,11 +150,7 @@ class WindowMembership(ChannelMembership):
         return i < len(present) and present[i] == number
 
     def activity(
-        self,
-        start: int,
-        end: int,
-        channels: dict[str, ChannelInfo],
-        authors: dict[str, dict[str, UserInfo]],
+        self, start: int, end: int, channels: Channels, authors: Authors
     ) -> dict[str, ChannelActivity]:
         # per channel with events: (entering, leaves) in the stream's order
         events: dict[str, tuple[list[MemberEvent], list[MemberEvent]]] = {}

@@ -47,7 +47,6 @@ EXCEPTIONS = {
     "mmgov/bulk_export/channels.py": "tests/bulk_export/test_import_fidelity.py, test_edge_cases.py",
     "mmgov/bulk_export/direct.py": "tests/bulk_export/test_import_fidelity.py, test_edge_cases.py",
     "mmgov/bulk_export/emoji.py": "tests/bulk_export/test_import_fidelity.py",
-    "mmgov/bulk_export/export_check.py": "tests/bulk_export/test_import_validator.py, test_demo_export.py",
     "mmgov/bulk_export/export_job.py": "tests/bulk_export/test_job_events.py, test_archive.py",
     "mmgov/bulk_export/reconciliation.py": "tests/bulk_export/test_demo_export.py, test_edge_cases.py",
     "mmgov/bulk_export/import_report.py": "tests/bulk_export/test_import_validator.py",

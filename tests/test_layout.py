@@ -46,7 +46,6 @@ EXCEPTIONS = {
     "mmgov/bulk_export/export_job.py": "tests/bulk_export/test_job_events.py, test_archive.py",
     "mmgov/bulk_export/reconciliation.py": "tests/bulk_export/test_demo_export.py, test_edge_cases.py",
     "mmgov/bulk_export/post_sql.py": "tests/bulk_export/test_post_lines.py",
-    "mmgov/bulk_export/roles.py": "tests/bulk_export/test_import_fidelity.py",
     "mmgov/custody/encryption.py": "tests/custody/test_compliance_s3_and_encryption.py",
     "mmgov/custody/store.py": "tests/custody/test_exports.py, test_expiry.py",
     "mmgov/custody/tasks.py": "tests/custody/test_exports.py (the custody DAG's tasks)",

@@ -43,7 +43,6 @@ EXCEPTIONS = {
     "mmgov/airflow_settings.py": "tests/ops/test_airflow_settings.py",
     "mmgov/governance.py": "tests/plugins/test_console.py",
     "mmgov/names.py": "tests/retention/test_cli_names.py",
-    "mmgov/bulk_export/post_sql.py": "tests/bulk_export/test_post_lines.py",
     "mmgov/custody/encryption.py": "tests/custody/test_compliance_s3_and_encryption.py",
     "mmgov/custody/store.py": "tests/custody/test_exports.py, test_expiry.py",
     "mmgov/custody/tasks.py": "tests/custody/test_exports.py (the custody DAG's tasks)",

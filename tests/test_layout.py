@@ -36,7 +36,6 @@ EXCEPTIONS = {
     # small modules of declarations, exercised by the tests of their users
     "mmgov/bulk_export/errors.py": "error ids: tests/bulk_export/test_archive.py, test_person_scope.py",
     "mmgov/retention/errors.py": "error ids: tests/retention/test_purge.py, test_retention_policy.py",
-    "mmgov_airflow/api/identity.py": "the signed-in user: tests/retention/test_cli_actor.py",
     # not yet mirrored: their tests are in the scenario modules named
     "mmgov/actor.py": "tests/retention/test_cli_actor.py",
     "mmgov/airflow_settings.py": "tests/ops/test_airflow_settings.py",
@@ -66,8 +65,6 @@ EXCEPTIONS = {
     "mmgov/custody/tasks.py": "tests/custody/test_exports.py (the custody DAG's tasks)",
     "mmgov/custody/zip_checks.py": "tests/custody/test_compliance_s3_and_encryption.py",
     "mmgov/retention/tasks.py": "tests/retention/test_dags.py (task bodies, under renaming by issue 22)",
-    "mmgov_airflow/api/app.py": "tests/plugins/api/test_retention.py (the app on a real api-server)",
-    "mmgov_airflow/api/deps.py": "tests/test_settings.py",
 }
 
 # Compliance modules without their test module while tests/compliance is being split (issue 22);

@@ -39,10 +39,7 @@ EXCEPTIONS = {
     "mmgov_airflow/api/identity.py": "the signed-in user: tests/retention/test_cli_actor.py",
     "mmgov_airflow/console/pages.py": "the page registry: tests/plugins/test_console.py opens every page",
     # not yet mirrored: their tests are in the scenario modules named
-    "mmgov/actor.py": "tests/retention/test_cli_actor.py",
-    "mmgov/airflow_settings.py": "tests/ops/test_airflow_settings.py",
     "mmgov/governance.py": "tests/plugins/test_console.py",
-    "mmgov/names.py": "tests/retention/test_cli_names.py",
     "mmgov/bulk_export/background_lines.py": "tests/bulk_export/test_post_order.py, test_concurrent_posts.py",
     "mmgov/bulk_export/channels.py": "tests/bulk_export/test_import_fidelity.py, test_edge_cases.py",
     "mmgov/bulk_export/direct.py": "tests/bulk_export/test_import_fidelity.py, test_edge_cases.py",

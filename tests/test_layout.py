@@ -78,8 +78,6 @@ EXCEPTIONS = {
 COMPLIANCE_SPLIT_IN_PROGRESS = [
     "mmgov/compliance/__init__.py",
     "mmgov/compliance/csv_format.py",
-    "mmgov/compliance/globalrelay_ledger.py",
-    "mmgov/compliance/globalrelay_smtp.py",
     "mmgov/compliance/last_export.py",
     "mmgov/compliance/ledger.py",
     "mmgov/compliance/model.py",

@@ -37,18 +37,13 @@ EXCEPTIONS = {
     "mmgov/bulk_export/errors.py": "error ids: tests/bulk_export/test_archive.py, test_person_scope.py",
     "mmgov/retention/errors.py": "error ids: tests/retention/test_purge.py, test_retention_policy.py",
     # not yet mirrored: their tests are in the scenario modules named
-    "mmgov/actor.py": "tests/retention/test_cli_actor.py",
-    "mmgov/airflow_settings.py": "tests/ops/test_airflow_settings.py",
     "mmgov/governance.py": "tests/plugins/console/ (the list pages)",
-    "mmgov/names.py": "tests/retention/test_cli_names.py",
     "mmgov/bulk_export/export_job.py": "tests/bulk_export/test_job_events.py, test_archive.py",
     "mmgov/bulk_export/reconciliation.py": "tests/bulk_export/test_demo_export.py, test_edge_cases.py",
     "mmgov/bulk_export/post_sql.py": "tests/bulk_export/test_post_lines.py",
     "mmgov/bulk_export/roles.py": "tests/bulk_export/test_import_fidelity.py",
-    "mmgov/custody/encryption.py": "tests/custody/test_compliance_s3_and_encryption.py",
     "mmgov/custody/store.py": "tests/custody/test_exports.py, test_expiry.py",
     "mmgov/custody/tasks.py": "tests/custody/test_exports.py (the custody DAG's tasks)",
-    "mmgov/custody/zip_checks.py": "tests/custody/test_compliance_s3_and_encryption.py",
     "mmgov/retention/tasks.py": "tests/retention/test_dags.py (task bodies, under renaming by issue 22)",
 }
 
@@ -57,14 +52,11 @@ EXCEPTIONS = {
 COMPLIANCE_SPLIT_IN_PROGRESS = [
     "mmgov/compliance/__init__.py",
     "mmgov/compliance/csv_format.py",
-    "mmgov/compliance/globalrelay_ledger.py",
-    "mmgov/compliance/globalrelay_smtp.py",
     "mmgov/compliance/last_export.py",
     "mmgov/compliance/ledger.py",
     "mmgov/compliance/model.py",
     "mmgov/compliance/publishing.py",  # tests/compliance/test_batches_and_delivery.py, test_completeness.py
     "mmgov/compliance/tasks.py",  # tests/compliance/test_dag.py, test_completeness.py (run_export)
-    "mmgov/compliance/window_membership.py",
 ]
 
 

@@ -36,27 +36,11 @@ EXCEPTIONS = {
     # small modules of declarations, exercised by the tests of their users
     "mmgov/bulk_export/errors.py": "error ids: tests/bulk_export/test_archive.py, test_person_scope.py",
     "mmgov/retention/errors.py": "error ids: tests/retention/test_purge.py, test_retention_policy.py",
-    "mmgov_airflow/api/identity.py": "the signed-in user: tests/retention/test_cli_actor.py",
-    "mmgov_airflow/console/pages.py": "the page registry: tests/plugins/test_console.py opens every page",
     # not yet mirrored: their tests are in the scenario modules named
-    "mmgov/actor.py": "tests/retention/test_cli_actor.py",
-    "mmgov/airflow_settings.py": "tests/ops/test_airflow_settings.py",
-    "mmgov/governance.py": "tests/plugins/test_console.py",
-    "mmgov/names.py": "tests/retention/test_cli_names.py",
-    "mmgov/custody/encryption.py": "tests/custody/test_compliance_s3_and_encryption.py",
+    "mmgov/governance.py": "tests/plugins/console/ (the list pages)",
     "mmgov/custody/store.py": "tests/custody/test_exports.py, test_expiry.py",
     "mmgov/custody/tasks.py": "tests/custody/test_exports.py (the custody DAG's tasks)",
-    "mmgov/custody/zip_checks.py": "tests/custody/test_compliance_s3_and_encryption.py",
     "mmgov/retention/tasks.py": "tests/retention/test_dags.py (task bodies, under renaming by issue 22)",
-    "mmgov_airflow/api/app.py": "tests/plugins/api/test_retention.py (the app on a real api-server)",
-    "mmgov_airflow/api/deps.py": "tests/test_settings.py",
-    "mmgov_airflow/api/docs.py": "tests/plugins/api/test_retention.py",
-    "mmgov_airflow/console/audit_page.py": "tests/plugins/test_console.py",
-    "mmgov_airflow/console/base.py": "tests/plugins/test_console.py",
-    "mmgov_airflow/console/export_pages.py": "tests/plugins/test_console.py",
-    "mmgov_airflow/console/hold_pages.py": "tests/plugins/test_console.py",
-    "mmgov_airflow/console/policy_pages.py": "tests/plugins/test_console.py",
-    "mmgov_airflow/console/run_pages.py": "tests/plugins/test_console.py",
 }
 
 # Compliance modules without their test module while tests/compliance is being split (issue 22);
@@ -64,14 +48,11 @@ EXCEPTIONS = {
 COMPLIANCE_SPLIT_IN_PROGRESS = [
     "mmgov/compliance/__init__.py",
     "mmgov/compliance/csv_format.py",
-    "mmgov/compliance/globalrelay_ledger.py",
-    "mmgov/compliance/globalrelay_smtp.py",
     "mmgov/compliance/last_export.py",
     "mmgov/compliance/ledger.py",
     "mmgov/compliance/model.py",
     "mmgov/compliance/publishing.py",  # tests/compliance/test_batches_and_delivery.py, test_completeness.py
     "mmgov/compliance/tasks.py",  # tests/compliance/test_dag.py, test_completeness.py (run_export)
-    "mmgov/compliance/window_membership.py",
 ]
 
 

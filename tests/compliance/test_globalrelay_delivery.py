@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import json
-import smtplib
 from pathlib import Path
 
 import pytest
 
 import mmgov.compliance.globalrelay_delivery as grd
-import mmgov.compliance.globalrelay_smtp as grs
 from mmgov.compliance.delivery import LocalDestination
 from mmgov.compliance.export_request import ExportRequest
 from mmgov.compliance.export_window import ExportWindow
@@ -24,7 +21,6 @@ from mmgov.compliance.globalrelay_delivery import (
     smtp_server,
 )
 from mmgov.compliance.globalrelay_ledger import LEDGER_TABLE, DeliveryLedger
-from mmgov.compliance.globalrelay_smtp import classify
 from mmgov.compliance.publishing import deliver
 from mmgov.compliance.staging import check_staged, stage_export
 from mmgov.db import airflow_conn_json
@@ -361,61 +357,6 @@ class TestConfiguration:
     def test_custom_without_any_host(self):
         with pytest.raises(GlobalRelayConfigError, match="CustomSMTPServerName"):
             smtp_server(GlobalRelaySettings.parse({"CustomerType": "CUSTOM"}), "", None)
-
-
-class TestSmtpDetails:
-    @pytest.mark.parametrize(
-        ("exc", "expected"),
-        [
-            (smtplib.SMTPDataError(451, b"4.3.0 later"), (False, 451, "4.3.0 later")),
-            (smtplib.SMTPDataError(554, b"5.7.1 no"), (True, 554, "5.7.1 no")),
-            (smtplib.SMTPSenderRefused(553, b"bad sender", "x@y"), (True, 553, "bad sender")),
-            (smtplib.SMTPRecipientsRefused({"a@b": (550, b"no such user")}), (True, 550, "no such user")),
-            (smtplib.SMTPRecipientsRefused({"a@b": (450, b"mailbox busy")}), (False, 450, "mailbox busy")),
-            (smtplib.SMTPAuthenticationError(535, b"auth failed"), (True, 535, "auth failed")),
-            (smtplib.SMTPServerDisconnected("gone"), (False, None, "gone")),
-            (TimeoutError(), (False, None, "TimeoutError")),
-            (ConnectionRefusedError(111, "refused"), (False, None, "[Errno 111] refused")),
-            (
-                smtplib.SMTPNotSupportedError("STARTTLS extension not supported"),
-                (True, None, "STARTTLS extension not supported"),
-            ),
-        ],
-        ids=[
-            "4xx",
-            "5xx",
-            "sender",
-            "rcpt-5xx",
-            "rcpt-4xx",
-            "auth",
-            "disconnect",
-            "timeout",
-            "refused",
-            "no-tls",
-        ],
-    )
-    def test_classify(self, exc, expected):
-        assert classify(exc) == expected
-
-    @pytest.mark.parametrize("chunk", [1, 2, 3, 1 << 20], ids=["1", "2", "3", "1MiB"])
-    def test_data_is_dot_stuffed_with_crlf(self, monkeypatch, chunk):
-        monkeypatch.setattr(grs, "_CHUNK", chunk)
-
-        class Client:
-            sent = b""
-
-            def send(self, data):
-                self.sent += data
-
-        for raw, wire in [
-            (b"a\r\n.b\r\n..c\r\nd", b"a\r\n..b\r\n...c\r\nd\r\n.\r\n"),
-            (b".start\r\nx\r\n", b"..start\r\nx\r\n.\r\n"),
-            (b"bare\nlf\n.x\r", b"bare\r\nlf\r\n..x\r\n.\r\n"),
-            (b"", b".\r\n"),
-        ]:
-            client = Client()
-            grs._send_data(client, io.BytesIO(raw))
-            assert client.sent == wire, (raw, chunk)
 
 
 @pytest.mark.airflow

@@ -8,7 +8,6 @@ import zipfile
 
 import psycopg
 import pyrage
-import pytest
 
 from mmgov.compliance.tasks import export_window_to_destination
 from mmgov.custody.encryption import decrypt_file
@@ -111,14 +110,3 @@ def test_rerun_without_encryption_removes_the_encrypted_batches(export_demo, sig
     folder = export_demo(dest=tmp_path / "x", run_id="t2")
     assert not list(folder.glob("*.age"))
     assert verify_main([str(folder), "--public-key", str(signing_key.public_key)]) == 0
-
-
-def test_bad_recipient_is_a_settings_error():
-    from mmgov.errors import SettingsError
-
-    with pytest.raises(SettingsError, match=r"Mmgov.ExportRecipients: 'age1nope' is not an age recipient"):
-        Settings.parse({"Mmgov": {"ExportRecipients": ["age1nope"]}})
-    with pytest.raises(SettingsError, match="must be a list of age public keys"):
-        Settings.parse({"Mmgov": {"ExportRecipients": "age1abc"}})
-    with pytest.raises(SettingsError, match=r"Mmgov.ExportRetentionDays must be >= 0"):
-        Settings.parse({"Mmgov": {"ExportRetentionDays": -1}})

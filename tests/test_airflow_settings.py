@@ -14,7 +14,7 @@ from mmgov.errors import SettingsError
 from mmgov.settings import VARIABLE_NAME, Settings
 from mmgov_dev.devenv import AirflowEnv
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[1]
 SETTINGS_FILE = PROJECT / "airflow_settings.yaml"
 CODE_DIRS = ("include", "plugins", "dags")
 # Connection ids in the code: `X_CONN_ID = "..."` constants and `conn_id="..."` keyword arguments.

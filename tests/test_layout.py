@@ -77,8 +77,6 @@ EXCEPTIONS = {
 # shrink this list as their test modules arrive.
 COMPLIANCE_SPLIT_IN_PROGRESS = [
     "mmgov/compliance/__init__.py",
-    "mmgov/compliance/csv_format.py",
-    "mmgov/compliance/last_export.py",
     "mmgov/compliance/ledger.py",
     "mmgov/compliance/model.py",
     "mmgov/compliance/publishing.py",  # tests/compliance/test_batches_and_delivery.py, test_completeness.py

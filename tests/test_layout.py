@@ -79,7 +79,6 @@ COMPLIANCE_SPLIT_IN_PROGRESS = [
     "mmgov/compliance/__init__.py",
     "mmgov/compliance/ledger.py",
     "mmgov/compliance/model.py",
-    "mmgov/compliance/publishing.py",  # tests/compliance/test_batches_and_delivery.py, test_completeness.py
     "mmgov/compliance/tasks.py",  # tests/compliance/test_dag.py, test_completeness.py (run_export)
 ]
 

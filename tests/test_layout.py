@@ -59,7 +59,6 @@ EXCEPTIONS = {
     "mmgov/bulk_export/roles.py": "tests/bulk_export/test_import_fidelity.py",
     "mmgov/bulk_export/teams.py": "tests/bulk_export/test_import_fidelity.py",
     "mmgov/bulk_export/users.py": "tests/bulk_export/test_import_fidelity.py, test_edge_cases.py",
-    "mmgov/retention/tasks.py": "tests/retention/test_dags.py (task bodies, under renaming by issue 22)",
     "mmgov_airflow/api/app.py": "tests/plugins/api/test_retention.py (the app on a real api-server)",
     "mmgov_airflow/api/deps.py": "tests/test_settings.py",
     "mmgov_airflow/api/docs.py": "tests/plugins/api/test_retention.py",

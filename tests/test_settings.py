@@ -200,33 +200,3 @@ def test_parse_time_reads_env_without_airflow(monkeypatch):
     )
     # A bad value never fails parsing: its default applies (the DAG's first task fails on it).
     assert load_settings_at_parse().MessageExportSettings.DailyRunTime == "01:00"
-
-
-class TestApiServerLoader:
-    """The API server's reading (plugins/mmgov_airflow/api/deps.py): the environment, then the metadata DB."""
-
-    def test_the_environment_comes_first(self, monkeypatch):
-        from mmgov_airflow.api.deps import mattermost_settings
-
-        from mmgov.settings import load_raw_variable
-
-        raw = json.dumps({"MessageExportSettings": {"DailyRunTime": "03:15"}})
-        monkeypatch.setenv("AIRFLOW_VAR_MATTERMOST_SETTINGS", raw)
-        assert load_raw_variable(api_server=True) == raw
-        assert mattermost_settings().MessageExportSettings.DailyRunTime == "03:15"
-
-    def test_then_the_metadata_database(self, monkeypatch):
-        from airflow.models import Variable
-
-        from mmgov.settings import load_raw_variable
-
-        asked: list[tuple[str, str | None]] = []
-
-        def metadata_get(key: str, default_var: str | None = None) -> str | None:
-            asked.append((key, default_var))
-            return "{}"
-
-        monkeypatch.delenv("AIRFLOW_VAR_MATTERMOST_SETTINGS", raising=False)
-        monkeypatch.setattr(Variable, "get", metadata_get)
-        assert load_raw_variable("fallback", api_server=True) == "{}"
-        assert asked == [("mattermost_settings", "fallback")]

@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.bulk_export.workspace import T0, Builder
+from tests.bulk_export.workspace import T0, Builder, Export, export_once
 
 ALICE_HASH = "$2a$10$ALICEPASSWORDHASHxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 ALICE_MFA = "ALICEMFASECRETBASE32XX"
@@ -153,3 +153,9 @@ def edge_workspace(mm_dsn: str, file_store: Path) -> Iterator[Edge]:
         b.pref("alice", "favorite_channel", town, "true")
         b.pref("alice", "tutorial_step", b.ids["user:alice"], "999")
         yield Edge(mm_dsn, file_store, b)
+
+
+@pytest.fixture
+def export(edge_workspace: Edge, tmp_path: Path) -> Export:
+    """The edge workspace exported whole, to a folder."""
+    return export_once(edge_workspace.dsn, tmp_path / "out", edge_workspace.store, create_archive=False)

@@ -1,6 +1,7 @@
 """The GDPR export as Mattermost's exporter writes it and its importer reads it (issue 18, item 4, and the
-GDPR parts of item 2), on real PostgreSQL: live files only, DM/GM participants' notify props, post
-priority and acknowledgements, channel types the import format does not carry.
+GDPR parts of item 2), on real PostgreSQL: live files only, post priority and acknowledgements (DM/GM
+participants' notify props: test_direct.py; channel types the import format does not carry:
+test_channels.py).
 
 Expected values come from Mattermost's own code: ``server/channels/app/export.go`` and
 ``export_converters.go`` (what the exporter writes), ``server/channels/app/imports/import_types.go``
@@ -14,13 +15,9 @@ import pytest
 
 import mmgov.bulk_export.post_lines as post_lines
 from mmgov.bulk_export.export_check import validate_export
-from tests.bulk_export.workspace import T0, export_once
+from tests.bulk_export.workspace import T0, export_once, posts_by_message
 
 NOTES = "20260101/teams/alpha/channels/town/users/alice/f1/notes.txt"
-
-
-def _posts(export, kind="post"):
-    return {p["message"]: p for p in export.of_type(kind)}
 
 
 def _paths(post):
@@ -66,7 +63,7 @@ def test_a_post_lists_only_its_live_files_and_a_deleted_post_the_files_deleted_w
         create_archive=False,
         include_attachments=attachments,
     )
-    posts = _posts(export)
+    posts = posts_by_message(export)
     assert _paths(posts["Live post with a removed file"]) == ["20260102/kept.txt"]
     assert sorted(_paths(posts["Deleted post with its files"])) == [
         "20260102/just-after.txt",
@@ -74,7 +71,7 @@ def test_a_post_lists_only_its_live_files_and_a_deleted_post_the_files_deleted_w
     ]
     reply = next(r for r in posts["Release notes are up"]["replies"] if r["message"] == "Reply two")
     assert "attachments" not in reply
-    assert _paths(_posts(export, "direct_post")["Hi carol"]) == ["20260102/dm-kept.txt"]
+    assert _paths(posts_by_message(export, "direct_post")["Hi carol"]) == ["20260102/dm-kept.txt"]
     names = set(export.members)
     assert ("data/20260102/removed.txt" in names) is False
     assert ("data/20260102/removed-before.txt" in names) is False
@@ -87,57 +84,13 @@ def test_per_person_export_lists_only_live_files_too(files_workspace, tmp_path):
     export = export_once(
         files_workspace.dsn, tmp_path / "out", files_workspace.store, create_archive=False, users=["alice"]
     )
-    posts = _posts(export)
+    posts = posts_by_message(export)
     assert _paths(posts["Live post with a removed file"]) == ["20260102/kept.txt"]
     assert sorted(_paths(posts["Deleted post with its files"])) == [
         "20260102/just-after.txt",
         "20260102/with-post.txt",
     ]
-    assert _paths(_posts(export, "direct_post")["Hi carol"]) == ["20260102/dm-kept.txt"]
-
-
-def test_direct_channel_participants_carry_mattermosts_channel_notify_props(edge_workspace, tmp_path):
-    """``importDirectChannelMembersFromChannelMembers`` (server/channels/app/export_converters.go)
-    writes desktop, mobile (from ``push``), mark_unread, email, ignore_channel_mentions and
-    channel_auto_follow_threads from the member's notify props, and ``importDirectChannel``
-    (import_functions.go) restores all six."""
-    carol_dm = edge_workspace.id("dm:alice-carol")
-    with psycopg.connect(edge_workspace.dsn, autocommit=True) as conn:
-        conn.execute(
-            "UPDATE channelmembers SET notifyprops = %s WHERE channelid = %s AND userid = %s",
-            (
-                '{"desktop": "all", "push": "none", "mark_unread": "mention", "email": "false",'
-                ' "ignore_channel_mentions": "on", "channel_auto_follow_threads": "on", "unknown_key": "x"}',
-                carol_dm,
-                edge_workspace.id("user:alice"),
-            ),
-        )
-    export = export_once(edge_workspace.dsn, tmp_path / "out", edge_workspace.store, create_archive=False)
-    dm = next(
-        d
-        for d in export.of_type("direct_channel")
-        if sorted(p["username"] for p in d["participants"]) == ["alice", "carol"]
-    )
-    alice = next(p for p in dm["participants"] if p["username"] == "alice")
-    assert alice["notify_props"] == {
-        "desktop": "all",
-        "mobile": "none",
-        "mark_unread": "mention",
-        "email": "false",
-        "ignore_channel_mentions": "on",
-        "channel_auto_follow_threads": "on",
-    }
-    assert list(alice["notify_props"]) == [
-        "desktop",
-        "mobile",
-        "mark_unread",
-        "email",
-        "ignore_channel_mentions",
-        "channel_auto_follow_threads",
-    ]  # UserChannelNotifyPropsImportData's order
-    carol = next(p for p in dm["participants"] if p["username"] == "carol")
-    assert carol["notify_props"] == {"desktop": "default"}  # only what is set
-    assert validate_export(export.path).ok
+    assert _paths(posts_by_message(export, "direct_post")["Hi carol"]) == ["20260102/dm-kept.txt"]
 
 
 @pytest.fixture
@@ -173,21 +126,21 @@ def test_post_priority_and_acknowledgements_are_exported_as_mmgov_additions(
     export = export_once(
         priority_workspace.dsn, tmp_path / "out", priority_workspace.store, create_archive=False
     )
-    p4 = _posts(export)["Dave asks something"]
+    p4 = posts_by_message(export)["Dave asks something"]
     assert p4["priority"] == {"priority": "urgent", "requested_ack": True, "persistent_notifications": False}
     assert p4["acknowledgements"] == [
         {"user": "alice", "acknowledged_at": T0 + 650},
         {"user": "bob", "acknowledged_at": T0 + 700},
     ]
     assert list(p4)[-3:] == ["reactions", "priority", "acknowledgements"]
-    dm1 = _posts(export, "direct_post")["Hi carol"]
+    dm1 = posts_by_message(export, "direct_post")["Hi carol"]
     assert dm1["priority"] == {
         "priority": "important",
         "requested_ack": False,
         "persistent_notifications": False,
     }
     assert dm1["acknowledgements"] == [{"user": "carol", "acknowledged_at": T0 + 1350}]
-    assert "priority" not in _posts(export)["Release notes are up"]
+    assert "priority" not in posts_by_message(export)["Release notes are up"]
     assert validate_export(export.path).ok
 
 
@@ -199,7 +152,7 @@ def test_per_person_export_has_priority_and_acknowledgements_too(priority_worksp
         create_archive=False,
         users=["alice"],
     )
-    p4 = _posts(export)["Dave asks something"]  # alice reacted to it: her thread
+    p4 = posts_by_message(export)["Dave asks something"]  # alice reacted to it: her thread
     assert p4["priority"]["priority"] == "urgent"
     assert [a["user"] for a in p4["acknowledgements"]] == ["alice", "bob"]
 
@@ -212,62 +165,3 @@ def test_without_the_tables_no_key_is_written(edge_workspace, tmp_path):
     assert b'"priority"' not in export.jsonl
     assert b'"acknowledgements"' not in export.jsonl
     assert export.summary["progress"]["posts_exported"] == 12
-
-
-@pytest.fixture
-def odd_types_workspace(edge_workspace):
-    """Channel type ``X`` (an enum value this Mattermost does not have; newer ones add types): one in
-    team alpha with a thread, one without a team."""
-    b = edge_workspace.b
-    with psycopg.connect(edge_workspace.dsn, autocommit=True) as conn:
-        conn.execute("ALTER TYPE channel_type ADD VALUE IF NOT EXISTS 'X'")  # committed before use
-    with psycopg.connect(edge_workspace.dsn, autocommit=True) as conn:
-        b.conn = conn
-        odd = b.channel("alpha", "odd-room", "X", members=("alice", "bob"))
-        b.post("odd1", odd, "alice", "Talk in a new kind of channel", at=2000)
-        b.post("odd2", odd, "bob", "Answer in it", root="odd1", at=2100)
-        teamless = b.channel(None, "floating", "X", members=("alice",))
-        b.post("float", teamless, "alice", "Nowhere to import this", at=2200)
-    return edge_workspace
-
-
-@pytest.mark.parametrize("render", [True, False], ids=["database", "python"])
-def test_an_unknown_channel_type_is_exported_as_private_and_named_in_warnings(
-    odd_types_workspace, tmp_path, monkeypatch, render
-):
-    """The import format carries team channels of type O and P only (``ValidateChannelImportData`` in
-    server/channels/app/imports/import_validators.go): a team channel of another type is exported as
-    P with its posts; one without a team cannot be imported and is left out; both are named."""
-    monkeypatch.setattr(post_lines, "RENDER_IN_DATABASE", render)
-    ws = odd_types_workspace
-    export = export_once(ws.dsn, tmp_path / "out", ws.store, create_archive=False)
-    channels = {c["name"]: c for c in export.of_type("channel")}
-    assert channels["odd-room"]["type"] == "P"
-    assert "floating" not in channels
-    thread = _posts(export)["Talk in a new kind of channel"]
-    assert thread["channel"] == "odd-room"
-    assert [r["message"] for r in thread["replies"]] == ["Answer in it"]
-    assert "Nowhere to import this" not in _posts(export)
-    odd, floating = ws.id("channel:odd-room"), ws.id("channel:floating")
-    assert (
-        f"channel \"{odd}\" (channel alpha/odd-room): type 'X' is not one Mattermost's import format carries"
-        " (O, P): exported as a private channel (P) with its posts"
-    ) in export.warnings
-    assert (
-        f"channel \"{floating}\" (channel floating): type 'X' without a team is neither a team channel (O, P)"
-        " nor a direct channel (D, G) of Mattermost's import format: channel and its 1 post(s) not exported"
-    ) in export.warnings
-    alice = next(u for u in export.of_type("user") if u["username"] == "alice")
-    assert "odd-room" in {c["name"] for c in alice["teams"][0]["channels"]}
-    rec = export.summary["reconciliation"]
-    assert rec["posts_in_database"] == rec["posts_exported"] + rec["posts_skipped"] == 15
-    assert validate_export(export.path).ok
-
-
-def test_an_unknown_channel_type_in_a_per_person_export(odd_types_workspace, tmp_path):
-    ws = odd_types_workspace
-    export = export_once(ws.dsn, tmp_path / "out", ws.store, create_archive=False, users=["alice"])
-    assert {c["name"]: c["type"] for c in export.of_type("channel")}["odd-room"] == "P"
-    assert "Talk in a new kind of channel" in _posts(export)
-    assert any("type 'X' without a team" in w for w in export.warnings)
-    assert validate_export(export.path).ok

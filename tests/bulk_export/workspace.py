@@ -460,3 +460,13 @@ def export_once(
 def zip_names(data: bytes) -> list[str]:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         return zf.namelist()
+
+
+def by_key(items: list[dict[str, Any]], key: str = "username") -> dict[str, dict[str, Any]]:
+    """Lines' objects by one of their keys (people by username, teams by name)."""
+    return {item[key]: item for item in items}
+
+
+def posts_by_message(export: Export, kind: str = "post") -> dict[str, dict[str, Any]]:
+    """The ``post`` (or ``direct_post``) objects of an export by their message."""
+    return by_key(export.of_type(kind), "message")

@@ -37,7 +37,6 @@ EXCEPTIONS = {
     "mmgov/bulk_export/errors.py": "error ids: tests/bulk_export/test_archive.py, test_person_scope.py",
     "mmgov/retention/errors.py": "error ids: tests/retention/test_purge.py, test_retention_policy.py",
     # not yet mirrored: their tests are in the scenario modules named
-    "mmgov/governance.py": "tests/plugins/console/ (the list pages)",
     "mmgov/bulk_export/export_job.py": "tests/bulk_export/test_job_events.py, test_archive.py",
     "mmgov/bulk_export/reconciliation.py": "tests/bulk_export/test_demo_export.py, test_edge_cases.py",
     "mmgov/bulk_export/post_sql.py": "tests/bulk_export/test_post_lines.py",

@@ -48,7 +48,6 @@ EXCEPTIONS = {
 COMPLIANCE_SPLIT_IN_PROGRESS = [
     "mmgov/compliance/__init__.py",
     "mmgov/compliance/ledger.py",
-    "mmgov/compliance/model.py",
     "mmgov/compliance/tasks.py",  # tests/compliance/test_dag.py, test_completeness.py (run_export)
 ]
 

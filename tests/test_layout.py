@@ -47,7 +47,6 @@ EXCEPTIONS = {
 # shrink this list as their test modules arrive.
 COMPLIANCE_SPLIT_IN_PROGRESS = [
     "mmgov/compliance/__init__.py",
-    "mmgov/compliance/tasks.py",  # tests/compliance/test_dag.py, test_completeness.py (run_export)
 ]
 
 

@@ -18,7 +18,6 @@ MIRRORS = {
     PROJECT / "include" / "mmgov": PROJECT / "tests",
     PROJECT / "plugins" / "mmgov_airflow": PROJECT / "tests" / "plugins",
 }
-COMPLIANCE = "mmgov/compliance/"
 
 # Modules (relative to include/ or plugins/) without a test module of their name, and why.
 EXCEPTIONS = {
@@ -26,6 +25,7 @@ EXCEPTIONS = {
     "mmgov/__init__.py": "package marker",
     "mmgov/__main__.py": "entry point of `python -m mmgov`: tests/test_cli.py runs the CLI it calls",
     "mmgov/bulk_export/__init__.py": "package marker",
+    "mmgov/compliance/__init__.py": "package marker (its docstring maps the pipeline's modules)",
     "mmgov/bulk_export/__main__.py": "entry point: tests/bulk_export/test_demo_export.py runs it",
     "mmgov/custody/__init__.py": "package marker",
     "mmgov/retention/__init__.py": "registers retention.sql: every test in tests/retention/ uses it",
@@ -36,24 +36,7 @@ EXCEPTIONS = {
     # small modules of declarations, exercised by the tests of their users
     "mmgov/bulk_export/errors.py": "error ids: tests/bulk_export/test_archive.py, test_person_scope.py",
     "mmgov/retention/errors.py": "error ids: tests/retention/test_purge.py, test_retention_policy.py",
-    # not yet mirrored: their tests are in the scenario modules named
-    "mmgov/governance.py": "tests/plugins/console/ (the list pages)",
-    "mmgov/custody/store.py": "tests/custody/test_exports.py, test_expiry.py",
-    "mmgov/custody/tasks.py": "tests/custody/test_exports.py (the custody DAG's tasks)",
-    "mmgov/retention/tasks.py": "tests/retention/test_dags.py (task bodies, under renaming by issue 22)",
 }
-
-# Compliance modules without their test module while tests/compliance is being split (issue 22);
-# shrink this list as their test modules arrive.
-COMPLIANCE_SPLIT_IN_PROGRESS = [
-    "mmgov/compliance/__init__.py",
-    "mmgov/compliance/csv_format.py",
-    "mmgov/compliance/last_export.py",
-    "mmgov/compliance/ledger.py",
-    "mmgov/compliance/model.py",
-    "mmgov/compliance/publishing.py",  # tests/compliance/test_batches_and_delivery.py, test_completeness.py
-    "mmgov/compliance/tasks.py",  # tests/compliance/test_dag.py, test_completeness.py (run_export)
-]
 
 
 def mirror_of(module: Path) -> Path:
@@ -97,17 +80,15 @@ class TestMirror:
         assert key(PROJECT / "plugins/mmgov_airflow/sensors.py") == "mmgov_airflow/sensors.py"
 
     def test_every_module_has_its_test_module_or_a_reason(self):
-        missing = untested() - set(EXCEPTIONS) - set(COMPLIANCE_SPLIT_IN_PROGRESS)
+        missing = untested() - set(EXCEPTIONS)
         assert not missing, (
             f"no test module (tests/.../test_<module>.py) and no entry in EXCEPTIONS: {sorted(missing)}"
         )
 
     def test_no_stale_exception(self):
         """An exception whose module is gone or now has its test module is removed from the lists."""
-        stale = (set(EXCEPTIONS) | set(COMPLIANCE_SPLIT_IN_PROGRESS)) - untested()
-        assert not stale, f"remove from EXCEPTIONS / COMPLIANCE_SPLIT_IN_PROGRESS: {sorted(stale)}"
+        stale = set(EXCEPTIONS) - untested()
+        assert not stale, f"remove from EXCEPTIONS: {sorted(stale)}"
 
-    def test_split_in_progress_is_only_compliance(self):
-        assert all(name.startswith(COMPLIANCE) for name in COMPLIANCE_SPLIT_IN_PROGRESS)
-        assert not [name for name in EXCEPTIONS if name.startswith(COMPLIANCE)]
+    def test_every_exception_gives_its_reason(self):
         assert all(reason.strip() for reason in EXCEPTIONS.values())

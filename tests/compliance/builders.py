@@ -13,6 +13,8 @@ from typing import Any
 
 import psycopg
 
+from mmgov.compliance.export_request import ExportRequest
+from mmgov.compliance.export_window import ExportWindow
 from mmgov.ids import ALPHABET
 
 
@@ -307,3 +309,25 @@ def rendering_workspace(ws: Workspace, *, at: int, before: int) -> int:
         deleter=carol,
     )
     return len(RENDERING_TEXTS) * len(places) + 4 + deleted
+
+
+def town_channel(ws: Workspace, joined_at: int) -> tuple[str, str]:
+    """A team channel "town" and its member alice (joined at ``joined_at``): ``(channel id, alice's id)``."""
+    team = ws.team("acme")
+    chan = ws.channel("town", team=team)
+    alice = ws.user("alice")
+    ws.history(chan, alice, joined_at)
+    return chan, alice
+
+
+def csv_request(window: ExportWindow, batch_size: int = 3, run_id: str = "r1") -> ExportRequest:
+    """A CSV export of ``window`` to the "test" destination, in batches of ``batch_size`` posts."""
+    return ExportRequest(
+        window=window,
+        source="params",
+        export_format="csv",
+        batch_size=batch_size,
+        destination="test",
+        run_folder=window.folder_name,
+        run_key=run_id,
+    )

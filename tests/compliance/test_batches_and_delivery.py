@@ -7,29 +7,19 @@ from pathlib import Path
 
 import pytest
 
-import mmgov.compliance.delivery as delivery_mod
 from mmgov.compliance.delivery import STAGING_DIR, DeliveryError, LocalDestination
 from mmgov.compliance.export_request import ExportRequest
 from mmgov.compliance.export_window import ExportWindow
 from mmgov.compliance.extract import iter_batches
 from mmgov.compliance.formats import get_format
-from mmgov.compliance.publishing import deliver
 from mmgov.compliance.reconcile import ReconciliationError
 from mmgov.compliance.staging import check_staged, stage_export
 from mmgov.file_store import LocalFileStore
-from tests.compliance.builders import Workspace, mmid
+from tests.compliance.builders import csv_request, mmid, town_channel
 from tests.compliance.conftest import settings_for
 
 T0 = 1_767_225_600_000
 START, END = T0, T0 + 100_000
-
-
-def _chan(ws: Workspace) -> tuple[str, str]:
-    team = ws.team("acme")
-    chan = ws.channel("town", team=team)
-    alice = ws.user("alice")
-    ws.history(chan, alice, T0 - 1000)
-    return chan, alice
 
 
 def _post_ids(lines: list[str]) -> list[str]:
@@ -38,7 +28,7 @@ def _post_ids(lines: list[str]) -> list[str]:
 
 class TestSnapshotBatches:
     def test_equal_timestamps_across_batch_boundaries(self, ws, run_export):
-        chan, alice = _chan(ws)
+        chan, alice = town_channel(ws, T0 - 1000)
         same = [ws.post(f"same{i}", channel=chan, user=alice, create=T0 + 10) for i in range(7)]
         later = ws.post("later", channel=chan, user=alice, create=T0 + 11)
         out = run_export(START, END, batch_size=3)
@@ -54,7 +44,7 @@ class TestSnapshotBatches:
 
     @pytest.mark.parametrize("batch_size", [1, 2, 7, 8, 9], ids=lambda n: f"batch{n}")
     def test_every_batch_size_exports_each_post_once(self, ws, run_export, batch_size):
-        chan, alice = _chan(ws)
+        chan, alice = town_channel(ws, T0 - 1000)
         ids = [ws.post(f"s{i}", channel=chan, user=alice, create=T0 + 10 + i // 4) for i in range(8)]
         out = run_export(START, END, batch_size=batch_size)
         exported = _post_ids(out.csv_lines())
@@ -62,7 +52,7 @@ class TestSnapshotBatches:
         assert len(out.zips) == -(-8 // batch_size)
 
     def test_batches_follow_updateat_then_id(self, mm_conn, ws):
-        chan, alice = _chan(ws)
+        chan, alice = town_channel(ws, T0 - 1000)
         ids = {ws.post(f"p{i}", channel=chan, user=alice, create=T0 + (i % 3)) for i in range(10)}
         window = ExportWindow(START, END)
         seen = []
@@ -77,7 +67,7 @@ class TestSnapshotBatches:
 
 class TestWindowEdges:
     def test_start_is_in_end_is_out(self, ws, run_export, tmp_path):
-        chan, alice = _chan(ws)
+        chan, alice = town_channel(ws, T0 - 1000)
         at_start = ws.post("at-start", channel=chan, user=alice, create=START)
         at_end = ws.post("at-end", channel=chan, user=alice, create=END)
         before = ws.post("before", channel=chan, user=alice, create=START - 1)
@@ -88,7 +78,7 @@ class TestWindowEdges:
         assert before not in _post_ids(first.csv_lines()) + _post_ids(second.csv_lines())
 
     def test_adjacent_windows_tile_one_big_window(self, ws, run_export, tmp_path):
-        chan, alice = _chan(ws)
+        chan, alice = town_channel(ws, T0 - 1000)
         bob = ws.user("bob")
         ws.history(chan, bob, T0 + 40_000, T0 + 150_000)
         for i in range(40):
@@ -116,7 +106,7 @@ class TestWindowEdges:
 
 class TestDeterminismAndRerun:
     def test_rerun_gives_byte_identical_zips(self, ws, run_export, tmp_path):
-        chan, alice = _chan(ws)
+        chan, alice = town_channel(ws, T0 - 1000)
         for i in range(12):
             pid = ws.post(f"p{i}", channel=chan, user=alice, create=T0 + i)
             ws.file(f"f{i}", post=pid, user=alice, channel=chan, name=f"doc{i}.txt", content=b"x" * (i * 100))
@@ -129,7 +119,7 @@ class TestDeterminismAndRerun:
         assert not (tmp_path / "d" / STAGING_DIR).exists()
 
     def test_rerun_with_fewer_batches_removes_stale_batches(self, ws, run_export, tmp_path):
-        chan, alice = _chan(ws)
+        chan, alice = town_channel(ws, T0 - 1000)
         for i in range(9):
             ws.post(f"p{i}", channel=chan, user=alice, create=T0 + i)
         big = run_export(START, END, dest=tmp_path / "d", batch_size=2)
@@ -142,75 +132,7 @@ class TestDeterminismAndRerun:
         assert (small.folder / "notes.txt").exists()
 
 
-def _request(window: ExportWindow, batch_size: int = 3, run_id: str = "r1") -> ExportRequest:
-    return ExportRequest(
-        window=window,
-        source="params",
-        export_format="csv",
-        batch_size=batch_size,
-        destination="test",
-        run_folder=window.folder_name,
-        run_key=run_id,
-    )
-
-
 class TestAtomicDelivery:
-    def test_failure_between_format_and_deliver_leaves_nothing_final(self, mm_conn, ws, file_store, tmp_path):
-        chan, alice = _chan(ws)
-        for i in range(7):
-            ws.post(f"p{i}", channel=chan, user=alice, create=T0 + i)
-        settings = settings_for(file_store)
-        window = ExportWindow(START, END)
-        dest = LocalDestination(tmp_path / "exports")
-        fmt = get_format("csv", settings)
-        request = _request(window)
-        manifest = stage_export(mm_conn, request, fmt, LocalFileStore(file_store), dest)
-        check_staged(request, manifest, dest)
-        # The run dies here (worker lost between format and deliver): nothing under a final name.
-        final = tmp_path / "exports" / window.folder_name
-        assert not final.exists()
-        assert not list((tmp_path / "exports").rglob("batch*.zip.part"))
-        # The retry of deliver finishes the job from staging.
-        summary = deliver(request, manifest, fmt, dest)
-        assert sorted(p.name for p in final.iterdir()) == sorted(
-            [*(r.zip_name for r in manifest.batches), "manifest.json"]  # the custody manifest, written last
-        )
-        assert summary["messages"] == 7
-        assert summary["status"] == "success"
-
-    def test_crash_in_the_middle_of_publishing_is_finished_by_the_retry(
-        self, mm_conn, ws, file_store, tmp_path, monkeypatch
-    ):
-        chan, alice = _chan(ws)
-        for i in range(7):
-            ws.post(f"p{i}", channel=chan, user=alice, create=T0 + i)
-        settings = settings_for(file_store)
-        window = ExportWindow(START, END)
-        dest = LocalDestination(tmp_path / "exports")
-        fmt = get_format("csv", settings)
-        request = _request(window)
-        manifest = stage_export(mm_conn, request, fmt, LocalFileStore(file_store), dest)
-        calls = {"n": 0}
-        original = delivery_mod.os.replace
-
-        def flaky_replace(src, dst):
-            calls["n"] += 1
-            if calls["n"] == 2:
-                raise OSError("disk went away")
-            return original(src, dst)
-
-        monkeypatch.setattr(delivery_mod.os, "replace", flaky_replace)
-        with pytest.raises(OSError, match="disk went away"):
-            deliver(request, manifest, fmt, dest)
-        monkeypatch.setattr(delivery_mod.os, "replace", original)
-        final = tmp_path / "exports" / window.folder_name
-        assert len(list(final.glob("batch*.zip"))) == 1  # only complete files, under their final names
-        check_staged(request, manifest, dest)  # reconcile still passes: published + staged cover all
-        deliver(request, manifest, fmt, dest)
-        assert sorted(p.name for p in final.iterdir()) == sorted(
-            [*(r.zip_name for r in manifest.batches), "manifest.json"]  # the custody manifest, written last
-        )
-
     def test_unwritable_destination_is_a_clear_error(self, mm_conn, ws, file_store, tmp_path):
         blocker = tmp_path / "file-not-dir"
         blocker.write_text("x")
@@ -219,7 +141,7 @@ class TestAtomicDelivery:
         with pytest.raises(DeliveryError, match="not writable"):
             stage_export(
                 mm_conn,
-                _request(ExportWindow(START, END)),
+                csv_request(ExportWindow(START, END)),
                 get_format("csv", settings),
                 LocalFileStore(file_store),
                 dest,
@@ -228,7 +150,7 @@ class TestAtomicDelivery:
 
 class TestReconciliation:
     def test_a_format_that_drops_a_post_fails_the_run(self, mm_conn, ws, file_store, tmp_path):
-        chan, alice = _chan(ws)
+        chan, alice = town_channel(ws, T0 - 1000)
         for i in range(5):
             pid = ws.post(f"p{i}", channel=chan, user=alice, create=T0 + i)
         ws.file("f", post=pid, user=alice, channel=chan, name="a.txt")
@@ -243,7 +165,7 @@ class TestReconciliation:
         fmt.write_batch = lossy
         window = ExportWindow(START, END)
         dest = LocalDestination(tmp_path / "exports")
-        request = _request(window, batch_size=10)
+        request = csv_request(window, batch_size=10)
         manifest = stage_export(mm_conn, request, fmt, LocalFileStore(file_store), dest)
         with pytest.raises(ReconciliationError, match=r"5 posts extracted, format handled 4") as err:
             check_staged(request, manifest, dest)
@@ -252,12 +174,12 @@ class TestReconciliation:
         assert not (tmp_path / "exports" / window.folder_name).exists()
 
     def test_a_tampered_staged_zip_fails_the_run(self, mm_conn, ws, file_store, tmp_path):
-        chan, alice = _chan(ws)
+        chan, alice = town_channel(ws, T0 - 1000)
         ws.post("p", channel=chan, user=alice, create=T0 + 1)
         settings = settings_for(file_store)
         window = ExportWindow(START, END)
         dest = LocalDestination(tmp_path / "exports")
-        request = _request(window)
+        request = csv_request(window)
         manifest = stage_export(
             mm_conn, request, get_format("csv", settings), LocalFileStore(file_store), dest
         )
@@ -270,7 +192,7 @@ class TestReconciliation:
 def test_zip_entries_have_fixed_metadata(ws, run_export):
     import zipfile
 
-    chan, alice = _chan(ws)
+    chan, alice = town_channel(ws, T0 - 1000)
     ws.post("p", channel=chan, user=alice, create=T0 + 1)
     out = run_export(START, END)
     with zipfile.ZipFile(out.zips[0]) as zf:

@@ -1,4 +1,5 @@
-"""CSV export against a real database: exact rows, classification, membership, files, metadata."""
+"""mmgov.compliance.csv_format: the CSV export against a real database (exact rows, classification,
+membership, files, metadata)."""
 
 from __future__ import annotations
 

@@ -22,17 +22,22 @@ T0 = 1_767_225_600_000
 START, END = T0, T0 + 100_000
 
 
+def _staged_run(mm_conn, ws, file_store, tmp_path):
+    """Seven posts of one channel staged as a CSV export into ``tmp_path/exports`` (not yet delivered)."""
+    chan, alice = town_channel(ws, T0 - 1000)
+    for i in range(7):
+        ws.post(f"p{i}", channel=chan, user=alice, create=T0 + i)
+    window = ExportWindow(START, END)
+    dest = LocalDestination(tmp_path / "exports")
+    fmt = get_format("csv", settings_for(file_store))
+    request = csv_request(window)
+    manifest = stage_export(mm_conn, request, fmt, LocalFileStore(file_store), dest)
+    return window, dest, fmt, request, manifest
+
+
 class TestAtomicDelivery:
     def test_failure_between_format_and_deliver_leaves_nothing_final(self, mm_conn, ws, file_store, tmp_path):
-        chan, alice = town_channel(ws, T0 - 1000)
-        for i in range(7):
-            ws.post(f"p{i}", channel=chan, user=alice, create=T0 + i)
-        settings = settings_for(file_store)
-        window = ExportWindow(START, END)
-        dest = LocalDestination(tmp_path / "exports")
-        fmt = get_format("csv", settings)
-        request = csv_request(window)
-        manifest = stage_export(mm_conn, request, fmt, LocalFileStore(file_store), dest)
+        window, dest, fmt, request, manifest = _staged_run(mm_conn, ws, file_store, tmp_path)
         check_staged(request, manifest, dest)
         # The run dies here (worker lost between format and deliver): nothing under a final name.
         final = tmp_path / "exports" / window.folder_name
@@ -49,15 +54,7 @@ class TestAtomicDelivery:
     def test_crash_in_the_middle_of_publishing_is_finished_by_the_retry(
         self, mm_conn, ws, file_store, tmp_path, monkeypatch
     ):
-        chan, alice = town_channel(ws, T0 - 1000)
-        for i in range(7):
-            ws.post(f"p{i}", channel=chan, user=alice, create=T0 + i)
-        settings = settings_for(file_store)
-        window = ExportWindow(START, END)
-        dest = LocalDestination(tmp_path / "exports")
-        fmt = get_format("csv", settings)
-        request = csv_request(window)
-        manifest = stage_export(mm_conn, request, fmt, LocalFileStore(file_store), dest)
+        window, dest, fmt, request, manifest = _staged_run(mm_conn, ws, file_store, tmp_path)
         calls = {"n": 0}
         original = delivery_mod.os.replace
 
